@@ -1,0 +1,50 @@
+//===- Importer.h - Hugging Face checkpoint -> qcc dialect -----*- C++ -*-===//
+#ifndef QCC_COMPILER_IMPORTER_H
+#define QCC_COMPILER_IMPORTER_H
+
+#include "frontends/HFConfig.h"
+#include "frontends/Safetensors.h"
+#include "frontends/Tokenizer.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <memory>
+
+namespace qcc {
+
+/// Everything read from a Hugging Face model: the parsed config, the
+/// memory-mapped tensors and the tokenizer.
+struct HFModel {
+  std::string configPath;
+  ModelConfig config;
+  std::unique_ptr<Checkpoint> checkpoint;
+  std::unique_ptr<Tokenizer> tokenizer;
+};
+
+/// Opens `path` (a model directory, a .safetensors file or an index.json with
+/// config.json beside it), its config and its tokenizer, and checks that
+/// every tensor the architecture needs is present with the right shape and a
+/// float dtype.
+llvm::Expected<HFModel> openHFModel(llvm::StringRef path);
+
+/// Checkpoint tensor names of the standard HF decoder layout.
+struct LayerNames {
+  static std::string layer(int64_t i, llvm::StringRef leaf) {
+    return ("model.layers." + llvm::Twine(i) + "." + leaf).str();
+  }
+};
+
+/// Registers the dialects qcc modules use.
+void registerQccDialects(mlir::MLIRContext &ctx);
+
+/// Builds the `qcc` module for `model`: one `qcc.weight` per tensor and a
+/// `func.func @forward(%tokens: tensor<?xi32>, %positions: tensor<?xi32>)
+/// -> tensor<?xVOCABxf32>`. The result is verified.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>> importHFModel(mlir::MLIRContext &ctx,
+                                                                const HFModel &model);
+
+} // namespace qcc
+
+#endif

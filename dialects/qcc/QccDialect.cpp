@@ -1,0 +1,35 @@
+//===- QccDialect.cpp - qcc dialect registration --------------------------===//
+#include "dialects/qcc/QccDialect.h"
+
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::qcc;
+
+#include "QccDialect.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "QccAttrs.cpp.inc"
+
+void QccDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "QccAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "QccOps.cpp.inc"
+      >();
+}
+
+LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                unsigned bits, int64_t group, bool symmetric,
+                                StringRef format) {
+  if (bits < 2 || bits > 8)
+    return emitError() << "quant bits must be in [2, 8], got " << bits;
+  if (group < 0)
+    return emitError() << "quant group must be >= 0 (0 = per channel), got "
+                       << group;
+  return success();
+}

@@ -1,0 +1,73 @@
+//===- Tokenizer.h - tokenizer.json BPE and SentencePiece ------*- C++ -*-===//
+//
+// Two tokenizer kinds behind one interface:
+//  - Hugging Face `tokenizer.json` with a BPE model: byte-level (GPT-2 style:
+//    ByteLevel pre-tokenizer / Split regex + ByteLevel) or character-level
+//    with byte fallback; added/special tokens are split out first.
+//  - SentencePiece `tokenizer.model` (llama-2 style), through libsentencepiece.
+// `encode` never adds BOS; callers ask `addBos()`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QCC_FRONTENDS_TOKENIZER_H
+#define QCC_FRONTENDS_TOKENIZER_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qcc {
+
+/// Token attributes, numbered as GGUF's tokenizer.ggml.token_type.
+enum class TokenType : int32_t { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
+
+class Tokenizer {
+public:
+  virtual ~Tokenizer() = default;
+  /// "bpe" (tokenizer.json) or "spm" (tokenizer.model).
+  virtual llvm::StringRef kind() const = 0;
+  virtual std::vector<int32_t> encode(llvm::StringRef text) const = 0;
+  virtual std::string decode(llvm::ArrayRef<int32_t> ids) const = 0;
+  /// Number of token ids (largest id + 1).
+  virtual int64_t vocabSize() const = 0;
+  /// The token's text as stored in the vocabulary (byte-level or "▁" form).
+  virtual std::string tokenText(int32_t id) const = 0;
+  virtual float tokenScore(int32_t id) const { return 0.0f; }
+  virtual TokenType tokenType(int32_t id) const = 0;
+  /// Merges "a b" in rank order (BPE only).
+  virtual std::vector<std::string> merges() const { return {}; }
+  /// The file the tokenizer came from.
+  virtual const std::string &path() const = 0;
+
+  bool addBos() const { return addBos_; }
+  std::optional<int32_t> bos() const { return bos_; }
+  std::optional<int32_t> eos() const { return eos_; }
+  void setSpecials(std::optional<int32_t> bos, std::optional<int32_t> eos, bool addBos) {
+    bos_ = bos;
+    eos_ = eos;
+    addBos_ = addBos;
+  }
+
+protected:
+  std::optional<int32_t> bos_, eos_;
+  bool addBos_ = false;
+};
+
+/// Loads `dir`/tokenizer.json (preferred) or `dir`/tokenizer.model, reading
+/// tokenizer_config.json for add_bos / bos / eos where present.
+/// `configBos` / `configEos` come from config.json and are used as fallbacks.
+llvm::Expected<std::unique_ptr<Tokenizer>>
+loadTokenizer(const std::string &dir, std::optional<int64_t> configBos = std::nullopt,
+              std::optional<int64_t> configEos = std::nullopt);
+
+llvm::Expected<std::unique_ptr<Tokenizer>> loadBPETokenizer(const std::string &path);
+llvm::Expected<std::unique_ptr<Tokenizer>> loadSentencePieceTokenizer(const std::string &path);
+
+} // namespace qcc
+
+#endif

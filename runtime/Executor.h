@@ -1,0 +1,62 @@
+//===- Executor.h - float32 reference execution of a qcc module -*- C++ -*-===//
+//
+// Runs `func.func @forward` of a qcc module op by op on the CPU in float32:
+// weights are upcast to float32 once at load time (from whatever WeightSource
+// provides them: a safetensors checkpoint, later dequantized GGUF blocks),
+// matrix products go through oneDNN's sgemm, element-wise work and attention
+// heads are spread over all cores with OpenMP. A KV cache per attention op
+// makes generation incremental; a batch of tokens is processed at once.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QCC_RUNTIME_EXECUTOR_H
+#define QCC_RUNTIME_EXECUTOR_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <vector>
+
+namespace qcc {
+
+/// Supplies the float32 data of a named weight of a given shape.
+class WeightSource {
+public:
+  virtual ~WeightSource() = default;
+  /// Fills `out` (numel floats) with the weight `name`, or returns an error
+  /// naming the file.
+  virtual llvm::Error load(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, float *out) = 0;
+};
+
+class Checkpoint;
+/// Weights straight from a safetensors checkpoint (F32/F16/BF16 upcast).
+std::unique_ptr<WeightSource> checkpointWeights(const Checkpoint &ck);
+
+class Executor {
+public:
+  /// Compiles the module's @forward into a step list and loads its weights.
+  /// `maxContext` bounds the KV cache (tokens).
+  static llvm::Expected<std::unique_ptr<Executor>> create(mlir::ModuleOp module,
+                                                          WeightSource &weights,
+                                                          int64_t maxContext);
+  ~Executor();
+
+  /// Processes `tokens` at positions [cacheLength(), cacheLength()+n) and
+  /// appends their keys/values to the cache. Writes logits for every token
+  /// ([n x vocab], row-major) or, if `lastOnly`, for the last one ([vocab]).
+  void forward(llvm::ArrayRef<int32_t> tokens, float *logits, bool lastOnly);
+  /// Forgets the KV cache.
+  void reset();
+  int64_t cacheLength() const;
+  int64_t maxContext() const;
+  int64_t vocabSize() const;
+
+private:
+  Executor();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace qcc
+
+#endif

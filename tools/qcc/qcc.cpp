@@ -1,0 +1,295 @@
+//===- qcc.cpp - the qcc command line -------------------------------------===//
+//
+//   qcc import   MODEL [-o model.mlir]
+//   qcc generate MODEL -p TEXT [-n N] [--temp T --top-k K --top-p P --seed S]
+//   qcc eval     MODEL --text FILE [--ctx 512] [--chunks N] [--protocol gptq|llama.cpp]
+//                [--save-logits F] [--kld-base F] [--json]
+//   qcc tokenize MODEL (-p TEXT | --text FILE) [--json]
+//
+// Bad input and bad flags: one line on stderr, exit status 2.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Session.h"
+#include "frontends/Error.h"
+#include "runtime/Eval.h"
+#include "runtime/Sampler.h"
+
+#include "mlir/IR/AsmState.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <omp.h>
+
+#include <chrono>
+
+using namespace llvm;
+using namespace qcc;
+
+namespace {
+cl::SubCommand ImportCmd("import", "Import a checkpoint and print its qcc MLIR module");
+cl::SubCommand GenerateCmd("generate", "Generate text from a prompt");
+cl::SubCommand EvalCmd("eval", "Perplexity (and KL divergence) on a text");
+cl::SubCommand TokenizeCmd("tokenize", "Print the token ids of a text");
+
+cl::opt<std::string> ModelPath(cl::Positional, cl::desc("MODEL (directory or .safetensors)"),
+                               cl::sub(ImportCmd), cl::sub(GenerateCmd), cl::sub(EvalCmd),
+                               cl::sub(TokenizeCmd));
+cl::opt<std::string> Output("o", cl::desc("output file"), cl::value_desc("file"), cl::sub(ImportCmd));
+cl::opt<std::string> Prompt("p", cl::desc("prompt text"), cl::sub(GenerateCmd), cl::sub(TokenizeCmd));
+cl::alias PromptA("prompt", cl::aliasopt(Prompt), cl::desc("alias for -p"));
+cl::opt<int> NumTokens("n", cl::desc("tokens to generate (default 64)"), cl::init(64),
+                       cl::sub(GenerateCmd));
+cl::opt<float> Temp("temp", cl::desc("sampling temperature (0 = greedy, the default)"), cl::init(0.0f),
+                    cl::sub(GenerateCmd));
+cl::opt<int> TopK("top-k", cl::desc("keep the K most likely tokens (0 = all)"), cl::init(0),
+                  cl::sub(GenerateCmd));
+cl::opt<float> TopP("top-p", cl::desc("nucleus sampling threshold (1 = off)"), cl::init(1.0f),
+                    cl::sub(GenerateCmd));
+cl::opt<uint64_t> Seed("seed", cl::desc("random seed for sampling"), cl::init(0), cl::sub(GenerateCmd));
+cl::opt<bool> IgnoreEos("ignore-eos", cl::desc("keep generating past end-of-sequence"),
+                        cl::sub(GenerateCmd));
+cl::opt<std::string> TextFile("text", cl::desc("text file"), cl::value_desc("file"), cl::sub(EvalCmd),
+                              cl::sub(TokenizeCmd));
+cl::opt<int64_t> Ctx("ctx", cl::desc("window length in tokens (default 512)"), cl::init(512),
+                     cl::sub(EvalCmd));
+cl::opt<int64_t> Chunks("chunks", cl::desc("evaluate at most N windows (default: all)"), cl::init(-1),
+                        cl::sub(EvalCmd));
+cl::opt<std::string> ProtocolOpt("protocol", cl::desc("gptq (default) or llama.cpp"), cl::init("gptq"),
+                                 cl::sub(EvalCmd));
+cl::opt<std::string> SaveLogits("save-logits", cl::desc("save log-probs for a later --kld-base"),
+                                cl::value_desc("file"), cl::sub(EvalCmd));
+cl::opt<std::string> KldBase("kld-base", cl::desc("compare against log-probs saved by --save-logits"),
+                             cl::value_desc("file"), cl::sub(EvalCmd));
+cl::opt<bool> Json("json", cl::desc("machine-readable output on stdout"), cl::sub(EvalCmd),
+                   cl::sub(TokenizeCmd));
+cl::opt<bool> NoProgress("no-progress", cl::desc("no progress bar on stderr"), cl::sub(EvalCmd));
+cl::opt<int> Threads("threads", cl::desc("worker threads (default: all cores)"), cl::init(0),
+                     cl::sub(GenerateCmd), cl::sub(EvalCmd));
+
+[[noreturn]] void die(Error e) {
+  std::string msg = toString(std::move(e));
+  errs() << "qcc: error: " << msg << "\n";
+  exit(kBadInputExit);
+}
+[[noreturn]] void die(const Twine &msg) {
+  errs() << "qcc: error: " << msg << "\n";
+  exit(kBadInputExit);
+}
+template <typename T> T check(Expected<T> v) {
+  if (!v)
+    die(v.takeError());
+  return std::move(*v);
+}
+
+std::unique_ptr<Session> open() {
+  if (ModelPath.empty())
+    die("missing MODEL (a model directory or a .safetensors file)");
+  return check(openSession(ModelPath));
+}
+
+std::string readText(const std::string &path) {
+  auto buf = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!buf)
+    die(fileError(path, "cannot read text: {0}", buf.getError().message()));
+  return (*buf)->getBuffer().str();
+}
+
+int runImport() {
+  auto s = open();
+  std::string out = Output.empty() ? "-" : Output.getValue();
+  if (out == "-") {
+    s->module->print(outs());
+    return 0;
+  }
+  std::string tmp = out + ".tmp";
+  std::error_code ec;
+  {
+    raw_fd_ostream os(tmp, ec);
+    if (ec)
+      die(fileError(out, "cannot write: {0}", ec.message()));
+    s->module->print(os);
+    os.close();
+    if (os.has_error()) {
+      os.clear_error();
+      sys::fs::remove(tmp);
+      die(fileError(out, "write failed"));
+    }
+  }
+  if (auto e = sys::fs::rename(tmp, out))
+    die(fileError(out, "cannot rename into place: {0}", e.message()));
+  return 0;
+}
+
+int runGenerate() {
+  if (NumTokens < 0)
+    die("-n must be >= 0");
+  if (Temp < 0 || TopP <= 0 || TopP > 1 || TopK < 0)
+    die("--temp must be >= 0, --top-p in (0, 1], --top-k >= 0");
+  auto s = open();
+  Tokenizer &tok = s->tokenizer();
+  std::vector<int32_t> ids;
+  if (tok.addBos() && tok.bos())
+    ids.push_back(*tok.bos());
+  auto enc = tok.encode(Prompt);
+  ids.insert(ids.end(), enc.begin(), enc.end());
+  if (ids.empty())
+    die("the prompt encodes to no tokens; give -p TEXT");
+  int64_t maxCtx = std::min<int64_t>(s->config().maxPositions, int64_t(ids.size()) + NumTokens);
+  if (int64_t(ids.size()) > maxCtx)
+    die(formatv("prompt has {0} tokens, more than max_position_embeddings {1}", ids.size(),
+                s->config().maxPositions));
+  auto ex = check(Executor::create(*s->module, *s->weights, std::max<int64_t>(maxCtx, 1)));
+  std::vector<float> logits(ex->vocabSize());
+  Sampler sampler({Temp, TopK, TopP, Seed});
+
+  size_t promptLen = ids.size();
+  std::string shown = tok.decode(ids);
+  outs() << shown;
+  outs().flush();
+  auto t0 = std::chrono::steady_clock::now();
+  ex->forward(ids, logits.data(), /*lastOnly=*/true);
+  auto t1 = std::chrono::steady_clock::now();
+  int generated = 0;
+  for (; generated < NumTokens; ++generated) {
+    int32_t next = sampler.next(logits.data(), ex->vocabSize());
+    if (!IgnoreEos && tok.eos() && next == *tok.eos())
+      break;
+    ids.push_back(next);
+    std::string text = tok.decode(ids);
+    if (text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0) {
+      outs() << text.substr(shown.size());
+      outs().flush();
+    }
+    shown = text;
+    if (generated + 1 < NumTokens && ex->cacheLength() < ex->maxContext())
+      ex->forward(ArrayRef<int32_t>(&ids.back(), 1), logits.data(), true);
+    else if (generated + 1 < NumTokens)
+      break; // context full
+  }
+  auto t2 = std::chrono::steady_clock::now();
+  outs() << "\n";
+  double pp = std::chrono::duration<double>(t1 - t0).count();
+  double tg = std::chrono::duration<double>(t2 - t1).count();
+  errs() << formatv("qcc: prompt {0} tokens in {1:f3}s ({2:f1} tok/s), generated {3} tokens in "
+                    "{4:f3}s ({5:f1} tok/s)\n",
+                    promptLen, pp, promptLen / std::max(pp, 1e-9), generated, tg,
+                    generated / std::max(tg, 1e-9));
+  return 0;
+}
+
+int runEval() {
+  if (TextFile.empty())
+    die("eval needs --text FILE");
+  Protocol proto;
+  if (ProtocolOpt == "gptq")
+    proto = Protocol::GPTQ;
+  else if (ProtocolOpt == "llama.cpp" || ProtocolOpt == "llamacpp")
+    proto = Protocol::LlamaCpp;
+  else
+    die(formatv("--protocol must be gptq or llama.cpp, got '{0}'", ProtocolOpt.getValue()));
+  if (Ctx < 2)
+    die("--ctx must be at least 2");
+  if (Chunks == 0 || Chunks < -1)
+    die("--chunks must be positive");
+  std::string text = readText(TextFile);
+  auto s = open();
+  Tokenizer &tok = s->tokenizer();
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<int32_t> tokens = tok.encode(text);
+  double tokSec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto ex = check(Executor::create(*s->module, *s->weights, Ctx));
+  EvalOptions o;
+  o.ctx = Ctx;
+  o.chunks = Chunks;
+  o.protocol = proto;
+  o.saveLogits = SaveLogits;
+  o.kldBase = KldBase;
+  o.progress = !NoProgress;
+  bool addBos = tok.addBos() && tok.bos();
+  EvalResult r = check(evaluate(*ex, tokens, addBos, tok.bos().value_or(0), o));
+
+  if (Json) {
+    json::Object j{{"model", ModelPath.getValue()},
+                   {"text", TextFile.getValue()},
+                   {"protocol", ProtocolOpt.getValue()},
+                   {"ctx", Ctx.getValue()},
+                   {"chunks", r.chunks},
+                   {"tokens", r.tokens},
+                   {"scored", r.scored},
+                   {"ppl", r.ppl},
+                   {"ppl_stderr", r.pplErr},
+                   {"mean_nll", r.meanNLL},
+                   {"tokenize_seconds", tokSec},
+                   {"seconds", r.seconds},
+                   {"tokens_per_second", r.chunks * Ctx / std::max(r.seconds, 1e-9)}};
+    if (r.kld) {
+      auto &k = *r.kld;
+      j["kld"] = json::Object{{"mean", k.mean},   {"mean_stderr", k.meanErr}, {"max", k.max},
+                              {"p99_9", k.p999},  {"p99", k.p99},             {"p95", k.p95},
+                              {"p90", k.p90},     {"median", k.median},       {"min", k.min},
+                              {"top1_agreement", k.top1}, {"top1_stderr", k.top1Err},
+                              {"base_ppl", k.basePPL},    {"positions", k.positions}};
+    }
+    outs() << formatv("{0:2}", json::Value(std::move(j))) << "\n";
+    return 0;
+  }
+  outs() << formatv("model {0}\ntext {1}: {2} tokens ({3:f1}s to tokenize)\nprotocol {4}, ctx {5}, "
+                    "{6} chunks, {7} scored tokens, {8:f1}s ({9:f0} tok/s)\n",
+                    ModelPath.getValue(), TextFile.getValue(), r.tokens, tokSec,
+                    ProtocolOpt.getValue(), Ctx.getValue(), r.chunks, r.scored, r.seconds,
+                    r.chunks * Ctx / std::max(r.seconds, 1e-9));
+  outs() << formatv("PPL = {0:f4} +/- {1:f4}\n", r.ppl, r.pplErr);
+  if (r.kld) {
+    auto &k = *r.kld;
+    outs() << formatv("base PPL = {0:f4}, PPL ratio = {1:f5}\n", k.basePPL, r.ppl / k.basePPL);
+    outs() << formatv("Mean KLD = {0:f6} +/- {1:f6}\n", k.mean, k.meanErr);
+    outs() << formatv("KLD max {0:f6}, 99.9% {1:f6}, 99% {2:f6}, 95% {3:f6}, 90% {4:f6}, "
+                      "median {5:f6}, min {6:f6}\n",
+                      k.max, k.p999, k.p99, k.p95, k.p90, k.median, k.min);
+    outs() << formatv("Same top-1 = {0:f3} +/- {1:f3} %\n", 100 * k.top1, 100 * k.top1Err);
+  }
+  return 0;
+}
+
+int runTokenize() {
+  std::string text = TextFile.empty() ? Prompt.getValue() : readText(TextFile);
+  auto s = open();
+  auto ids = s->tokenizer().encode(text);
+  if (Json) {
+    json::Array a;
+    for (int32_t i : ids)
+      a.push_back(i);
+    outs() << json::Value(std::move(a)) << "\n";
+  } else {
+    for (size_t i = 0; i < ids.size(); ++i)
+      outs() << (i ? " " : "") << ids[i];
+    outs() << "\n";
+  }
+  return 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string errMsg;
+  raw_string_ostream errStream(errMsg);
+  if (!cl::ParseCommandLineOptions(argc, argv, "qcc: quantizing compiler for LLMs\n", &errStream)) {
+    errStream.flush();
+    StringRef first = StringRef(errMsg).split('\n').first.trim();
+    first.consume_front("qcc: ");
+    die(first.empty() ? "bad command line (see qcc --help)" : first);
+  }
+  if (Threads > 0)
+    omp_set_num_threads(Threads);
+  if (ImportCmd)
+    return runImport();
+  if (GenerateCmd)
+    return runGenerate();
+  if (EvalCmd)
+    return runEval();
+  if (TokenizeCmd)
+    return runTokenize();
+  die("expected a command: import, generate, eval or tokenize (see qcc --help)");
+}
