@@ -19,6 +19,7 @@
 #include <unicode/regex.h>
 #include <unicode/utext.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <queue>
@@ -320,6 +321,29 @@ Expected<std::unique_ptr<Tokenizer>> BPETokenizer::load(const std::string &path)
   if (auto *p = root->getObject("pre_tokenizer"))
     if (auto e = parsePreTokenizer(path, *p, tok->pre_, tok->byteLevel_, tok->addPrefixSpace_))
       return std::move(e);
+  // A TemplateProcessing post-processor that starts with a special token means
+  // the tokenizer adds that token (BOS) in front of every encoding.
+  std::function<void(const json::Object &)> post = [&](const json::Object &pp) {
+    StringRef type = pp.getString("type").value_or("");
+    if (type == "Sequence") {
+      if (auto *arr = pp.getArray("processors"))
+        for (auto &v : *arr)
+          if (auto *o = v.getAsObject())
+            post(*o);
+    } else if (type == "TemplateProcessing") {
+      auto *single = pp.getArray("single");
+      auto *first = single && !single->empty() ? (*single)[0].getAsObject() : nullptr;
+      auto *special = first ? first->getObject("SpecialToken") : nullptr;
+      if (special)
+        if (auto id = special->getString("id")) {
+          auto it = tok->vocab_.find(*id);
+          if (it != tok->vocab_.end())
+            tok->setSpecials(it->second, std::nullopt, /*addBos=*/true);
+        }
+    }
+  };
+  if (auto *pp = root->getObject("post_processor"))
+    post(*pp);
   if (auto *d = root->getObject("decoder"))
     if (d->getString("type").value_or("") == "ByteLevel")
       tok->byteLevel_ = true;

@@ -18,7 +18,7 @@ struct AssignQuantPass : public qcc::impl::AssignQuantBase<AssignQuantPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (bits < 2 || bits > 8) {
-      module.emitError() << "qcc-assign-quant: bits must be in [2, 8], got " << bits;
+      module.emitError() << "qcc-assign-quant: bits must be in [2, 8], got " << unsigned(bits);
       return signalPassFailure();
     }
     std::optional<llvm::GlobPattern> glob;
@@ -40,7 +40,7 @@ struct AssignQuantPass : public qcc::impl::AssignQuantBase<AssignQuantPass> {
         return;
       int64_t in = w.getTensorType().getShape().back();
       int64_t g = (group > 0 && in % group == 0) ? int64_t(group) : 0;
-      w.setQuantAttr(QuantAttr::get(&getContext(), bits, g, symmetric, format));
+      w.setQuantAttr(QuantAttr::get(&getContext(), unsigned(bits), g, bool(symmetric), StringRef(format)));
     };
     module.walk([&](Operation *op) {
       if (auto l = dyn_cast<LinearOp>(op))

@@ -19,6 +19,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <omp.h>
@@ -33,11 +34,17 @@ cl::SubCommand ImportCmd("import", "Import a checkpoint and print its qcc MLIR m
 cl::SubCommand GenerateCmd("generate", "Generate text from a prompt");
 cl::SubCommand EvalCmd("eval", "Perplexity (and KL divergence) on a text");
 cl::SubCommand TokenizeCmd("tokenize", "Print the token ids of a text");
+cl::SubCommand LogitsCmd("logits", "Write the float32 logits of a token sequence (for testing)");
 
 cl::opt<std::string> ModelPath(cl::Positional, cl::desc("MODEL (directory or .safetensors)"),
                                cl::sub(ImportCmd), cl::sub(GenerateCmd), cl::sub(EvalCmd),
-                               cl::sub(TokenizeCmd));
-cl::opt<std::string> Output("o", cl::desc("output file"), cl::value_desc("file"), cl::sub(ImportCmd));
+                               cl::sub(TokenizeCmd), cl::sub(LogitsCmd));
+cl::opt<std::string> Output("o", cl::desc("output file"), cl::value_desc("file"), cl::sub(ImportCmd),
+                            cl::sub(LogitsCmd));
+cl::list<int32_t> Ids("ids", cl::desc("comma-separated token ids"), cl::CommaSeparated,
+                      cl::sub(LogitsCmd));
+cl::opt<bool> Incremental("incremental", cl::desc("feed one token at a time through the KV cache"),
+                          cl::sub(LogitsCmd));
 cl::opt<std::string> Prompt("p", cl::desc("prompt text"), cl::sub(GenerateCmd), cl::sub(TokenizeCmd));
 cl::alias PromptA("prompt", cl::aliasopt(Prompt), cl::desc("alias for -p"));
 cl::opt<int> NumTokens("n", cl::desc("tokens to generate (default 64)"), cl::init(64),
@@ -254,10 +261,39 @@ int runEval() {
   return 0;
 }
 
+int runLogits() {
+  if (Ids.empty() || Output.empty())
+    die("logits needs --ids A,B,C and -o FILE");
+  auto s = open();
+  auto ex = check(Executor::create(*s->module, *s->weights, int64_t(Ids.size())));
+  int64_t V = ex->vocabSize(), n = Ids.size();
+  for (int32_t id : Ids)
+    if (id < 0 || id >= V)
+      die(formatv("--ids: token id {0} is outside the vocabulary of {1}", id, V));
+  std::vector<int32_t> ids(Ids.begin(), Ids.end());
+  std::vector<float> logits(n * V);
+  if (Incremental)
+    for (int64_t i = 0; i < n; ++i)
+      ex->forward(ArrayRef<int32_t>(&ids[i], 1), logits.data() + i * V, true);
+  else
+    ex->forward(ids, logits.data(), false);
+  std::error_code ec;
+  raw_fd_ostream os(Output, ec);
+  if (ec)
+    die(fileError(Output, "cannot write: {0}", ec.message()));
+  os.write(reinterpret_cast<const char *>(logits.data()), logits.size() * sizeof(float));
+  return 0;
+}
+
 int runTokenize() {
   std::string text = TextFile.empty() ? Prompt.getValue() : readText(TextFile);
-  auto s = open();
-  auto ids = s->tokenizer().encode(text);
+  if (ModelPath.empty())
+    die("missing MODEL (a model directory or a file inside one)");
+  // Only the tokenizer is needed: MODEL may be a directory or any file in it.
+  std::string dir = sys::fs::is_directory(ModelPath) ? ModelPath.getValue()
+                                                      : sys::path::parent_path(ModelPath).str();
+  auto tok = check(loadTokenizer(dir.empty() ? "." : dir));
+  auto ids = tok->encode(text);
   if (Json) {
     json::Array a;
     for (int32_t i : ids)
@@ -291,5 +327,7 @@ int main(int argc, char **argv) {
     return runEval();
   if (TokenizeCmd)
     return runTokenize();
+  if (LogitsCmd)
+    return runLogits();
   die("expected a command: import, generate, eval or tokenize (see qcc --help)");
 }

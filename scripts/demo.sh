@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian 12 machine: install, build, then import,
+# evaluate and generate with ../shared/models/debtext-29m.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODEL=${1:-../shared/models/debtext-29m}
+TEXT=${2:-../shared/data/wikitext-2-raw-v1/wikitext2_test_joined.txt}
+bash scripts/install-deps.sh
+cmake -G Ninja -B build -DCMAKE_BUILD_TYPE=Release
+ninja -C build qcc qcc-opt
+mkdir -p out
+./build/tools/qcc/qcc import "$MODEL" -o out/model.mlir
+echo "qcc: wrote out/model.mlir ($(grep -c 'qcc.linear' out/model.mlir) linear layers)"
+./build/tools/qcc/qcc eval "$MODEL" --text "$TEXT" --ctx 512 --chunks 100 --protocol llama.cpp
+./build/tools/qcc/qcc generate "$MODEL" -p "The kernel" -n 40

@@ -1,0 +1,34 @@
+# -*- Python -*-
+import os
+import shutil
+import sys
+
+import lit.formats
+
+config.name = "qcc"
+# Real bash so tests can check exact exit statuses.
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.qcc_obj_root, "test")
+config.excludes = ["oracle", "unit", "Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in"]
+
+config.environment["PATH"] = os.pathsep.join(
+    [os.path.join(config.qcc_tools_dir, "qcc"), os.path.join(config.qcc_tools_dir, "qcc-opt"),
+     config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))])
+for var in ["HOME", "OMP_NUM_THREADS", "PYTHONPATH", "LANG", "LC_ALL"]:
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+config.substitutions.append(("%shared", config.shared_dir))
+config.substitutions.append(("%oracle", os.path.join(config.qcc_src_root, "test", "oracle")))
+python = getattr(config, "python_executable", "") or sys.executable
+config.substitutions.append(("%python", python))
+
+# Tests that need the shared models / data or the Python oracles say so.
+if os.path.isdir(os.path.join(config.shared_dir, "models")):
+    config.available_features.add("shared-models")
+import subprocess
+if subprocess.run([python, "-c", "import numpy, tokenizers, sentencepiece"],
+                  capture_output=True).returncode == 0:
+    config.available_features.add("oracles")

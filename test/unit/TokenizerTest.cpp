@@ -1,0 +1,90 @@
+//===- TokenizerTest.cpp - BPE and SentencePiece --------------------------===//
+#include "TestUtil.h"
+#include "frontends/Tokenizer.h"
+
+using namespace qcc;
+using namespace qcc::test;
+
+
+TEST(Tokenizer, ByteLevelBPEMergesByRank) {
+  TempDir t;
+  // Full byte alphabet generated the GPT-2 way.
+  std::vector<std::string> sym(256);
+  int n = 0;
+  for (int b = 0; b < 256; ++b) {
+    bool keep = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+    uint32_t cp = keep ? b : 256 + n++;
+    std::string s;
+    if (cp < 0x80)
+      s += char(cp);
+    else {
+      s += char(0xC0 | (cp >> 6));
+      s += char(0x80 | (cp & 0x3F));
+    }
+    sym[b] = s;
+  }
+  std::string vocab;
+  auto esc = [](const std::string &s) {
+    std::string o;
+    for (char c : s) {
+      if (c == '"' || c == '\\')
+        o += '\\';
+      o += c;
+    }
+    return o;
+  };
+  for (int b = 0; b < 256; ++b)
+    vocab += (b ? "," : "") + ("\"" + esc(sym[b]) + "\":" + std::to_string(b));
+  vocab += R"(,"lo":256,"low":257,"Ġl":258,"Ġlow":259,"er":260)";
+  std::string json = R"({"added_tokens":[{"id":261,"content":"<|end|>","special":true}],
+    "normalizer":null,"pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false,"use_regex":true},
+    "decoder":{"type":"ByteLevel"},
+    "model":{"type":"BPE","vocab":{)" + vocab + R"(},"merges":["l o","lo w",["Ġ","l"],"Ġl ow","e r"]}})";
+  // note: "Ġl ow" uses "ow" which is not in the vocab -> must be rejected
+  writeFile(t.file("tokenizer.json"), json);
+  auto bad = loadBPETokenizer(t.file("tokenizer.json"));
+  ASSERT_FALSE(bool(bad));
+  EXPECT_NE(llvm::toString(bad.takeError()).find("missing from the vocab"), std::string::npos);
+
+  json.replace(json.find("\"Ġl ow\""), std::string("\"Ġl ow\"").size(), "\"Ġ low\"");
+  writeFile(t.file("tokenizer.json"), json);
+  auto tok = loadBPETokenizer(t.file("tokenizer.json"));
+  ASSERT_TRUE(bool(tok)) << llvm::toString(tok.takeError());
+  // "lower low<|end|>!" -> low er Ġlow <|end|> !
+  auto ids = (*tok)->encode("lower low<|end|>!");
+  EXPECT_EQ(ids, (std::vector<int32_t>{257, 260, 259, 261, '!'}));
+  EXPECT_EQ((*tok)->decode(ids), "lower low<|end|>!");
+  // "Ġ l" (rank 2) must not win over "l o" (rank 0): " lo" -> Ġ lo
+  EXPECT_EQ((*tok)->encode(" lo"), (std::vector<int32_t>{32, 256})); // id 32 is byte 0x20 = "Ġ"
+  EXPECT_EQ((*tok)->tokenType(261), TokenType::Control);
+  // Multi-byte UTF-8 survives the byte-level round trip.
+  std::string u = "na\xc3\xafve \xe2\x82\xac";
+  EXPECT_EQ((*tok)->decode((*tok)->encode(u)), u);
+}
+
+TEST(Tokenizer, SentencePieceFromSharedModel) {
+  std::string path = std::string(QCC_SHARED_DIR) + "/models/stories260K-hf/tokenizer.model";
+  if (!llvm::sys::fs::exists(path))
+    GTEST_SKIP() << "shared models not present";
+  auto tok = loadSentencePieceTokenizer(path);
+  ASSERT_TRUE(bool(tok)) << llvm::toString(tok.takeError());
+  EXPECT_EQ((*tok)->vocabSize(), 512);
+  EXPECT_EQ((*tok)->bos(), 1);
+  EXPECT_EQ((*tok)->eos(), 2);
+  EXPECT_TRUE((*tok)->addBos());
+  auto ids = (*tok)->encode("Once upon a time");
+  EXPECT_FALSE(ids.empty());
+  EXPECT_EQ((*tok)->decode(ids), "Once upon a time");
+}
+
+TEST(Tokenizer, RejectsGarbage) {
+  TempDir t;
+  writeFile(t.file("tokenizer.model"), "definitely not a protobuf");
+  auto tok = loadSentencePieceTokenizer(t.file("tokenizer.model"));
+  ASSERT_FALSE(bool(tok));
+  EXPECT_NE(llvm::toString(tok.takeError()).find("not a valid SentencePiece model"), std::string::npos);
+  writeFile(t.file("tokenizer.json"), R"({"model":{"type":"Unigram","vocab":[]}})");
+  auto j = loadBPETokenizer(t.file("tokenizer.json"));
+  ASSERT_FALSE(bool(j));
+  EXPECT_NE(llvm::toString(j.takeError()).find("Unigram"), std::string::npos);
+}
