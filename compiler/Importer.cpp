@@ -2,6 +2,7 @@
 #include "compiler/Importer.h"
 #include "dialects/qcc/QccDialect.h"
 #include "frontends/Error.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -71,6 +72,10 @@ Type elementType(MLIRContext &ctx, DType d) {
 }
 } // namespace
 
+std::vector<std::pair<std::string, std::vector<int64_t>>> requiredTensors(const ModelConfig &c) {
+  return expectedTensors(c);
+}
+
 Expected<HFModel> openHFModel(StringRef path) {
   HFModel m;
   auto ck = Checkpoint::open(path);
@@ -117,28 +122,41 @@ void registerQccDialects(MLIRContext &ctx) {
 }
 
 Expected<OwningOpRef<ModuleOp>> importHFModel(MLIRContext &ctx, const HFModel &model) {
-  registerQccDialects(ctx);
-  const ModelConfig &c = model.config;
-  OpBuilder b(&ctx);
-  Location loc = FileLineColLoc::get(&ctx, model.checkpoint->source(), 0, 0);
-  OwningOpRef<ModuleOp> module = ModuleOp::create(loc, StringRef("model"));
-  module->getOperation()->setAttr("qcc.architecture", b.getStringAttr(c.architecture));
-  module->getOperation()->setAttr("qcc.checkpoint", b.getStringAttr(model.checkpoint->source()));
-  module->getOperation()->setAttr("qcc.vocab_size", b.getI64IntegerAttr(c.vocabSize));
-  module->getOperation()->setAttr("qcc.max_positions", b.getI64IntegerAttr(c.maxPositions));
-  module->getOperation()->setAttr("qcc.num_layers", b.getI64IntegerAttr(c.numLayers));
-  b.setInsertionPointToEnd(module->getBody());
-
-  // Weights, in checkpoint order for the ones the graph uses.
+  std::vector<TensorDecl> decls;
   llvm::StringSet<> needed;
-  for (auto &[name, shape] : expectedTensors(c))
+  for (auto &[name, shape] : expectedTensors(model.config))
     needed.insert(name);
   for (const std::string &name : model.checkpoint->names()) {
     if (!needed.count(name))
       continue;
     const TensorView *t = model.checkpoint->find(name);
-    auto type = RankedTensorType::get(t->shape, elementType(ctx, t->dtype));
-    b.create<q::WeightOp>(loc, b.getStringAttr(name), TypeAttr::get(type), q::QuantAttr());
+    decls.push_back({name, t->shape, std::string(dtypeName(t->dtype)), ""});
+  }
+  return buildModule(ctx, model.config, decls, model.checkpoint->source());
+}
+
+Expected<OwningOpRef<ModuleOp>> buildModule(MLIRContext &ctx, const ModelConfig &c,
+                                            ArrayRef<TensorDecl> decls, StringRef source) {
+  registerQccDialects(ctx);
+  OpBuilder b(&ctx);
+  Location loc = FileLineColLoc::get(&ctx, source, 0, 0);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc, StringRef("model"));
+  module->getOperation()->setAttr("qcc.architecture", b.getStringAttr(c.architecture));
+  module->getOperation()->setAttr("qcc.checkpoint", b.getStringAttr(source));
+  module->getOperation()->setAttr("qcc.vocab_size", b.getI64IntegerAttr(c.vocabSize));
+  module->getOperation()->setAttr("qcc.max_positions", b.getI64IntegerAttr(c.maxPositions));
+  module->getOperation()->setAttr("qcc.num_layers", b.getI64IntegerAttr(c.numLayers));
+  b.setInsertionPointToEnd(module->getBody());
+
+  // Weights, in the order given.
+  for (const TensorDecl &d : decls) {
+    Type et = d.dtype == "F16" ? Type(b.getF16Type())
+              : d.dtype == "BF16" ? Type(b.getBF16Type())
+              : d.dtype == "F64" ? Type(b.getF64Type()) : Type(b.getF32Type());
+    auto type = RankedTensorType::get(d.shape, et);
+    q::QuantAttr quant = d.format.empty() ? q::QuantAttr() : q::quantAttrForFormat(&ctx, d.format);
+    b.create<q::WeightOp>(loc, b.getStringAttr(d.name), TypeAttr::get(type), quant, ElementsAttr(),
+                          ElementsAttr());
   }
 
   auto f32 = b.getF32Type();
@@ -203,7 +221,7 @@ Expected<OwningOpRef<ModuleOp>> importHFModel(MLIRContext &ctx, const HFModel &m
                                          tied ? b.getUnitAttr() : UnitAttr());
   b.create<func::ReturnOp>(loc, logits);
   if (failed(verify(*module)))
-    return fileError(model.checkpoint->source(), "imported module failed verification");
+    return fileError(source, "imported module failed verification");
   return std::move(module);
 }
 

@@ -36,6 +36,25 @@ struct LayerNames {
   }
 };
 
+/// One weight the module declares: checkpoint name, shape, stored dtype
+/// ("F32", "F16", "BF16"), and the ggml format it is already stored in ("" if
+/// none, e.g. "Q4_K" for a tensor read from a quantized GGUF).
+struct TensorDecl {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::string dtype;
+  std::string format;
+};
+
+/// The tensors (name, shape) the architecture of `c` needs.
+std::vector<std::pair<std::string, std::vector<int64_t>>> requiredTensors(const ModelConfig &c);
+
+/// Builds and verifies the qcc module of a model from its config and tensors.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>> buildModule(mlir::MLIRContext &ctx,
+                                                              const ModelConfig &c,
+                                                              llvm::ArrayRef<TensorDecl> decls,
+                                                              llvm::StringRef source);
+
 /// Registers the dialects qcc modules use.
 void registerQccDialects(mlir::MLIRContext &ctx);
 

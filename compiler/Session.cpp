@@ -4,6 +4,8 @@
 namespace qcc {
 
 llvm::Expected<std::unique_ptr<Session>> openSession(llvm::StringRef path) {
+  if (path.ends_with(".gguf"))
+    return openGGUFSession(path);
   auto s = std::make_unique<Session>();
   auto hf = openHFModel(path);
   if (!hf)

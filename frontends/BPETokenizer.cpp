@@ -31,6 +31,13 @@ namespace {
 
 const char *kGPT2Pattern =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+// The Llama-3 and Qwen2 pre-tokenizer regexes as tokenizer.json spells them.
+const char *kLlama3Pattern =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const char *kQwen2Pattern =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 std::string utf8(uint32_t cp) {
   std::string s;
@@ -75,6 +82,7 @@ std::array<uint32_t, 256> byteToCodepoint() {
 /// One pre-tokenizer step: text pieces in, text pieces out.
 struct PreStep {
   enum Kind { Regex, Digits, ByteLevelMark } kind;
+  std::string source; // the regex text, for GGUF export
   std::unique_ptr<icu::RegexPattern> pattern; // Regex
   bool isolated = true; // Split behavior: Isolated keeps matches, Removed drops them
   bool invert = false;
@@ -111,6 +119,9 @@ public:
   std::string decode(ArrayRef<int32_t> ids) const override;
 
   static Expected<std::unique_ptr<Tokenizer>> load(const std::string &path);
+  static Expected<std::unique_ptr<Tokenizer>> fromJSON(const std::string &path,
+                                                       const json::Object &root);
+  std::string ggufPreName() const override;
 
 private:
   void encodeSegment(StringRef seg, std::vector<int32_t> &out) const;
@@ -168,10 +179,10 @@ Error parsePreTokenizer(const std::string &path, const json::Object &o, std::vec
       auto p = compileRegex(path, kGPT2Pattern);
       if (!p)
         return p.takeError();
-      PreStep s{PreStep::Regex, std::move(*p)};
+      PreStep s{PreStep::Regex, kGPT2Pattern, std::move(*p)};
       steps.push_back(std::move(s));
     }
-    steps.push_back(PreStep{PreStep::ByteLevelMark});
+    steps.push_back(PreStep{PreStep::ByteLevelMark, ""});
     return Error::success();
   }
   if (type == "Split") {
@@ -190,7 +201,7 @@ Error parsePreTokenizer(const std::string &path, const json::Object &o, std::vec
     auto p = compileRegex(path, re);
     if (!p)
       return p.takeError();
-    PreStep s{PreStep::Regex, std::move(*p)};
+    PreStep s{PreStep::Regex, re, std::move(*p)};
     s.isolated = behavior == "Isolated";
     s.invert = o.getBoolean("invert").value_or(false);
     if (s.invert)
@@ -199,7 +210,7 @@ Error parsePreTokenizer(const std::string &path, const json::Object &o, std::vec
     return Error::success();
   }
   if (type == "Digits") {
-    PreStep s{PreStep::Digits};
+    PreStep s{PreStep::Digits, ""};
     s.individualDigits = o.getBoolean("individual_digits").value_or(false);
     steps.push_back(std::move(s));
     return Error::success();
@@ -241,8 +252,15 @@ Expected<std::unique_ptr<Tokenizer>> BPETokenizer::load(const std::string &path)
   auto json = json::parse((*buf)->getBuffer());
   if (!json)
     return fileError(path, "bad JSON: {0}", toString(json.takeError()));
-  auto *root = json->getAsObject();
-  auto *model = root ? root->getObject("model") : nullptr;
+  if (!json->getAsObject())
+    return fileError(path, "expected a tokenizer.json object with a \"model\"");
+  return fromJSON(path, *json->getAsObject());
+}
+
+Expected<std::unique_ptr<Tokenizer>> BPETokenizer::fromJSON(const std::string &path,
+                                                            const json::Object &rootObj) {
+  const json::Object *root = &rootObj;
+  auto *model = root->getObject("model");
   if (!model)
     return fileError(path, "expected a tokenizer.json object with a \"model\"");
   StringRef mtype = model->getString("type").value_or("BPE");
@@ -616,7 +634,30 @@ std::string BPETokenizer::decode(ArrayRef<int32_t> ids) const {
   return out;
 }
 
+std::string BPETokenizer::ggufPreName() const {
+  if (!byteLevel_)
+    return "";
+  std::vector<std::string> pats;
+  for (auto &p : pre_)
+    if (p.kind == PreStep::Regex)
+      pats.push_back(p.source);
+    else if (p.kind == PreStep::Digits)
+      return "";
+  if (pats.size() == 1 && pats[0] == kGPT2Pattern)
+    return "gpt-2";
+  if (pats.size() == 1 && pats[0] == kLlama3Pattern)
+    return "llama-bpe";
+  if (pats.size() == 1 && pats[0] == kQwen2Pattern)
+    return "qwen2";
+  return "";
+}
+
 } // namespace
+
+Expected<std::unique_ptr<Tokenizer>> loadBPETokenizerFromJSON(const std::string &path,
+                                                              const json::Object &root) {
+  return BPETokenizer::fromJSON(path, root);
+}
 
 Expected<std::unique_ptr<Tokenizer>> loadBPETokenizer(const std::string &path) {
   return BPETokenizer::load(path);

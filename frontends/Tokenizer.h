@@ -43,6 +43,9 @@ public:
   virtual std::vector<std::string> merges() const { return {}; }
   /// The file the tokenizer came from.
   virtual const std::string &path() const = 0;
+  /// llama.cpp's name for this tokenizer's pre-tokenizer (tokenizer.ggml.pre):
+  /// "gpt-2", "llama-bpe", "qwen2", "default"; "" if it has no GGUF equivalent.
+  virtual std::string ggufPreName() const { return "default"; }
 
   bool addBos() const { return addBos_; }
   std::optional<int32_t> bos() const { return bos_; }
@@ -67,6 +70,12 @@ loadTokenizer(const std::string &dir, std::optional<int64_t> configBos = std::nu
 
 llvm::Expected<std::unique_ptr<Tokenizer>> loadBPETokenizer(const std::string &path);
 llvm::Expected<std::unique_ptr<Tokenizer>> loadSentencePieceTokenizer(const std::string &path);
+
+namespace gguf {
+class Reader;
+}
+/// The tokenizer stored in a GGUF file's tokenizer.ggml.* metadata.
+llvm::Expected<std::unique_ptr<Tokenizer>> loadGGUFTokenizer(const gguf::Reader &r);
 
 } // namespace qcc
 

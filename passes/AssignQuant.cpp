@@ -12,7 +12,7 @@ using namespace mlir;
 using namespace mlir::qcc;
 
 namespace {
-struct AssignQuantPass : public qcc::impl::AssignQuantBase<AssignQuantPass> {
+struct AssignQuantPass : public ::mlir::qcc::impl::AssignQuantBase<AssignQuantPass> {
   using AssignQuantBase::AssignQuantBase;
 
   void runOnOperation() override {

@@ -6,12 +6,22 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
+namespace qcc {
+class WeightStore;
+}
+
 namespace mlir::qcc {
 #define GEN_PASS_DECL
 #include "Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
 #include "Passes.h.inc"
+
+/// qcc-pack-blocks reading float data from / writing packed blocks to `store`.
+std::unique_ptr<Pass> createPackBlocksPass(::qcc::WeightStore *store);
+
+/// bits / group / symmetric of a ggml format name ("Q4_K" -> 4, 32, false).
+QuantAttr quantAttrForFormat(MLIRContext *ctx, llvm::StringRef format);
 } // namespace mlir::qcc
 
 #endif

@@ -25,4 +25,37 @@ def AssignQuant : Pass<"qcc-assign-quant", "::mlir::ModuleOp"> {
   ];
 }
 
+def GGMLMixture : Pass<"qcc-ggml-mixture", "::mlir::ModuleOp"> {
+  let summary = "Choose each weight's ggml block format from a llama.cpp-style preset";
+  let description = [{
+    Gives every `qcc.weight` a `#qcc.quant` naming its ggml type, with the
+    meaning llama-quantize gives `preset` (Q8_0, Q6_K, Q5_K_M, Q5_K_S, Q4_K_M,
+    Q4_K_S, Q4_0, Q4_1, Q5_0, Q5_1, Q3_K_L, Q3_K_M, Q3_K_S, Q2_K, or the float
+    formats F32 / F16 / BF16): 1-D tensors (norms, biases) stay F32; the LM head
+    (or the tied embedding) gets Q6_K; attn_v / ffn_down / attn_output get more
+    bits in the layers the preset says. `tensor-type` entries `GLOB=TYPE`
+    (matched against the GGUF name, e.g. `blk.*.ffn_down.weight`, or the
+    checkpoint name) override the choice. A row length that is not a multiple
+    of the format's block falls back as ggml does (Q2_K/Q3_K -> IQ4_NL,
+    Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, else F16). The preset is recorded
+    as the module attribute `qcc.ggml_preset`.
+  }];
+  let options = [
+    Option<"preset", "preset", "std::string", "\"Q4_K_M\"", "llama.cpp quantization preset">,
+    ListOption<"tensorTypes", "tensor-type", "std::string", "per-tensor overrides GLOB=TYPE">
+  ];
+}
+
+def PackBlocks : Pass<"qcc-pack-blocks", "::mlir::ModuleOp"> {
+  let summary = "Round weights to their ggml block format and pack them";
+  let description = [{
+    For every `qcc.weight` whose `#qcc.quant` names a ggml format, runs the
+    round-to-nearest search (per-block scale / min search, then integer
+    refinement of the super-block scale codes) and lays the rows out byte-exact
+    in that format. Weights with an inline `value` get the bytes as their
+    `packed` attribute; checkpoint weights are packed into the driver's
+    WeightStore (the IR stays small).
+  }];
+}
+
 #endif // QCC_PASSES_TD

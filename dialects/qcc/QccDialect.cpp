@@ -26,8 +26,8 @@ void QccDialect::initialize() {
 LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 unsigned bits, int64_t group, bool symmetric,
                                 StringRef format) {
-  if (bits < 2 || bits > 8)
-    return emitError() << "quant bits must be in [2, 8], got " << bits;
+  if ((bits < 2 || bits > 8) && bits != 16 && bits != 32)
+    return emitError() << "quant bits must be in [2, 8] (or 16/32 for float storage), got " << bits;
   if (group < 0)
     return emitError() << "quant group must be >= 0 (0 = per channel), got "
                        << group;

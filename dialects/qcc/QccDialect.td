@@ -31,7 +31,7 @@ def Qcc_QuantAttr : AttrDef<Qcc_Dialect, "Quant"> {
   let mnemonic = "quant";
   let summary = "How a weight is (to be) quantized";
   let description = [{
-    `bits`: 2..8 bits per weight; `group`: weights sharing one scale along the
+    `bits`: 2..8 bits per weight (16 or 32 for float storage); `group`: weights sharing one scale along the
     input dimension (0 = one scale per output channel); `symmetric`: no zero
     point / min; `format`: the block layout the packing pass writes
     (a ggml type name such as "Q4_K", "Q8_0", or "" when not yet packed).

@@ -48,6 +48,18 @@ LogicalResult WeightOp::verify() {
     return emitOpError("weight shape must be static");
   if (!t.getElementType().isIntOrFloat())
     return emitOpError("weight element type must be integer or float");
+  if (auto v = getValueAttr()) {
+    auto vt = dyn_cast<ShapedType>(v.getType());
+    if (!vt || vt.getShape() != t.getShape())
+      return emitOpError("inline value must have the weight's shape");
+  }
+  if (auto p = getPackedAttr()) {
+    auto pt = dyn_cast<ShapedType>(p.getType());
+    if (!pt || pt.getRank() != 1 || !pt.getElementType().isInteger(8))
+      return emitOpError("packed must be a 1-D tensor of i8 bytes");
+    if (!getQuantAttr() || getQuantAttr().getFormat().empty())
+      return emitOpError("packed bytes need a quant attribute naming their format");
+  }
   return success();
 }
 

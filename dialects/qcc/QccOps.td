@@ -29,13 +29,19 @@ def Qcc_WeightOp : Qcc_Op<"weight", [Symbol]> {
     memory-mapped from the checkpoint at run time. `quant`, once set by a
     quantization pass, says how the weight is rounded and packed.
 
+    Small weights (tests, toy models) may instead carry their data inline in
+    `value`; the block-packing pass then records the packed bytes in `packed`
+    (a tensor<Nxi8> of ggml blocks, row after row).
+
     ```mlir
     qcc.weight @model.layers.0.self_attn.q_proj.weight : tensor<512x512xbf16>
     ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<AnyRankedTensor>:$type,
-                       OptionalAttr<Qcc_QuantAttr>:$quant);
+                       OptionalAttr<Qcc_QuantAttr>:$quant,
+                       OptionalAttr<ElementsAttr>:$value,
+                       OptionalAttr<ElementsAttr>:$packed);
   let assemblyFormat = "$sym_name `:` $type attr-dict";
   let hasVerifier = 1;
   let extraClassDeclaration = [{

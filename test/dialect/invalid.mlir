@@ -58,7 +58,7 @@ func.func @f(%x: tensor<?x8xf32>, %p: tensor<?xi32>) -> tensor<?x8xf32> {
 
 // -----
 
-// expected-error @+1 {{quant bits must be in [2, 8], got 9}}
+// expected-error @+1 {{quant bits must be in [2, 8] (or 16/32 for float storage), got 9}}
 qcc.weight @w : tensor<8x4xf32> {quant = #qcc.quant<bits = 9, group = 32, symmetric = true, format = "">}
 
 // -----

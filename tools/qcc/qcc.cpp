@@ -5,16 +5,22 @@
 //   qcc eval     MODEL --text FILE [--ctx 512] [--chunks N] [--protocol gptq|llama.cpp]
 //                [--save-logits F] [--kld-base F] [--json]
 //   qcc tokenize MODEL (-p TEXT | --text FILE) [--json]
+//   qcc MODEL --format=gguf:TYPE -o out.gguf [--tensor-type GLOB=TYPE ...]
 //
 // Bad input and bad flags: one line on stderr, exit status 2.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/GGUFExport.h"
+#include "compiler/Pipeline.h"
 #include "compiler/Session.h"
+#include "runtime/ggml/Mixture.h"
 #include "frontends/Error.h"
 #include "runtime/Eval.h"
 #include "runtime/Sampler.h"
 
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
@@ -76,6 +82,19 @@ cl::opt<bool> NoProgress("no-progress", cl::desc("no progress bar on stderr"), c
 cl::opt<int> Threads("threads", cl::desc("worker threads (default: all cores)"), cl::init(0),
                      cl::sub(GenerateCmd), cl::sub(EvalCmd));
 
+// Top level: compile MODEL to a file.
+cl::opt<std::string> Input(cl::Positional, cl::desc("MODEL"));
+cl::opt<std::string> Format("format", cl::desc("output format: gguf:TYPE with TYPE one of F32 F16 BF16 "
+                                               "Q8_0 Q6_K Q5_K_M Q5_K_S Q4_K_M Q4_K_S Q4_0 Q4_1 "
+                                               "Q5_0 Q5_1 Q3_K_L Q3_K_M Q3_K_S Q2_K"));
+cl::opt<std::string> TopOutput("o", cl::desc("output file"), cl::value_desc("file"));
+cl::list<std::string> TensorType("tensor-type", cl::desc("per-tensor override GLOB=TYPE, e.g. "
+                                                         "'blk.*.ffn_down.weight=Q6_K' (repeatable)"));
+cl::opt<bool> Quiet("quiet", cl::desc("no summary on stderr"));
+// eval / generate on a quantized model without writing a file
+cl::opt<std::string> QuantPreset("quant", cl::desc("quantize in memory with a gguf preset first"),
+                                 cl::sub(EvalCmd), cl::sub(GenerateCmd));
+
 [[noreturn]] void die(Error e) {
   std::string msg = toString(std::move(e));
   errs() << "qcc: error: " << msg << "\n";
@@ -93,8 +112,30 @@ template <typename T> T check(Expected<T> v) {
 
 std::unique_ptr<Session> open() {
   if (ModelPath.empty())
-    die("missing MODEL (a model directory or a .safetensors file)");
-  return check(openSession(ModelPath));
+    die("missing MODEL (a model directory, a .safetensors file or a .gguf file)");
+  auto s = check(openSession(ModelPath));
+  if (!QuantPreset.empty()) {
+    // Quantize in memory and run what the packed blocks compute.
+    auto store = std::make_shared<WeightStore>(s->weights.get());
+    mlir::PassManager pm(s->context.get());
+    GGUFPipelineOptions o;
+    o.preset = QuantPreset;
+    buildGGUFPipeline(pm, o, *store);
+    std::string diag;
+    {
+      mlir::ScopedDiagnosticHandler h(s->context.get(), [&](mlir::Diagnostic &d) {
+        if (diag.empty())
+          diag = d.str();
+        return mlir::success();
+      });
+      if (mlir::failed(pm.run(*s->module)))
+        die(fileError(ModelPath, "--quant {0}: {1}", QuantPreset.getValue(), diag));
+    }
+    s->quantStore = store;
+    s->baseWeights = std::move(s->weights);
+    s->weights = packedWeights(*store, *s->baseWeights);
+  }
+  return s;
 }
 
 std::string readText(const std::string &path) {
@@ -102,6 +143,54 @@ std::string readText(const std::string &path) {
   if (!buf)
     die(fileError(path, "cannot read text: {0}", buf.getError().message()));
   return (*buf)->getBuffer().str();
+}
+
+int runCompile() {
+  if (Input.empty())
+    die("expected a command (import, generate, eval, tokenize) or MODEL --format=gguf:TYPE -o FILE");
+  StringRef fmt = Format;
+  if (!fmt.consume_front("gguf:"))
+    die(formatv("--format must be gguf:TYPE (e.g. gguf:Q4_K_M), got '{0}'", Format.getValue()));
+  if (TopOutput.empty())
+    die("-o FILE is required");
+  if (!ggml::presetFromName(fmt.str()))
+    die(formatv("--format: unknown GGUF type '{0}', expected F32 F16 BF16 Q8_0 Q6_K Q5_K_M Q5_K_S "
+                "Q4_K_M Q4_K_S Q4_0 Q4_1 Q5_0 Q5_1 Q3_K_L Q3_K_M Q3_K_S Q2_K", fmt));
+  if (StringRef(Input).ends_with(".gguf"))
+    die(fileError(Input, "re-quantizing a GGUF file is not supported; give the Hugging Face checkpoint"));
+  auto t0 = std::chrono::steady_clock::now();
+  auto s = check(openSession(Input));
+  WeightStore store(s->weights.get());
+  mlir::PassManager pm(s->context.get());
+  GGUFPipelineOptions o;
+  o.preset = fmt.str();
+  o.tensorTypes.assign(TensorType.begin(), TensorType.end());
+  buildGGUFPipeline(pm, o, store);
+  std::string diag;
+  {
+    mlir::ScopedDiagnosticHandler h(s->context.get(), [&](mlir::Diagnostic &d) {
+      if (diag.empty())
+        diag = d.str();
+      return mlir::success();
+    });
+    if (mlir::failed(pm.run(*s->module)))
+      die(fileError(Input, "{0}", diag));
+  }
+  std::string name = sys::path::filename(s->hf.checkpoint->directory()).str();
+  auto stats = check(exportGGUF(*s->module, s->config(), s->tokenizer(), store,
+                                name.empty() ? "model" : name, TopOutput));
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!Quiet) {
+    std::string types;
+    for (auto &[t, n] : stats.tensorsPerType)
+      types += formatv("{0}{1} x{2}", types.empty() ? "" : ", ", t, n).str();
+    errs() << formatv("qcc: wrote {0} ({1:f2} MiB, {2:f3} bits per weight over {3} weights; {4}) "
+                      "in {5:f1}s\n",
+                      TopOutput.getValue(), stats.fileBytes / 1048576.0,
+                      8.0 * stats.weightBytes / std::max<uint64_t>(stats.numWeights, 1),
+                      stats.numWeights, types, secs);
+  }
+  return 0;
 }
 
 int runImport() {
@@ -329,5 +418,5 @@ int main(int argc, char **argv) {
     return runTokenize();
   if (LogitsCmd)
     return runLogits();
-  die("expected a command: import, generate, eval or tokenize (see qcc --help)");
+  return runCompile();
 }

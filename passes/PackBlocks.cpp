@@ -1,0 +1,78 @@
+//===- PackBlocks.cpp - round weights and pack ggml blocks ----------------===//
+#include "passes/Passes.h"
+#include "runtime/WeightStore.h"
+#include "runtime/ggml/GGMLTypes.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+
+namespace mlir::qcc {
+#define GEN_PASS_DEF_PACKBLOCKS
+#include "Passes.h.inc"
+} // namespace mlir::qcc
+
+using namespace mlir;
+using namespace mlir::qcc;
+namespace gg = ::qcc::ggml;
+
+namespace {
+struct PackBlocksPass : public ::mlir::qcc::impl::PackBlocksBase<PackBlocksPass> {
+  PackBlocksPass() = default;
+  explicit PackBlocksPass(::qcc::WeightStore *store) : store_(store) {}
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    bool failedAny = false;
+    module.walk([&](WeightOp w) {
+      if (failed(pack(w)))
+        failedAny = true;
+    });
+    if (failedAny)
+      signalPassFailure();
+  }
+
+  LogicalResult pack(WeightOp w) {
+    QuantAttr q = w.getQuantAttr();
+    if (!q || q.getFormat().empty())
+      return success();
+    auto type = gg::typeFromName(q.getFormat());
+    if (!type)
+      return w.emitError() << "unknown block format '" << q.getFormat() << "'";
+    auto shape = w.getTensorType().getShape();
+    int64_t n = shape.back(), rows = w.getTensorType().getNumElements() / std::max<int64_t>(n, 1);
+    if (n % gg::traits(*type).blockSize != 0)
+      return w.emitError() << "row length " << n << " is not a multiple of the "
+                           << q.getFormat() << " block size " << gg::traits(*type).blockSize;
+    std::vector<float> data;
+    if (auto v = w.getValueAttr()) {
+      auto dense = dyn_cast<DenseElementsAttr>(v);
+      if (!dense || !dense.getElementType().isF32())
+        return w.emitError("inline value must be a dense f32 tensor");
+      for (float f : dense.getValues<float>())
+        data.push_back(f);
+    } else if (store_) {
+      if (auto e = store_->loadFloat(w.getSymName(), shape, data))
+        return w.emitError() << llvm::toString(std::move(e));
+    } else {
+      return w.emitError("no data to pack: neither an inline value nor a weight store");
+    }
+    std::vector<uint8_t> bytes(gg::rowBytes(*type, n) * rows);
+    gg::quantizeRows(*type, data.data(), bytes.data(), rows, n);
+    if (w.getValueAttr()) {
+      auto i8 = IntegerType::get(&getContext(), 8);
+      auto t = RankedTensorType::get({int64_t(bytes.size())}, i8);
+      llvm::ArrayRef<int8_t> raw(reinterpret_cast<const int8_t *>(bytes.data()), bytes.size());
+      w.setPackedAttr(DenseElementsAttr::get(t, raw));
+    }
+    if (store_)
+      store_->setPacked(w.getSymName(),
+                        {*type, std::vector<int64_t>(shape.begin(), shape.end()), std::move(bytes)});
+    return success();
+  }
+
+  ::qcc::WeightStore *store_ = nullptr;
+};
+} // namespace
+
+std::unique_ptr<Pass> mlir::qcc::createPackBlocksPass(::qcc::WeightStore *store) {
+  return std::make_unique<PackBlocksPass>(store);
+}

@@ -1,0 +1,88 @@
+//===- GGMLTypes.h - ggml block formats: the single definition -*- C++ -*-===//
+//
+// Every ggml tensor type qcc reads or writes is defined here: its GGUF type id,
+// block size, byte size, and (for quantized types) the block struct whose
+// layout is the format. Scalar reference quantize/dequantize live in
+// Quantize.cpp / Dequantize.cpp; everything else (packing pass, GGUF writer
+// and reader, executor) goes through `quantizeRows` / `dequantizeRow`.
+//
+// Layouts are ggml's (public facts, matched byte for byte); the quantization
+// search is qcc's own: per block, weighted least squares over candidate
+// scales (and mins), then integer refinement of the super-block scales.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QCC_RUNTIME_GGML_GGMLTYPES_H
+#define QCC_RUNTIME_GGML_GGMLTYPES_H
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+namespace qcc::ggml {
+
+/// GGUF / ggml type ids (ggml_type).
+enum class Type : uint32_t {
+  F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8,
+  Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, IQ4_NL = 20, BF16 = 30,
+};
+
+constexpr int QK = 32;    ///< block size of the legacy formats
+constexpr int QK_K = 256; ///< super-block size of the k-quants
+
+using half = uint16_t;
+
+struct BlockQ4_0 { half d; uint8_t qs[QK / 2]; };
+static_assert(sizeof(BlockQ4_0) == 18, "Q4_0 block");
+struct BlockQ4_1 { half d, m; uint8_t qs[QK / 2]; };
+static_assert(sizeof(BlockQ4_1) == 20, "Q4_1 block");
+struct BlockQ5_0 { half d; uint8_t qh[4]; uint8_t qs[QK / 2]; };
+static_assert(sizeof(BlockQ5_0) == 22, "Q5_0 block");
+struct BlockQ5_1 { half d, m; uint8_t qh[4]; uint8_t qs[QK / 2]; };
+static_assert(sizeof(BlockQ5_1) == 24, "Q5_1 block");
+struct BlockQ8_0 { half d; int8_t qs[QK]; };
+static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block");
+/// x = d*(sc&15)*q - dmin*(sc>>4), 16 sub-blocks of 16, q in [0,3]
+struct BlockQ2_K { uint8_t scales[QK_K / 16]; uint8_t qs[QK_K / 4]; half d, dmin; };
+static_assert(sizeof(BlockQ2_K) == 84, "Q2_K block");
+/// x = d*(sc-32)*q, 16 sub-blocks of 16, 6-bit scales, q in [-4,3]
+struct BlockQ3_K { uint8_t hmask[QK_K / 8]; uint8_t qs[QK_K / 4]; uint8_t scales[12]; half d; };
+static_assert(sizeof(BlockQ3_K) == 110, "Q3_K block");
+/// x = d*sc*q - dmin*m, 8 sub-blocks of 32, 6-bit scales/mins, q in [0,15]
+struct BlockQ4_K { half d, dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; };
+static_assert(sizeof(BlockQ4_K) == 144, "Q4_K block");
+/// as Q4_K with a fifth bit per weight in qh, q in [0,31]
+struct BlockQ5_K { half d, dmin; uint8_t scales[12]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; };
+static_assert(sizeof(BlockQ5_K) == 176, "Q5_K block");
+/// x = d*sc*(q-32), 16 sub-blocks of 16, int8 scales, q in [0,63]
+struct BlockQ6_K { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; half d; };
+static_assert(sizeof(BlockQ6_K) == 210, "Q6_K block");
+/// x = d*kvalues[q], non-linear 4-bit grid (the fallback of Q2_K/Q3_K rows not divisible by 256)
+struct BlockIQ4_NL { half d; uint8_t qs[QK / 2]; };
+static_assert(sizeof(BlockIQ4_NL) == 18, "IQ4_NL block");
+
+struct TypeTraits {
+  Type type;
+  const char *name;  ///< "Q4_K"
+  int blockSize;     ///< weights per block (1 for float types)
+  size_t blockBytes; ///< bytes per block
+  bool quantized;
+};
+
+const TypeTraits &traits(Type t);
+std::optional<Type> typeFromId(uint32_t id);
+std::optional<Type> typeFromName(llvm::StringRef name);
+/// Bytes of a row of `n` weights (n must be a multiple of the block size).
+size_t rowBytes(Type t, int64_t n);
+
+/// Quantizes `rows` rows of `n` weights (n % blockSize == 0) from `x` into `out`.
+/// `importance` (n values, may be null) weights the per-column squared error.
+void quantizeRows(Type t, const float *x, void *out, int64_t rows, int64_t n,
+                  const float *importance = nullptr);
+/// Dequantizes one row of `n` weights, exactly as ggml computes it.
+void dequantizeRow(Type t, const void *in, float *y, int64_t n);
+
+} // namespace qcc::ggml
+
+#endif
