@@ -41,12 +41,14 @@ cl::SubCommand GenerateCmd("generate", "Generate text from a prompt");
 cl::SubCommand EvalCmd("eval", "Perplexity (and KL divergence) on a text");
 cl::SubCommand TokenizeCmd("tokenize", "Print the token ids of a text");
 cl::SubCommand LogitsCmd("logits", "Write the float32 logits of a token sequence (for testing)");
+cl::SubCommand DequantCmd("dequant", "Write one GGUF tensor dequantized to float32 (ggml row order)");
 
 cl::opt<std::string> ModelPath(cl::Positional, cl::desc("MODEL (directory or .safetensors)"),
                                cl::sub(ImportCmd), cl::sub(GenerateCmd), cl::sub(EvalCmd),
-                               cl::sub(TokenizeCmd), cl::sub(LogitsCmd));
+                               cl::sub(TokenizeCmd), cl::sub(LogitsCmd), cl::sub(DequantCmd));
 cl::opt<std::string> Output("o", cl::desc("output file"), cl::value_desc("file"), cl::sub(ImportCmd),
-                            cl::sub(LogitsCmd));
+                            cl::sub(LogitsCmd), cl::sub(DequantCmd));
+cl::opt<std::string> TensorName("tensor", cl::desc("GGUF tensor name"), cl::sub(DequantCmd));
 cl::list<int32_t> Ids("ids", cl::desc("comma-separated token ids"), cl::CommaSeparated,
                       cl::sub(LogitsCmd));
 cl::opt<bool> Incremental("incremental", cl::desc("feed one token at a time through the KV cache"),
@@ -374,14 +376,41 @@ int runLogits() {
   return 0;
 }
 
+int runDequant() {
+  if (TensorName.empty() || Output.empty())
+    die("dequant needs FILE.gguf --tensor NAME -o FILE");
+  auto r = check(gguf::Reader::open(ModelPath));
+  const gguf::TensorInfo *t = r->tensor(TensorName);
+  if (!t)
+    die(fileError(ModelPath, "no tensor '{0}'", TensorName.getValue()));
+  int64_t n = t->ne[0], rows = t->rows();
+  size_t rb = ggml::rowBytes(t->type, n);
+  std::vector<float> out(n * rows);
+  for (int64_t i = 0; i < rows; ++i)
+    ggml::dequantizeRow(t->type, t->data + i * rb, out.data() + i * n, n);
+  std::error_code ec;
+  raw_fd_ostream os(Output, ec);
+  if (ec)
+    die(fileError(Output, "cannot write: {0}", ec.message()));
+  os.write(reinterpret_cast<const char *>(out.data()), out.size() * 4);
+  return 0;
+}
+
 int runTokenize() {
   std::string text = TextFile.empty() ? Prompt.getValue() : readText(TextFile);
   if (ModelPath.empty())
     die("missing MODEL (a model directory or a file inside one)");
-  // Only the tokenizer is needed: MODEL may be a directory or any file in it.
-  std::string dir = sys::fs::is_directory(ModelPath) ? ModelPath.getValue()
-                                                      : sys::path::parent_path(ModelPath).str();
-  auto tok = check(loadTokenizer(dir.empty() ? "." : dir));
+  // Only the tokenizer is needed: MODEL may be a .gguf, a directory or any file in it.
+  std::unique_ptr<Tokenizer> tok;
+  std::unique_ptr<gguf::Reader> reader;
+  if (StringRef(ModelPath).ends_with(".gguf")) {
+    reader = check(gguf::Reader::open(ModelPath));
+    tok = check(loadGGUFTokenizer(*reader));
+  } else {
+    std::string dir = sys::fs::is_directory(ModelPath) ? ModelPath.getValue()
+                                                        : sys::path::parent_path(ModelPath).str();
+    tok = check(loadTokenizer(dir.empty() ? "." : dir));
+  }
   auto ids = tok->encode(text);
   if (Json) {
     json::Array a;
@@ -418,5 +447,7 @@ int main(int argc, char **argv) {
     return runTokenize();
   if (LogitsCmd)
     return runLogits();
+  if (DequantCmd)
+    return runDequant();
   return runCompile();
 }
