@@ -135,7 +135,10 @@ Expected<std::unique_ptr<Session>> openGGUFSession(StringRef path) {
       return fileError(path, "tensor '{0}' has {1} dimensions / wrong shape for the metadata", gname,
                        t->ne.size());
     const auto &tr = ggml::traits(t->type);
-    decls.push_back({hf, shape, tr.quantized ? "F32" : tr.name, tr.quantized ? tr.name : ""});
+    // The format is recorded for every non-F32 tensor so the executor rounds
+    // activations as ggml does for it (F16 and BF16 included).
+    decls.push_back({hf, shape, tr.quantized ? "F32" : tr.name,
+                     t->type == ggml::Type::F32 ? "" : tr.name});
   }
   auto tok = loadGGUFTokenizer(r);
   if (!tok)

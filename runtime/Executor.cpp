@@ -3,6 +3,7 @@
 #include "dialects/qcc/QccDialect.h"
 #include "frontends/Error.h"
 #include "frontends/Safetensors.h"
+#include "runtime/ggml/GGMLTypes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
@@ -12,6 +13,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <optional>
 #include <cstring>
 
 using namespace llvm;
@@ -52,6 +54,9 @@ void gemm(bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float
 
 struct Step {
   enum Kind { Embed, RMSNorm, Linear, RoPE, Attention, SwiGLU, Add, LMHead } kind;
+  /// For Linear / LMHead on a weight stored in a ggml format: round the
+  /// activations as ggml's CPU backend does for that format.
+  std::optional<ggml::Type> actRound;
   int in0 = -1, in1 = -1, in2 = -1, out = -1;
   int64_t dIn = 0, dOut = 0;
   const float *w = nullptr, *bias = nullptr;
@@ -112,6 +117,7 @@ struct Executor::Impl {
   std::vector<std::vector<float>> kCache, vCache; // per layer: maxCtx x kvDim
   int64_t maxCtx = 0, cacheLen = 0, vocab = 0, numLayers = 0;
   std::vector<std::vector<float>> scratch; // per thread attention scores
+  std::vector<float> actScratch;           // rounded activations
 
   void run(ArrayRef<int32_t> tokens, float *logits, bool lastOnly);
 };
@@ -175,6 +181,15 @@ Expected<std::unique_ptr<Executor>> Executor::create(ModuleOp module, WeightSour
     return s;
   };
   auto dim = [](Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); };
+  auto actRoundOf = [&](FlatSymbolRefAttr ref) -> std::optional<ggml::Type> {
+    auto w = symbols.lookup<q::WeightOp>(ref.getValue());
+    if (!w || !w.getQuantAttr())
+      return std::nullopt;
+    auto t = ggml::typeFromName(w.getQuantAttr().getFormat());
+    if (!t || *t == ggml::Type::F32)
+      return std::nullopt;
+    return t;
+  };
   Value tokensArg = body.getArgument(0), positionsArg = body.getArgument(1);
 
   for (Operation &op : body) {
@@ -203,6 +218,7 @@ Expected<std::unique_ptr<Executor>> Executor::create(ModuleOp module, WeightSour
       st.dOut = dim(l.getResult());
       w = weight(l.getWeightAttr());
       b = weight(l.getBiasAttr());
+      st.actRound = actRoundOf(l.getWeightAttr());
     } else if (auto r = dyn_cast<q::RoPEOp>(op)) {
       if (r.getPositions() != positionsArg)
         return fileError(where, "qcc.rope must read the @forward positions argument");
@@ -243,6 +259,7 @@ Expected<std::unique_ptr<Executor>> Executor::create(ModuleOp module, WeightSour
       st.dIn = dim(h.getInput());
       st.dOut = im.vocab = dim(h.getResult());
       w = weight(h.getWeightAttr());
+      st.actRound = actRoundOf(h.getWeightAttr());
     } else if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       if (ret.getNumOperands() != 1 || !ret.getOperand(0).getDefiningOp<q::LMHeadOp>())
         return fileError(where, "@forward must return the result of qcc.lm_head");
@@ -301,6 +318,17 @@ void Executor::Impl::run(ArrayRef<int32_t> tokens, float *logits, bool lastOnly)
       out = buf.data();
     }
     const float *x = s.in0 >= 0 ? slots[s.in0].data() : nullptr;
+    if (s.actRound && (s.kind == Step::Linear || s.kind == Step::LMHead)) {
+      // the rows the product will read, rounded as ggml rounds them
+      int64_t r0 = (s.kind == Step::LMHead && lastOnly) ? n - 1 : 0;
+      if (actScratch.size() < size_t(n * s.dIn))
+        actScratch.resize(n * s.dIn);
+      const ggml::Type t = *s.actRound;
+#pragma omp parallel for schedule(static)
+      for (int64_t r = r0; r < n; ++r)
+        ggml::roundActivations(t, x + r * s.dIn, actScratch.data() + r * s.dIn, s.dIn);
+      x = actScratch.data();
+    }
     switch (s.kind) {
     case Step::Embed:
       for (int64_t t = 0; t < n; ++t) {

@@ -83,6 +83,14 @@ void quantizeRows(Type t, const float *x, void *out, int64_t rows, int64_t n,
 /// Dequantizes one row of `n` weights, exactly as ggml computes it.
 void dequantizeRow(Type t, const void *in, float *y, int64_t n);
 
+/// ggml's CPU backend multiplies weights of type `w` with activations rounded
+/// to w's dot-product partner: Q8_0 blocks of 32 (fp16 scale) for the legacy
+/// formats, Q8_K blocks of 256 (fp32 scale) for the k-quants, F16 / BF16 for
+/// those, nothing for F32. This writes those rounded activations (one row of
+/// `n`, a multiple of w's block size) as floats, so a float GEMM on
+/// dequantized weights computes what ggml computes.
+void roundActivations(Type w, const float *x, float *y, int64_t n);
+
 } // namespace qcc::ggml
 
 #endif

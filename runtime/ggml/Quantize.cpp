@@ -478,6 +478,50 @@ void quantQ6_K(const float *x, const float *imp, BlockQ6_K *y, int64_t nb) {
 }
 } // namespace
 
+void roundActivations(Type w, const float *x, float *y, int64_t n) {
+  switch (w) {
+  case Type::F32:
+    std::memcpy(y, x, n * sizeof(float));
+    return;
+  case Type::F16:
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = h2f(f2h(x[i]));
+    return;
+  case Type::BF16:
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = bf16ToFloat(floatToBF16(x[i]));
+    return;
+  case Type::Q4_0: case Type::Q4_1: case Type::Q5_0: case Type::Q5_1: case Type::Q8_0:
+  case Type::IQ4_NL:
+    for (int64_t b = 0; b < n; b += QK) { // Q8_0 / Q8_1
+      float amax = 0;
+      for (int j = 0; j < QK; ++j)
+        amax = std::max(amax, std::fabs(x[b + j]));
+      const float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f, dh = fp16r(d);
+      for (int j = 0; j < QK; ++j)
+        y[b + j] = dh * float(roundi(x[b + j] * id));
+    }
+    return;
+  case Type::Q2_K: case Type::Q3_K: case Type::Q4_K: case Type::Q5_K: case Type::Q6_K:
+    for (int64_t b = 0; b < n; b += QK_K) { // Q8_K
+      float amax = 0, mx = 0;
+      for (int j = 0; j < QK_K; ++j)
+        if (std::fabs(x[b + j]) > amax) {
+          amax = std::fabs(x[b + j]);
+          mx = x[b + j];
+        }
+      if (amax == 0) {
+        std::fill(y + b, y + b + QK_K, 0.0f);
+        continue;
+      }
+      const float iscale = -127.0f / mx, d = 1.0f / iscale;
+      for (int j = 0; j < QK_K; ++j)
+        y[b + j] = d * float(std::min(127, roundi(iscale * x[b + j])));
+    }
+    return;
+  }
+}
+
 void quantizeRows(Type t, const float *x, void *out, int64_t rows, int64_t n, const float *imp) {
   const size_t rb = rowBytes(t, n);
   const int64_t nb = n / traits(t).blockSize;
