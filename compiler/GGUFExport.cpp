@@ -142,6 +142,10 @@ Expected<GGUFExportStats> exportGGUF(mlir::ModuleOp module, const ModelConfig &c
       return;
     }
     const PackedTensor *p = store.packed(hf);
+    if (p && p->rtn) {
+      err = fileError(path, "tensor '{0}' uses generic RTN, which GGUF cannot store; use a gguf preset", hf);
+      return;
+    }
     if (!p) {
       err = fileError(path, "tensor '{0}' was not packed (run qcc-ggml-mixture and qcc-pack-blocks)", hf);
       return;

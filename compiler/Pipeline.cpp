@@ -1,6 +1,7 @@
 //===- Pipeline.cpp - the compilation pipelines, in order -----------------===//
 #include "compiler/Pipeline.h"
 #include "passes/Passes.h"
+#include "runtime/ggml/Mixture.h"
 
 namespace qcc {
 
@@ -10,6 +11,45 @@ void buildGGUFPipeline(mlir::PassManager &pm, const GGUFPipelineOptions &opts, W
   mixture.tensorTypes.assign(opts.tensorTypes.begin(), opts.tensorTypes.end());
   pm.addPass(mlir::qcc::createGGMLMixture(mixture));
   pm.addPass(mlir::qcc::createPackBlocksPass(&store));
+}
+
+void buildRTNPipeline(mlir::PassManager &pm, unsigned bits, int64_t group, bool symmetric,
+                      WeightStore &store) {
+  mlir::qcc::AssignQuantOptions o;
+  o.bits = bits;
+  o.group = group;
+  o.symmetric = symmetric;
+  pm.addPass(mlir::qcc::createAssignQuant(o));
+  pm.addPass(mlir::qcc::createPackBlocksPass(&store));
+}
+
+bool buildQuantPipeline(mlir::PassManager &pm, llvm::StringRef spec, WeightStore &store) {
+  if (spec.consume_front("rtn:")) {
+    llvm::SmallVector<llvm::StringRef> parts;
+    spec.split(parts, ':');
+    unsigned bits = 0;
+    int64_t group = 128;
+    bool sym = false;
+    if (parts.empty() || parts[0].getAsInteger(10, bits) || bits < 2 || bits > 8)
+      return false;
+    for (size_t i = 1; i < parts.size(); ++i) {
+      llvm::StringRef p = parts[i];
+      if (p == "sym")
+        sym = true;
+      else if (p == "asym")
+        sym = false;
+      else if (!(p.consume_front("g") && !p.getAsInteger(10, group) && group >= 0))
+        return false;
+    }
+    buildRTNPipeline(pm, bits, group, sym, store);
+    return true;
+  }
+  if (!ggml::presetFromName(spec.str()))
+    return false;
+  GGUFPipelineOptions o;
+  o.preset = spec.str();
+  buildGGUFPipeline(pm, o, store);
+  return true;
 }
 
 } // namespace qcc

@@ -21,6 +21,16 @@ struct GGUFPipelineOptions {
 ///   2. qcc-pack-blocks    round-to-nearest search and byte-exact packing into `store`
 void buildGGUFPipeline(mlir::PassManager &pm, const GGUFPipelineOptions &opts, WeightStore &store);
 
+/// Generic round-to-nearest over every linear layer:
+///   1. qcc-assign-quant   bits / group / symmetry on each linear weight
+///   2. qcc-pack-blocks    scale (and integer zero) search, packed into `store`
+void buildRTNPipeline(mlir::PassManager &pm, unsigned bits, int64_t group, bool symmetric,
+                      WeightStore &store);
+
+/// Parses "rtn:BITS[:gGROUP][:sym]" (e.g. rtn:4:g128, rtn:3:g32:sym) or a gguf
+/// preset name and adds the matching pipeline. Returns false on a bad spec.
+bool buildQuantPipeline(mlir::PassManager &pm, llvm::StringRef spec, WeightStore &store);
+
 } // namespace qcc
 
 #endif

@@ -2,6 +2,7 @@
 #include "passes/Passes.h"
 #include "runtime/WeightStore.h"
 #include "runtime/ggml/GGMLTypes.h"
+#include "runtime/quant/RTN.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 
@@ -32,16 +33,28 @@ struct PackBlocksPass : public ::mlir::qcc::impl::PackBlocksBase<PackBlocksPass>
 
   LogicalResult pack(WeightOp w) {
     QuantAttr q = w.getQuantAttr();
-    if (!q || q.getFormat().empty())
+    if (!q)
       return success();
-    auto type = gg::typeFromName(q.getFormat());
-    if (!type)
-      return w.emitError() << "unknown block format '" << q.getFormat() << "'";
     auto shape = w.getTensorType().getShape();
     int64_t n = shape.back(), rows = w.getTensorType().getNumElements() / std::max<int64_t>(n, 1);
-    if (n % gg::traits(*type).blockSize != 0)
-      return w.emitError() << "row length " << n << " is not a multiple of the "
-                           << q.getFormat() << " block size " << gg::traits(*type).blockSize;
+    // No format: generic round-to-nearest with the attribute's bits / group / symmetry.
+    std::optional<gg::Type> type;
+    std::optional<::qcc::rtn::Params> generic;
+    if (q.getFormat().empty()) {
+      if (q.getBits() > 8)
+        return success(); // float storage: nothing to round
+      generic = ::qcc::rtn::Params{q.getBits(), q.getGroup(), q.getSymmetric()};
+      if (q.getGroup() > 0 && n % q.getGroup() != 0)
+        return w.emitError() << "row length " << n << " is not a multiple of the group size "
+                             << q.getGroup();
+    } else {
+      type = gg::typeFromName(q.getFormat());
+      if (!type)
+        return w.emitError() << "unknown block format '" << q.getFormat() << "'";
+      if (n % gg::traits(*type).blockSize != 0)
+        return w.emitError() << "row length " << n << " is not a multiple of the "
+                             << q.getFormat() << " block size " << gg::traits(*type).blockSize;
+    }
     std::vector<float> data;
     if (auto v = w.getValueAttr()) {
       auto dense = dyn_cast<DenseElementsAttr>(v);
@@ -55,8 +68,12 @@ struct PackBlocksPass : public ::mlir::qcc::impl::PackBlocksBase<PackBlocksPass>
     } else {
       return w.emitError("no data to pack: neither an inline value nor a weight store");
     }
-    std::vector<uint8_t> bytes(gg::rowBytes(*type, n) * rows);
-    gg::quantizeRows(*type, data.data(), bytes.data(), rows, n);
+    std::vector<uint8_t> bytes((generic ? ::qcc::rtn::rowBytes(*generic, n) : gg::rowBytes(*type, n)) *
+                               rows);
+    if (generic)
+      ::qcc::rtn::quantizeRows(*generic, data.data(), bytes.data(), rows, n);
+    else
+      gg::quantizeRows(*type, data.data(), bytes.data(), rows, n);
     if (w.getValueAttr()) {
       auto i8 = IntegerType::get(&getContext(), 8);
       auto t = RankedTensorType::get({int64_t(bytes.size())}, i8);
@@ -64,8 +81,9 @@ struct PackBlocksPass : public ::mlir::qcc::impl::PackBlocksBase<PackBlocksPass>
       w.setPackedAttr(DenseElementsAttr::get(t, raw));
     }
     if (store_)
-      store_->setPacked(w.getSymName(),
-                        {*type, std::vector<int64_t>(shape.begin(), shape.end()), std::move(bytes)});
+      store_->setPacked(w.getSymName(), {type.value_or(gg::Type::F32), generic,
+                                         std::vector<int64_t>(shape.begin(), shape.end()),
+                                         std::move(bytes)});
     return success();
   }
 

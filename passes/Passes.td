@@ -52,7 +52,10 @@ def PackBlocks : Pass<"qcc-pack-blocks", "::mlir::ModuleOp"> {
     For every `qcc.weight` whose `#qcc.quant` names a ggml format, runs the
     round-to-nearest search (per-block scale / min search, then integer
     refinement of the super-block scale codes) and lays the rows out byte-exact
-    in that format. Weights with an inline `value` get the bytes as their
+    in that format. A `#qcc.quant` without a format (as `qcc-assign-quant`
+    writes) gets generic round-to-nearest at its bits / group / symmetry, with
+    the same scale search and an integer zero point when asymmetric
+    (layout in runtime/quant/RTN.h). Weights with an inline `value` get the bytes as their
     `packed` attribute; checkpoint weights are packed into the driver's
     WeightStore (the IR stays small).
   }];

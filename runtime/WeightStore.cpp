@@ -37,11 +37,15 @@ public:
     int64_t n = shape.back(), rows = 1;
     for (size_t i = 0; i + 1 < shape.size(); ++i)
       rows *= shape[i];
-    size_t rb = ggml::rowBytes(p->type, n);
+    size_t rb = p->rtn ? rtn::rowBytes(*p->rtn, n) : ggml::rowBytes(p->type, n);
     if (p->bytes.size() != rb * size_t(rows))
       return fileError(name, "packed data has {0} bytes, expected {1}", p->bytes.size(), rb * rows);
-    for (int64_t r = 0; r < rows; ++r)
-      ggml::dequantizeRow(p->type, p->bytes.data() + r * rb, out + r * n, n);
+    for (int64_t r = 0; r < rows; ++r) {
+      if (p->rtn)
+        rtn::dequantizeRow(*p->rtn, p->bytes.data() + r * rb, out + r * n, n);
+      else
+        ggml::dequantizeRow(p->type, p->bytes.data() + r * rb, out + r * n, n);
+    }
     return llvm::Error::success();
   }
 

@@ -10,6 +10,9 @@
 
 #include "runtime/Executor.h"
 #include "runtime/ggml/GGMLTypes.h"
+#include "runtime/quant/RTN.h"
+
+#include <optional>
 
 #include "llvm/ADT/StringMap.h"
 
@@ -19,7 +22,8 @@
 namespace qcc {
 
 struct PackedTensor {
-  ggml::Type type;
+  ggml::Type type;            ///< the ggml format (ignored when `rtn` is set)
+  std::optional<rtn::Params> rtn; ///< a generic RTN layout instead (runtime/quant/RTN.h)
   std::vector<int64_t> shape; ///< [out, in] (row-major, as declared by qcc.weight)
   std::vector<uint8_t> bytes;
 };

@@ -83,6 +83,15 @@ void quantizeRows(Type t, const float *x, void *out, int64_t rows, int64_t n,
 /// Dequantizes one row of `n` weights, exactly as ggml computes it.
 void dequantizeRow(Type t, const void *in, float *y, int64_t n);
 
+/// The scale searches every format is built on (also used by generic RTN):
+/// per-element error weights w_i = importance_i (1 when importance is null);
+void blockWeights(const float *x, const float *importance, int n, float *w);
+/// x ~ s*q, q in [qmin, qmax]: returns s, writes q;
+float searchSymmetric(const float *x, const float *w, int n, int qmin, int qmax, int *q);
+/// x ~ s*q + m, q in [0, qmax] (m <= 0 if minNonPositive).
+void searchAffine(const float *x, const float *w, int n, int qmax, bool minNonPositive, float &s,
+                  float &m, int *q);
+
 /// ggml's CPU backend multiplies weights of type `w` with activations rounded
 /// to w's dot-product partner: Q8_0 blocks of 32 (fp16 scale) for the legacy
 /// formats, Q8_K blocks of 256 (fp32 scale) for the k-quants, F16 / BF16 for

@@ -9,8 +9,9 @@
 //     under an fp16 super-block scale, and refine each code by trying its
 //     integer neighbours with the weights re-rounded, keeping whichever gives
 //     the smallest error *as the dequantizer will compute it*.
-// The per-weight error weight is w_i = importance[i] * (sigma^2 + x_i^2), with
-// sigma^2 the block's mean square (importance = 1 without calibration data).
+// The per-weight error weight is w_i = importance[i] (1 without calibration
+// data): plain squared error. On debtext-29m this gave 4-6% lower KL
+// divergence than weighting by sigma^2 + x_i^2 or by |x_i| (docs/BENCHMARKS.md).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/ggml/GGMLTypes.h"
@@ -30,149 +31,6 @@ inline float h2f(half h) { return halfToFloat(h); }
 inline float fp16r(float f) { return h2f(f2h(f)); }
 
 const int8_t kIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
-
-/// Error weights for one block.
-void blockWeights(const float *x, const float *imp, int n, float *w) {
-  double ss = 0;
-  for (int i = 0; i < n; ++i)
-    ss += double(x[i]) * x[i];
-  float sigma2 = float(ss / n);
-  for (int i = 0; i < n; ++i)
-    w[i] = (imp ? imp[i] : 1.0f) * (sigma2 + x[i] * x[i]);
-}
-
-/// Symmetric: x ~ s*q, q in [qmin, qmax]. Returns s (0 for an all-zero block).
-float searchSymmetric(const float *x, const float *w, int n, int qmin, int qmax, int *q) {
-  float amax = 0, maxv = 0;
-  for (int i = 0; i < n; ++i)
-    if (std::fabs(x[i]) > amax) {
-      amax = std::fabs(x[i]);
-      maxv = x[i];
-    }
-  if (amax < 1e-30f) {
-    for (int i = 0; i < n; ++i)
-      q[i] = 0;
-    return 0;
-  }
-  float bestErr = INFINITY, bestS = 0;
-  std::vector<int> cur(n);
-  auto tryScale = [&](float s) {
-    if (s == 0 || !std::isfinite(s))
-      return;
-    float inv = 1.0f / s;
-    double sxq = 0, sqq = 0;
-    for (int i = 0; i < n; ++i) {
-      cur[i] = std::clamp(roundi(x[i] * inv), qmin, qmax);
-      sxq += double(w[i]) * x[i] * cur[i];
-      sqq += double(w[i]) * cur[i] * cur[i];
-    }
-    if (sqq <= 0)
-      return;
-    float s2 = float(sxq / sqq);
-    for (int pass = 0; pass < 2; ++pass) {
-      double err = 0;
-      for (int i = 0; i < n; ++i) {
-        float e = x[i] - s2 * cur[i];
-        err += double(w[i]) * e * e;
-      }
-      if (err < bestErr) {
-        bestErr = float(err);
-        bestS = s2;
-        std::copy(cur.begin(), cur.end(), q);
-      }
-      if (pass == 1)
-        break;
-      // one re-round with the refitted scale
-      float inv2 = 1.0f / s2;
-      sxq = sqq = 0;
-      for (int i = 0; i < n; ++i) {
-        cur[i] = std::clamp(roundi(x[i] * inv2), qmin, qmax);
-        sxq += double(w[i]) * x[i] * cur[i];
-        sqq += double(w[i]) * cur[i] * cur[i];
-      }
-      if (sqq <= 0)
-        break;
-      s2 = float(sxq / sqq);
-    }
-  };
-  // the extreme maps to the long end (qmin) or the short end (qmax)
-  for (int k = -8; k <= 16; ++k) {
-    float t = 0.0625f * k;
-    tryScale(maxv / (qmin - 0.5f + t));
-    tryScale(maxv / (qmax + 0.5f - t));
-  }
-  return bestS;
-}
-
-/// Asymmetric: x ~ s*q + m, q in [0, qmax], s >= 0; if `minNonPositive`,
-/// m <= 0 (the k-quants store -m as an unsigned "min").
-void searchAffine(const float *x, const float *w, int n, int qmax, bool minNonPositive, float &sOut,
-                  float &mOut, int *q) {
-  float mn = x[0], mx = x[0];
-  for (int i = 1; i < n; ++i) {
-    mn = std::min(mn, x[i]);
-    mx = std::max(mx, x[i]);
-  }
-  if (minNonPositive && mn > 0)
-    mn = 0;
-  if (mx - mn < 1e-30f) {
-    sOut = 0;
-    mOut = mn;
-    for (int i = 0; i < n; ++i)
-      q[i] = 0;
-    return;
-  }
-  float bestErr = INFINITY;
-  sOut = 0;
-  mOut = mn;
-  std::vector<int> cur(n);
-  auto evalFit = [&](float s, float m) {
-    double err = 0;
-    for (int i = 0; i < n; ++i) {
-      float e = x[i] - (s * cur[i] + m);
-      err += double(w[i]) * e * e;
-    }
-    if (err < bestErr) {
-      bestErr = float(err);
-      sOut = s;
-      mOut = m;
-      std::copy(cur.begin(), cur.end(), q);
-    }
-  };
-  for (int k = -6; k <= 12; ++k) {
-    float s = (mx - mn) / (qmax + 0.125f * k), m = mn;
-    for (int it = 0; it < 3; ++it) {
-      if (!(s > 0))
-        break;
-      float inv = 1.0f / s;
-      double sw = 0, swq = 0, swqq = 0, swx = 0, swxq = 0;
-      for (int i = 0; i < n; ++i) {
-        cur[i] = std::clamp(roundi((x[i] - m) * inv), 0, qmax);
-        double wi = w[i];
-        sw += wi;
-        swq += wi * cur[i];
-        swqq += wi * cur[i] * cur[i];
-        swx += wi * x[i];
-        swxq += wi * x[i] * cur[i];
-      }
-      evalFit(s, m);
-      double det = sw * swqq - swq * swq;
-      if (det <= 0)
-        break;
-      float s2 = float((sw * swxq - swq * swx) / det);
-      float m2 = float((swqq * swx - swq * swxq) / det);
-      if (minNonPositive && m2 > 0) {
-        m2 = 0;
-        s2 = swqq > 0 ? float(swxq / swqq) : 0;
-      }
-      if (!(s2 > 0))
-        break;
-      s = s2;
-      m = m2;
-      evalFit(s, m); // the refit with the same integers
-    }
-  }
-}
 
 // ---------------------------------------------------------------- legacy
 
@@ -477,6 +335,147 @@ void quantQ6_K(const float *x, const float *imp, BlockQ6_K *y, int64_t nb) {
   }
 }
 } // namespace
+
+/// Error weights for one block.
+void blockWeights(const float *x, const float *imp, int n, float *w) {
+  (void)x;
+  for (int i = 0; i < n; ++i)
+    w[i] = imp ? imp[i] : 1.0f;
+}
+
+/// Symmetric: x ~ s*q, q in [qmin, qmax]. Returns s (0 for an all-zero block).
+float searchSymmetric(const float *x, const float *w, int n, int qmin, int qmax, int *q) {
+  float amax = 0, maxv = 0;
+  for (int i = 0; i < n; ++i)
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      maxv = x[i];
+    }
+  if (amax < 1e-30f) {
+    for (int i = 0; i < n; ++i)
+      q[i] = 0;
+    return 0;
+  }
+  float bestErr = INFINITY, bestS = 0;
+  std::vector<int> cur(n);
+  auto tryScale = [&](float s) {
+    if (s == 0 || !std::isfinite(s))
+      return;
+    float inv = 1.0f / s;
+    double sxq = 0, sqq = 0;
+    for (int i = 0; i < n; ++i) {
+      cur[i] = std::clamp(roundi(x[i] * inv), qmin, qmax);
+      sxq += double(w[i]) * x[i] * cur[i];
+      sqq += double(w[i]) * cur[i] * cur[i];
+    }
+    if (sqq <= 0)
+      return;
+    float s2 = float(sxq / sqq);
+    for (int pass = 0; pass < 2; ++pass) {
+      double err = 0;
+      for (int i = 0; i < n; ++i) {
+        float e = x[i] - s2 * cur[i];
+        err += double(w[i]) * e * e;
+      }
+      if (err < bestErr) {
+        bestErr = float(err);
+        bestS = s2;
+        std::copy(cur.begin(), cur.end(), q);
+      }
+      if (pass == 1)
+        break;
+      // one re-round with the refitted scale
+      float inv2 = 1.0f / s2;
+      sxq = sqq = 0;
+      for (int i = 0; i < n; ++i) {
+        cur[i] = std::clamp(roundi(x[i] * inv2), qmin, qmax);
+        sxq += double(w[i]) * x[i] * cur[i];
+        sqq += double(w[i]) * cur[i] * cur[i];
+      }
+      if (sqq <= 0)
+        break;
+      s2 = float(sxq / sqq);
+    }
+  };
+  // the extreme maps to the long end (qmin) or the short end (qmax)
+  for (int k = -8; k <= 16; ++k) {
+    float t = 0.0625f * k;
+    tryScale(maxv / (qmin - 0.5f + t));
+    tryScale(maxv / (qmax + 0.5f - t));
+  }
+  return bestS;
+}
+
+/// Asymmetric: x ~ s*q + m, q in [0, qmax], s >= 0; if `minNonPositive`,
+/// m <= 0 (the k-quants store -m as an unsigned "min").
+void searchAffine(const float *x, const float *w, int n, int qmax, bool minNonPositive, float &sOut,
+                  float &mOut, int *q) {
+  float mn = x[0], mx = x[0];
+  for (int i = 1; i < n; ++i) {
+    mn = std::min(mn, x[i]);
+    mx = std::max(mx, x[i]);
+  }
+  if (minNonPositive && mn > 0)
+    mn = 0;
+  if (mx - mn < 1e-30f) {
+    sOut = 0;
+    mOut = mn;
+    for (int i = 0; i < n; ++i)
+      q[i] = 0;
+    return;
+  }
+  float bestErr = INFINITY;
+  sOut = 0;
+  mOut = mn;
+  std::vector<int> cur(n);
+  auto evalFit = [&](float s, float m) {
+    double err = 0;
+    for (int i = 0; i < n; ++i) {
+      float e = x[i] - (s * cur[i] + m);
+      err += double(w[i]) * e * e;
+    }
+    if (err < bestErr) {
+      bestErr = float(err);
+      sOut = s;
+      mOut = m;
+      std::copy(cur.begin(), cur.end(), q);
+    }
+  };
+  for (int k = -6; k <= 12; ++k) {
+    float s = (mx - mn) / (qmax + 0.125f * k), m = mn;
+    for (int it = 0; it < 3; ++it) {
+      if (!(s > 0))
+        break;
+      float inv = 1.0f / s;
+      double sw = 0, swq = 0, swqq = 0, swx = 0, swxq = 0;
+      for (int i = 0; i < n; ++i) {
+        cur[i] = std::clamp(roundi((x[i] - m) * inv), 0, qmax);
+        double wi = w[i];
+        sw += wi;
+        swq += wi * cur[i];
+        swqq += wi * cur[i] * cur[i];
+        swx += wi * x[i];
+        swxq += wi * x[i] * cur[i];
+      }
+      evalFit(s, m);
+      double det = sw * swqq - swq * swq;
+      if (det <= 0)
+        break;
+      float s2 = float((sw * swxq - swq * swx) / det);
+      float m2 = float((swqq * swx - swq * swxq) / det);
+      if (minNonPositive && m2 > 0) {
+        m2 = 0;
+        s2 = swqq > 0 ? float(swxq / swqq) : 0;
+      }
+      if (!(s2 > 0))
+        break;
+      s = s2;
+      m = m2;
+      evalFit(s, m); // the refit with the same integers
+    }
+  }
+}
+
 
 void roundActivations(Type w, const float *x, float *y, int64_t n) {
   switch (w) {

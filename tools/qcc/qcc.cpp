@@ -94,7 +94,8 @@ cl::list<std::string> TensorType("tensor-type", cl::desc("per-tensor override GL
                                                          "'blk.*.ffn_down.weight=Q6_K' (repeatable)"));
 cl::opt<bool> Quiet("quiet", cl::desc("no summary on stderr"));
 // eval / generate on a quantized model without writing a file
-cl::opt<std::string> QuantPreset("quant", cl::desc("quantize in memory with a gguf preset first"),
+cl::opt<std::string> QuantPreset("quant", cl::desc("quantize in memory first: a gguf preset (Q4_K_M, ...) "
+                                                   "or rtn:BITS[:gGROUP][:sym] (e.g. rtn:4:g128)"),
                                  cl::sub(EvalCmd), cl::sub(GenerateCmd));
 
 [[noreturn]] void die(Error e) {
@@ -120,9 +121,11 @@ std::unique_ptr<Session> open() {
     // Quantize in memory and run what the packed blocks compute.
     auto store = std::make_shared<WeightStore>(s->weights.get());
     mlir::PassManager pm(s->context.get());
-    GGUFPipelineOptions o;
-    o.preset = QuantPreset;
-    buildGGUFPipeline(pm, o, *store);
+    if (!buildQuantPipeline(pm, QuantPreset, *store))
+      die(formatv("--quant: '{0}' is neither a gguf preset (Q8_0 Q6_K Q5_K_M Q5_K_S Q4_K_M Q4_K_S "
+                  "Q4_0 Q4_1 Q5_0 Q5_1 Q3_K_L Q3_K_M Q3_K_S Q2_K F16 BF16 F32) nor "
+                  "rtn:BITS[:gGROUP][:sym] with BITS 2..8",
+                  QuantPreset.getValue()));
     std::string diag;
     {
       mlir::ScopedDiagnosticHandler h(s->context.get(), [&](mlir::Diagnostic &d) {

@@ -1,0 +1,40 @@
+//===- RTN.h - generic round-to-nearest quantization -----------*- C++ -*-===//
+//
+// Any bit width 2..8, symmetric or asymmetric (integer zero point, as GPTQ and
+// AWQ checkpoints store it), one group per `group` weights along the row or
+// one per row (group = 0). The scale (and zero) of each group come from the
+// same weighted least-squares search as the ggml formats, not from max-abs.
+//
+// Packed layout (the single definition, used by the packing pass, the
+// executor and the tests): row after row, group after group:
+//   float scale, float zero (0 when symmetric), `group` codes of one byte
+// with weight = scale * (code - zero), codes in [0, 2^bits - 1] (symmetric
+// codes are stored offset by 2^(bits-1) and zero = 2^(bits-1)).
+//
+//===----------------------------------------------------------------------===//
+#ifndef QCC_RUNTIME_QUANT_RTN_H
+#define QCC_RUNTIME_QUANT_RTN_H
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace qcc::rtn {
+
+struct Params {
+  unsigned bits = 4;
+  int64_t group = 128; ///< 0: one group per row
+  bool symmetric = false;
+  int64_t groupSize(int64_t n) const { return group > 0 ? group : n; }
+};
+
+/// Bytes of one packed row of `n` weights (n % group == 0).
+size_t rowBytes(const Params &p, int64_t n);
+void quantizeRows(const Params &p, const float *x, uint8_t *out, int64_t rows, int64_t n);
+void dequantizeRow(const Params &p, const uint8_t *in, float *y, int64_t n);
+/// The plain max-abs / min-max rounding, for comparison in tests.
+void quantizeRowsMaxAbs(const Params &p, const float *x, uint8_t *out, int64_t rows, int64_t n);
+
+} // namespace qcc::rtn
+
+#endif
