@@ -25,17 +25,6 @@ Expected<std::unique_ptr<Tokenizer>> loadBPETokenizerFromJSON(const std::string 
                                                               const json::Object &root);
 
 namespace {
-const char *kGPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-const char *kLlama3 =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const char *kQwen2 =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const char *kDefault[] = {"[\\p{P}\\$\\+<=>\\^~\\|]+",
-                          "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)",
-                          "\\p{N}+", "[0-9][0-9][0-9]"};
-
 json::Object split(const char *re) {
   return json::Object{{"type", "Split"}, {"pattern", json::Object{{"Regex", re}}},
                       {"behavior", "Isolated"}, {"invert", false}};
@@ -193,14 +182,14 @@ Expected<std::unique_ptr<Tokenizer>> loadGGUFTokenizer(const gguf::Reader &r) {
     json::Array steps;
     bool ignoreMerges = false;
     if (pre == "gpt-2") {
-      steps.push_back(split(kGPT2));
+      steps.push_back(split(kGPT2Pattern));
     } else if (pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3") {
-      steps.push_back(split(kLlama3));
+      steps.push_back(split(kLlama3Pattern));
       ignoreMerges = true;
     } else if (pre == "qwen2") {
-      steps.push_back(split(kQwen2));
+      steps.push_back(split(kQwen2Pattern));
     } else if (pre == "default") {
-      for (const char *re : kDefault)
+      for (const char *re : kLlamaCppDefaultPatterns)
         steps.push_back(split(re));
     } else {
       return fileError(r.path(), "tokenizer.ggml.pre '{0}' is not supported, expected gpt-2, llama-bpe, qwen2 or default", pre);

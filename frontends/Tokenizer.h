@@ -23,6 +23,14 @@
 
 namespace qcc {
 
+/// Pre-tokenizer regexes as tokenizer.json spells them (GPT-2's ByteLevel
+/// default, Llama-3's and Qwen2's Split patterns), and llama.cpp's "default"
+/// sequence; GGUF's tokenizer.ggml.pre names one of these.
+extern const char *const kGPT2Pattern;
+extern const char *const kLlama3Pattern;
+extern const char *const kQwen2Pattern;
+extern const char *const kLlamaCppDefaultPatterns[4];
+
 /// Token attributes, numbered as GGUF's tokenizer.ggml.token_type.
 enum class TokenType : int32_t { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
 

@@ -113,6 +113,18 @@ template <typename T> T check(Expected<T> v) {
   return std::move(*v);
 }
 
+/// Runs `pm` on the session's module; a failure dies with the first diagnostic.
+void runPasses(Session &s, mlir::PassManager &pm, StringRef what) {
+  std::string diag;
+  mlir::ScopedDiagnosticHandler h(s.context.get(), [&](mlir::Diagnostic &d) {
+    if (diag.empty())
+      diag = d.str();
+    return mlir::success();
+  });
+  if (mlir::failed(pm.run(*s.module)))
+    die(fileError(what, "{0}", diag));
+}
+
 std::unique_ptr<Session> open() {
   if (ModelPath.empty())
     die("missing MODEL (a model directory, a .safetensors file or a .gguf file)");
@@ -126,16 +138,7 @@ std::unique_ptr<Session> open() {
                   "Q4_0 Q4_1 Q5_0 Q5_1 Q3_K_L Q3_K_M Q3_K_S Q2_K F16 BF16 F32) nor "
                   "rtn:BITS[:gGROUP][:sym] with BITS 2..8",
                   QuantPreset.getValue()));
-    std::string diag;
-    {
-      mlir::ScopedDiagnosticHandler h(s->context.get(), [&](mlir::Diagnostic &d) {
-        if (diag.empty())
-          diag = d.str();
-        return mlir::success();
-      });
-      if (mlir::failed(pm.run(*s->module)))
-        die(fileError(ModelPath, "--quant {0}: {1}", QuantPreset.getValue(), diag));
-    }
+    runPasses(*s, pm, ModelPath + " --quant " + QuantPreset);
     s->quantStore = store;
     s->baseWeights = std::move(s->weights);
     s->weights = packedWeights(*store, *s->baseWeights);
@@ -171,16 +174,7 @@ int runCompile() {
   o.preset = fmt.str();
   o.tensorTypes.assign(TensorType.begin(), TensorType.end());
   buildGGUFPipeline(pm, o, store);
-  std::string diag;
-  {
-    mlir::ScopedDiagnosticHandler h(s->context.get(), [&](mlir::Diagnostic &d) {
-      if (diag.empty())
-        diag = d.str();
-      return mlir::success();
-    });
-    if (mlir::failed(pm.run(*s->module)))
-      die(fileError(Input, "{0}", diag));
-  }
+  runPasses(*s, pm, Input);
   std::string name = sys::path::filename(s->hf.checkpoint->directory()).str();
   auto stats = check(exportGGUF(*s->module, s->config(), s->tokenizer(), store,
                                 name.empty() ? "model" : name, TopOutput));
