@@ -113,7 +113,7 @@ public:
     if (unk_ && *unk_ == id)
       return TokenType::Unknown;
     const std::string &t = idToToken_[id];
-    if (byteFallback_ && t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>')
+    if (byteFallback_ && byteToken(t) >= 0)
       return TokenType::Byte;
     return TokenType::Normal;
   }
@@ -621,8 +621,8 @@ std::string BPETokenizer::decode(ArrayRef<int32_t> ids) const {
           out.append(t, i, n);
         i += n;
       }
-    } else if (byteFallback_ && t.size() == 6 && t.compare(0, 3, "<0x") == 0) {
-      out += char(std::stoi(t.substr(3, 2), nullptr, 16));
+    } else if (int b = byteToken(t); byteFallback_ && b >= 0) {
+      out += char(b);
     } else {
       // SentencePiece-style vocab: "▁" is a space
       std::string s = t;

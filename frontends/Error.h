@@ -20,9 +20,13 @@ template <typename... Ts>
 llvm::Error fileError(llvm::StringRef file, const char *fmt, Ts &&...vals) {
   std::string msg = (file + ": " +
                      llvm::formatv(fmt, std::forward<Ts>(vals)...).str()).str();
+  // One printable line: control bytes (from corrupt names) become '?', and a
+  // message echoing garbage is cut short.
   for (char &c : msg)
-    if (c == '\n' || c == '\r')
-      c = ' ';
+    if ((unsigned char)c < 0x20 || c == 0x7f)
+      c = (c == '\n' || c == '\r' || c == '\t') ? ' ' : '?';
+  if (msg.size() > 600)
+    msg = msg.substr(0, 600) + "...";
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 

@@ -116,8 +116,8 @@ public:
       if (id < 0 || size_t(id) >= tokens_.size() || types_[id] == TokenType::Control)
         continue;
       const std::string &t = tokens_[id];
-      if (types_[id] == TokenType::Byte && t.size() == 6) {
-        out += char(std::stoi(t.substr(3, 2), nullptr, 16));
+      if (int b = byteToken(t); types_[id] == TokenType::Byte && b >= 0) {
+        out += char(b);
         continue;
       }
       std::string piece = t;

@@ -31,6 +31,17 @@ extern const char *const kLlama3Pattern;
 extern const char *const kQwen2Pattern;
 extern const char *const kLlamaCppDefaultPatterns[4];
 
+/// The byte of a byte-fallback token "<0xAB>", or -1 for any other text.
+inline int byteToken(const std::string &t) {
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                          : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  if (t.size() != 6 || t.compare(0, 3, "<0x") != 0 || t[5] != '>' || hex(t[3]) < 0 || hex(t[4]) < 0)
+    return -1;
+  return hex(t[3]) * 16 + hex(t[4]);
+}
+
 /// Token attributes, numbered as GGUF's tokenizer.ggml.token_type.
 enum class TokenType : int32_t { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
 
