@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontends/Error.h"
+#include "frontends/SymbolMerge.h"
 #include "frontends/Tokenizer.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -482,44 +483,14 @@ void BPETokenizer::bpe(StringRef piece, std::vector<int32_t> &out) const {
         i += n;
       }
     }
-    // Merge the lowest-ranked adjacent pair first (leftmost on ties), using a
-    // heap over a linked list so long pieces stay O(n log n).
-    size_t n = sym.size();
-    std::vector<int32_t> prev(n), next(n);
-    std::vector<bool> alive(n, true);
-    for (size_t i = 0; i < n; ++i) {
-      prev[i] = int32_t(i) - 1;
-      next[i] = i + 1 < n ? int32_t(i + 1) : -1;
-    }
-    using Entry = std::tuple<int32_t, int32_t, int32_t, int32_t>; // rank, pos, left id, right id
-    std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap;
-    auto push = [&](int32_t i) {
-      if (i < 0 || next[i] < 0)
-        return;
-      uint64_t k = (uint64_t(uint32_t(sym[i])) << 32) | uint32_t(sym[next[i]]);
-      auto it = mergeRank_.find(k);
-      if (it != mergeRank_.end())
-        heap.emplace(it->second.first, i, sym[i], sym[next[i]]);
-    };
-    for (size_t i = 0; i + 1 < n; ++i)
-      push(int32_t(i));
-    while (!heap.empty()) {
-      auto [rank, i, a, b] = heap.top();
-      heap.pop();
-      if (!alive[i] || next[i] < 0 || sym[i] != a || sym[next[i]] != b)
-        continue; // stale
-      uint64_t k = (uint64_t(uint32_t(a)) << 32) | uint32_t(b);
-      int32_t j = next[i];
-      sym[i] = mergeRank_.find(k)->second.second;
-      alive[j] = false;
-      next[i] = next[j];
-      if (next[j] >= 0)
-        prev[next[j]] = i;
-      push(prev[i]);
-      push(i);
-    }
-    for (int32_t i = n ? 0 : -1; i >= 0; i = next[i])
-      ids.push_back(sym[i]);
+    // Lowest merge rank first, leftmost on ties.
+    ids = mergeByPriority<int32_t, int32_t>(
+        std::move(sym), [&](int32_t a, int32_t b) -> std::optional<std::pair<int32_t, int32_t>> {
+          auto it = mergeRank_.find((uint64_t(uint32_t(a)) << 32) | uint32_t(b));
+          if (it == mergeRank_.end())
+            return std::nullopt;
+          return it->second;
+        });
   }
   out.insert(out.end(), ids.begin(), ids.end());
   if (key.size() < 256) {

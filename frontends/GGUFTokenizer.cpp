@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "frontends/Error.h"
 #include "frontends/GGUF.h"
+#include "frontends/SymbolMerge.h"
 #include "frontends/Tokenizer.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -58,46 +59,23 @@ public:
       sym.push_back(s.substr(i, n));
       i += n;
     }
-    size_t n = sym.size();
-    std::vector<int> prev(n), next(n);
-    std::vector<bool> alive(n, true);
-    for (size_t i = 0; i < n; ++i) {
-      prev[i] = int(i) - 1;
-      next[i] = i + 1 < n ? int(i + 1) : -1;
-    }
-    using E = std::tuple<float, int, int, std::string>; // -score, left, right-start, merged
-    std::priority_queue<E, std::vector<E>, std::greater<E>> heap;
-    auto push = [&](int i) {
-      if (i < 0 || next[i] < 0)
-        return;
-      std::string m = sym[i] + sym[next[i]];
-      auto it = ids_.find(m);
-      if (it != ids_.end())
-        heap.emplace(-scores_[it->second], i, next[i], m);
-    };
-    for (size_t i = 0; i + 1 < n; ++i)
-      push(int(i));
-    while (!heap.empty()) {
-      auto [negScore, i, j, m] = heap.top();
-      heap.pop();
-      if (!alive[i] || next[i] != j || !alive[j] || sym[i] + sym[j] != m)
-        continue;
-      sym[i] = m;
-      alive[j] = false;
-      next[i] = next[j];
-      if (next[j] >= 0)
-        prev[next[j]] = i;
-      push(prev[i]);
-      push(i);
-    }
+    // Highest score first (priority = -score), leftmost on ties.
+    sym = mergeByPriority<std::string, float>(
+        std::move(sym),
+        [&](const std::string &a, const std::string &b) -> std::optional<std::pair<float, std::string>> {
+          auto it = ids_.find(a + b);
+          if (it == ids_.end())
+            return std::nullopt;
+          return std::make_pair(-scores_[it->second], a + b);
+        });
     std::vector<int32_t> out;
-    for (int i = n ? 0 : -1; i >= 0; i = next[i]) {
-      auto it = ids_.find(sym[i]);
+    for (const std::string &piece : sym) {
+      auto it = ids_.find(piece);
       if (it != ids_.end()) {
         out.push_back(it->second);
         continue;
       }
-      for (unsigned char b : sym[i]) {
+      for (unsigned char b : piece) {
         char buf[8];
         snprintf(buf, sizeof buf, "<0x%02X>", b);
         auto bt = ids_.find(buf);

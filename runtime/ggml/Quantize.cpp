@@ -358,9 +358,8 @@ float searchSymmetric(const float *x, const float *w, int n, int qmin, int qmax,
   }
   float bestErr = INFINITY, bestS = 0;
   std::vector<int> cur(n);
-  auto tryScale = [&](float s) {
-    if (s == 0 || !std::isfinite(s))
-      return;
+  // round with 1/inv-scale `s`, then the least-squares scale for those integers
+  auto roundFit = [&](float s) -> float {
     float inv = 1.0f / s;
     double sxq = 0, sqq = 0;
     for (int i = 0; i < n; ++i) {
@@ -368,10 +367,13 @@ float searchSymmetric(const float *x, const float *w, int n, int qmin, int qmax,
       sxq += double(w[i]) * x[i] * cur[i];
       sqq += double(w[i]) * cur[i] * cur[i];
     }
-    if (sqq <= 0)
+    return sqq > 0 ? float(sxq / sqq) : 0.0f;
+  };
+  auto tryScale = [&](float s) {
+    if (s == 0 || !std::isfinite(s))
       return;
-    float s2 = float(sxq / sqq);
-    for (int pass = 0; pass < 2; ++pass) {
+    float s2 = roundFit(s);
+    for (int pass = 0; pass < 2 && s2 != 0; ++pass) {
       double err = 0;
       for (int i = 0; i < n; ++i) {
         float e = x[i] - s2 * cur[i];
@@ -382,19 +384,8 @@ float searchSymmetric(const float *x, const float *w, int n, int qmin, int qmax,
         bestS = s2;
         std::copy(cur.begin(), cur.end(), q);
       }
-      if (pass == 1)
-        break;
-      // one re-round with the refitted scale
-      float inv2 = 1.0f / s2;
-      sxq = sqq = 0;
-      for (int i = 0; i < n; ++i) {
-        cur[i] = std::clamp(roundi(x[i] * inv2), qmin, qmax);
-        sxq += double(w[i]) * x[i] * cur[i];
-        sqq += double(w[i]) * cur[i] * cur[i];
-      }
-      if (sqq <= 0)
-        break;
-      s2 = float(sxq / sqq);
+      if (pass == 0)
+        s2 = roundFit(s2); // one re-round with the refitted scale
     }
   };
   // the extreme maps to the long end (qmin) or the short end (qmax)
