@@ -124,7 +124,10 @@ void dqQ3_K(const BlockQ3_K *x, float *y, int64_t nb) {
     y += QK_K;
   }
 }
-void dqQ4_K(const BlockQ4_K *x, float *y, int64_t nb) {
+/// Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scale/min codes; Q5_K adds a
+/// fifth bit per weight from qh.
+template <typename B, int Bits>
+void dqK4K5(const B *x, float *y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i) {
     const float d = h2f(x[i].d), mn = h2f(x[i].dmin);
     for (int c = 0; c < 4; ++c) { // 64 weights: sub-blocks 2c (low nibbles), 2c+1 (high)
@@ -134,29 +137,15 @@ void dqQ4_K(const BlockQ4_K *x, float *y, int64_t nb) {
       scaleMinK4(2 * c + 1, x[i].scales, sc, m);
       const float d2 = d * sc, m2 = mn * m;
       const uint8_t *q = x[i].qs + 32 * c;
-      for (int l = 0; l < 32; ++l)
-        y[l] = d1 * (q[l] & 0xF) - m1;
-      for (int l = 0; l < 32; ++l)
-        y[32 + l] = d2 * (q[l] >> 4) - m2;
-      y += 64;
-    }
-  }
-}
-void dqQ5_K(const BlockQ5_K *x, float *y, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i) {
-    const float d = h2f(x[i].d), mn = h2f(x[i].dmin);
-    for (int c = 0; c < 4; ++c) {
-      uint8_t sc, m;
-      scaleMinK4(2 * c, x[i].scales, sc, m);
-      const float d1 = d * sc, m1 = mn * m;
-      scaleMinK4(2 * c + 1, x[i].scales, sc, m);
-      const float d2 = d * sc, m2 = mn * m;
-      const uint8_t *q = x[i].qs + 32 * c;
-      const uint8_t u1 = uint8_t(1 << (2 * c)), u2 = uint8_t(2 << (2 * c));
-      for (int l = 0; l < 32; ++l)
-        y[l] = d1 * ((q[l] & 0xF) + (x[i].qh[l] & u1 ? 16 : 0)) - m1;
-      for (int l = 0; l < 32; ++l)
-        y[32 + l] = d2 * ((q[l] >> 4) + (x[i].qh[l] & u2 ? 16 : 0)) - m2;
+      for (int l = 0; l < 32; ++l) {
+        int lo = q[l] & 0xF, hi = q[l] >> 4;
+        if constexpr (Bits == 5) {
+          lo += x[i].qh[l] & uint8_t(1 << (2 * c)) ? 16 : 0;
+          hi += x[i].qh[l] & uint8_t(2 << (2 * c)) ? 16 : 0;
+        }
+        y[l] = d1 * lo - m1;
+        y[32 + l] = d2 * hi - m2;
+      }
       y += 64;
     }
   }
@@ -210,8 +199,8 @@ void dequantizeRow(Type t, const void *in, float *y, int64_t n) {
   case Type::IQ4_NL: return dqIQ4_NL(static_cast<const BlockIQ4_NL *>(in), y, nb);
   case Type::Q2_K: return dqQ2_K(static_cast<const BlockQ2_K *>(in), y, nb);
   case Type::Q3_K: return dqQ3_K(static_cast<const BlockQ3_K *>(in), y, nb);
-  case Type::Q4_K: return dqQ4_K(static_cast<const BlockQ4_K *>(in), y, nb);
-  case Type::Q5_K: return dqQ5_K(static_cast<const BlockQ5_K *>(in), y, nb);
+  case Type::Q4_K: return dqK4K5<BlockQ4_K, 4>(static_cast<const BlockQ4_K *>(in), y, nb);
+  case Type::Q5_K: return dqK4K5<BlockQ5_K, 5>(static_cast<const BlockQ5_K *>(in), y, nb);
   case Type::Q6_K: return dqQ6_K(static_cast<const BlockQ6_K *>(in), y, nb);
   }
 }
