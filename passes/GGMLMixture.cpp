@@ -15,18 +15,11 @@ using namespace mlir::qcc;
 namespace gg = ::qcc::ggml;
 
 QuantAttr mlir::qcc::quantAttrForFormat(MLIRContext *ctx, llvm::StringRef format) {
-  struct F { const char *name; unsigned bits; int64_t group; bool sym; };
-  static const F kFormats[] = {
-      {"F32", 32, 0, true},   {"F16", 16, 0, true},   {"BF16", 16, 0, true},
-      {"Q8_0", 8, 32, true},  {"Q6_K", 6, 16, true},  {"Q5_K", 5, 32, false},
-      {"Q5_1", 5, 32, false}, {"Q5_0", 5, 32, true},  {"Q4_K", 4, 32, false},
-      {"Q4_1", 4, 32, false}, {"Q4_0", 4, 32, true},  {"IQ4_NL", 4, 32, true},
-      {"Q3_K", 3, 16, true},  {"Q2_K", 2, 16, false},
-  };
-  for (auto &f : kFormats)
-    if (format == f.name)
-      return QuantAttr::get(ctx, f.bits, f.group, f.sym, f.name);
-  return QuantAttr();
+  auto t = gg::typeFromName(format);
+  if (!t)
+    return QuantAttr();
+  const gg::TypeTraits &tr = gg::traits(*t);
+  return QuantAttr::get(ctx, unsigned(tr.bits), tr.group, tr.symmetric, tr.name);
 }
 
 namespace {

@@ -2,7 +2,7 @@
 #include "passes/Passes.h"
 #include "runtime/WeightStore.h"
 #include "runtime/ggml/GGMLTypes.h"
-#include "runtime/quant/RTN.h"
+#include "quant/RTN.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 

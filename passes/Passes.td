@@ -55,7 +55,7 @@ def PackBlocks : Pass<"qcc-pack-blocks", "::mlir::ModuleOp"> {
     in that format. A `#qcc.quant` without a format (as `qcc-assign-quant`
     writes) gets generic round-to-nearest at its bits / group / symmetry, with
     the same scale search and an integer zero point when asymmetric
-    (layout in runtime/quant/RTN.h). Weights with an inline `value` get the bytes as their
+    (layout in quant/RTN.h). Weights with an inline `value` get the bytes as their
     `packed` attribute; checkpoint weights are packed into the driver's
     WeightStore (the IR stays small).
   }];

@@ -4,6 +4,7 @@
 #include "frontends/Error.h"
 #include "frontends/Safetensors.h"
 #include "runtime/ggml/GGMLTypes.h"
+#include "runtime/Kernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
@@ -39,19 +40,6 @@ private:
   const Checkpoint &ck_;
 };
 
-/// Row-major C[M x N] = alpha * A[M x K] * op(B) + beta * C, op(B) = B^T if transB.
-void gemm(bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-          const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-  if (M == 0 || N == 0)
-    return;
-  dnnl_status_t st = dnnl_sgemm('N', transB ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  if (st != dnnl_success) {
-    // Only reachable on a programming error (bad leading dimensions).
-    fprintf(stderr, "qcc: internal error: dnnl_sgemm failed (%d)\n", int(st));
-    std::abort();
-  }
-}
-
 struct Step {
   enum Kind { Embed, RMSNorm, Linear, RoPE, Attention, SwiGLU, Add, LMHead } kind;
   /// For Linear / LMHead on a weight stored in a ggml format: round the
@@ -66,43 +54,31 @@ struct Step {
   std::vector<float> invFreq;
 };
 
-std::vector<float> ropeInvFreq(q::RoPEOp op) {
-  int64_t hd = op.getHeadDim();
-  float theta = float(op.getTheta().convertToDouble());
-  std::vector<float> inv(hd / 2);
-  for (int64_t i = 0; i < hd / 2; ++i)
-    inv[i] = 1.0f / std::pow(theta, float(2 * i) / float(hd));
-  DictionaryAttr s = op.getScalingAttr();
-  if (!s)
-    return inv;
-  auto num = [&](StringRef k, double def) {
-    if (auto f = s.getAs<FloatAttr>(k))
-      return f.getValueAsDouble();
-    if (auto i = s.getAs<IntegerAttr>(k))
-      return double(i.getInt());
-    return def;
-  };
-  StringRef type = s.getAs<StringAttr>("rope_type").getValue();
-  double factor = num("factor", 1.0);
-  if (type == "linear") {
-    for (float &f : inv)
-      f = float(f / factor);
-  } else if (type == "llama3") {
-    double lowF = num("low_freq_factor", 1.0), highF = num("high_freq_factor", 4.0);
-    double oldCtx = num("original_max_position_embeddings", 8192);
-    double lowWave = oldCtx / lowF, highWave = oldCtx / highF;
-    for (float &f : inv) {
-      double wave = 2 * M_PI / f;
-      double scaled = wave > lowWave ? f / factor : f;
-      if (!(wave < highWave) && !(wave > lowWave)) {
-        double smooth = (oldCtx / wave - lowF) / (highF - lowF);
-        scaled = (1 - smooth) * scaled / factor + smooth * scaled;
-      }
-      f = float(scaled);
-    }
+} // namespace
+
+std::vector<float> ropeInvFreq(Operation *ropeOp) {
+  auto op = cast<q::RoPEOp>(ropeOp);
+  kernels::RopeScaling sc;
+  std::string type;
+  if (DictionaryAttr s = op.getScalingAttr()) {
+    auto num = [&](StringRef k, double def) {
+      if (auto f = s.getAs<FloatAttr>(k))
+        return f.getValueAsDouble();
+      if (auto i = s.getAs<IntegerAttr>(k))
+        return double(i.getInt());
+      return def;
+    };
+    type = s.getAs<StringAttr>("rope_type").getValue().str();
+    sc.type = type.c_str();
+    sc.factor = num("factor", 1.0);
+    sc.lowFreqFactor = num("low_freq_factor", 1.0);
+    sc.highFreqFactor = num("high_freq_factor", 4.0);
+    sc.originalMaxPositions = num("original_max_position_embeddings", 8192);
   }
-  return inv;
+  return kernels::ropeInvFreq(op.getHeadDim(), op.getTheta().convertToDouble(), sc);
 }
+
+namespace {
 } // namespace
 
 std::unique_ptr<WeightSource> checkpointWeights(const Checkpoint &ck) {
@@ -331,112 +307,37 @@ void Executor::Impl::run(ArrayRef<int32_t> tokens, float *logits, bool lastOnly)
     }
     switch (s.kind) {
     case Step::Embed:
-      for (int64_t t = 0; t < n; ++t) {
-        int64_t id = tokens[t];
-        if (id < 0 || id >= vocab)
-          id = 0; // callers validate ids; never read out of bounds
-        std::memcpy(out + t * s.dOut, s.w + id * s.dOut, s.dOut * sizeof(float));
-      }
+      kernels::embed(tokens.data(), n, s.w, vocab, s.dOut, out);
       break;
     case Step::RMSNorm:
-#pragma omp parallel for schedule(static)
-      for (int64_t t = 0; t < n; ++t) {
-        const float *r = x + t * s.dIn;
-        double ss = 0;
-        for (int64_t i = 0; i < s.dIn; ++i)
-          ss += double(r[i]) * r[i];
-        float inv = 1.0f / std::sqrt(float(ss / s.dIn) + s.eps);
-        float *o = out + t * s.dIn;
-        for (int64_t i = 0; i < s.dIn; ++i)
-          o[i] = s.w[i] * (r[i] * inv);
-      }
+      kernels::rmsNorm(x, s.w, out, n, s.dIn, s.eps);
       break;
     case Step::Linear:
-      gemm(true, n, s.dOut, s.dIn, 1.0f, x, s.dIn, s.w, s.dIn, 0.0f, out, s.dOut);
-      if (s.bias)
-#pragma omp parallel for schedule(static)
-        for (int64_t t = 0; t < n; ++t)
-          for (int64_t i = 0; i < s.dOut; ++i)
-            out[t * s.dOut + i] += s.bias[i];
+      kernels::linear(x, s.w, s.bias, out, n, s.dIn, s.dOut);
       break;
-    case Step::RoPE: {
-      int64_t half = s.headDim / 2;
-#pragma omp parallel for schedule(static)
-      for (int64_t t = 0; t < n; ++t) {
-        float pos = float(p0 + t);
-        for (int64_t i = 0; i < half; ++i) {
-          float ang = pos * s.invFreq[i];
-          float c = std::cos(ang), sn = std::sin(ang);
-          for (int64_t h = 0; h < s.heads; ++h) {
-            const float *r = x + t * s.dIn + h * s.headDim;
-            float *o = out + t * s.dIn + h * s.headDim;
-            float a = r[i], b = r[i + half];
-            o[i] = a * c - b * sn;
-            o[i + half] = b * c + a * sn;
-          }
-        }
-      }
+    case Step::RoPE:
+      kernels::rope(x, out, n, p0, s.heads, s.headDim, s.invFreq.data());
       break;
-    }
     case Step::Attention: {
-      const int64_t hd = s.headDim, kvDim = s.kvHeads * hd, qDim = s.heads * hd;
-      const int64_t group = s.heads / s.kvHeads, P = p0 + n;
+      const int64_t kvDim = s.kvHeads * s.headDim;
       float *K = kCache[s.layer].data(), *V = vCache[s.layer].data();
       std::memcpy(K + p0 * kvDim, slots[s.in1].data(), n * kvDim * sizeof(float));
       std::memcpy(V + p0 * kvDim, slots[s.in2].data(), n * kvDim * sizeof(float));
-      const float *Q = x;
-      int64_t window = s.window;
-#pragma omp parallel for schedule(dynamic, 1)
-      for (int64_t h = 0; h < s.heads; ++h) {
-        auto &S = scratch[omp_get_thread_num()];
-        if (S.size() < size_t(n * P))
-          S.resize(n * P);
-        int64_t g = h / group;
-        gemm(true, n, P, hd, s.scale, Q + h * hd, qDim, K + g * hd, kvDim, 0.0f, S.data(), P);
-        for (int64_t t = 0; t < n; ++t) {
-          float *row = S.data() + t * P;
-          int64_t last = p0 + t; // inclusive
-          int64_t first = window > 0 ? std::max<int64_t>(0, last - window + 1) : 0;
-          float mx = -INFINITY;
-          for (int64_t j = first; j <= last; ++j)
-            mx = std::max(mx, row[j]);
-          float sum = 0;
-          for (int64_t j = first; j <= last; ++j) {
-            row[j] = std::exp(row[j] - mx);
-            sum += row[j];
-          }
-          float inv = 1.0f / sum;
-          for (int64_t j = 0; j < P; ++j)
-            row[j] = (j >= first && j <= last) ? row[j] * inv : 0.0f;
-        }
-        gemm(false, n, hd, P, 1.0f, S.data(), P, V + g * hd, kvDim, 0.0f, out + h * hd, qDim);
-      }
+      kernels::attention(x, K, V, out, n, p0, s.heads, s.kvHeads, s.headDim, s.scale, s.window,
+                         scratch);
       break;
     }
-    case Step::SwiGLU: {
-      const float *u = slots[s.in1].data();
-      int64_t total = n * s.dOut;
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < total; ++i) {
-        float g = x[i];
-        out[i] = g / (1.0f + std::exp(-g)) * u[i];
-      }
+    case Step::SwiGLU:
+      kernels::swiglu(x, slots[s.in1].data(), out, n * s.dOut);
       break;
-    }
-    case Step::Add: {
-      const float *y = slots[s.in1].data();
-      int64_t total = n * s.dOut;
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < total; ++i)
-        out[i] = x[i] + y[i];
+    case Step::Add:
+      kernels::add(x, slots[s.in1].data(), out, n * s.dOut);
       break;
-    }
     case Step::LMHead:
       if (lastOnly)
-        gemm(true, 1, s.dOut, s.dIn, 1.0f, x + (n - 1) * s.dIn, s.dIn, s.w, s.dIn, 0.0f, logits,
-             s.dOut);
+        kernels::linear(x + (n - 1) * s.dIn, s.w, nullptr, logits, 1, s.dIn, s.dOut);
       else
-        gemm(true, n, s.dOut, s.dIn, 1.0f, x, s.dIn, s.w, s.dIn, 0.0f, logits, s.dOut);
+        kernels::linear(x, s.w, nullptr, logits, n, s.dIn, s.dOut);
       break;
     }
   }

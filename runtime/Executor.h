@@ -28,6 +28,9 @@ public:
   virtual llvm::Error load(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, float *out) = 0;
 };
 
+/// The inverse frequencies of a qcc.rope op (its theta, head_dim and scaling).
+std::vector<float> ropeInvFreq(mlir::Operation *ropeOp);
+
 class Checkpoint;
 /// Weights straight from a safetensors checkpoint (F32/F16/BF16 upcast).
 std::unique_ptr<WeightSource> checkpointWeights(const Checkpoint &ck);

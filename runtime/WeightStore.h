@@ -10,7 +10,7 @@
 
 #include "runtime/Executor.h"
 #include "runtime/ggml/GGMLTypes.h"
-#include "runtime/quant/RTN.h"
+#include "quant/RTN.h"
 
 #include <optional>
 
@@ -23,7 +23,7 @@ namespace qcc {
 
 struct PackedTensor {
   ggml::Type type;            ///< the ggml format (ignored when `rtn` is set)
-  std::optional<rtn::Params> rtn; ///< a generic RTN layout instead (runtime/quant/RTN.h)
+  std::optional<rtn::Params> rtn; ///< a generic RTN layout instead (quant/RTN.h)
   std::vector<int64_t> shape; ///< [out, in] (row-major, as declared by qcc.weight)
   std::vector<uint8_t> bytes;
 };

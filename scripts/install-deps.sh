@@ -5,7 +5,7 @@
 set -euo pipefail
 PKGS=(cmake g++ libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22 libdnnl-dev
       ocl-icd-opencl-dev libflatbuffers-dev flatbuffers-compiler ninja-build libgtest-dev
-      libsentencepiece-dev libicu-dev libomp-dev python3)
+      libsentencepiece-dev libicu-dev libomp-dev libopenblas-openmp-dev python3)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -68,6 +68,9 @@ struct TypeTraits {
   int blockSize;     ///< weights per block (1 for float types)
   size_t blockBytes; ///< bytes per block
   bool quantized;
+  int bits;       ///< bits per weight code (16 / 32 for the float types)
+  int group;      ///< weights sharing one scale (a sub-block for the k-quants; 0 = float)
+  bool symmetric; ///< no min / zero point
 };
 
 const TypeTraits &traits(Type t);
@@ -75,6 +78,37 @@ std::optional<Type> typeFromId(uint32_t id);
 std::optional<Type> typeFromName(llvm::StringRef name);
 /// Bytes of a row of `n` weights (n must be a multiple of the block size).
 size_t rowBytes(Type t, int64_t n);
+
+/// One block of a format (a super-block of 256 for the k-quants) with its
+/// scales chosen. Element i of sub-block j = i / sub can hold the values
+/// step[j] * q + base[j] for integer codes q in [qmin, qmax] (IQ4_NL:
+/// step[0] * kvalues[q], q in [0, 15]). The codes are stored as the format
+/// stores them (e.g. Q4_0's q in [0, 15] with base = -8 d). Splitting the
+/// search (fitBlock) from the packing (encodeBlock) lets a caller such as GPTQ
+/// choose each element's code itself, on weights that change after the fit.
+struct BlockFit {
+  Type type = Type::Q8_0;
+  int n = 0;   ///< elements in the block
+  int sub = 0; ///< elements per sub-block sharing step/base
+  int qmin = 0, qmax = 0;
+  bool table = false; ///< IQ4_NL's non-linear grid
+  int zeroCode = 0;   ///< the code stored where a sub-block's step is zero
+  float step[16] = {}, base[16] = {};
+  // What the format stores besides the codes.
+  half d = 0, dmin = 0;        ///< d; dmin (k-quants) or m (Q4_1 / Q5_1)
+  uint8_t sc[16] = {}, mn[16] = {}; ///< k-quant sub-block scale / min codes
+  int8_t ssc[16] = {};         ///< Q3_K / Q6_K signed sub-block scales
+};
+
+/// Searches the parameters of one block of `traits(t).blockSize` weights `x`
+/// (importance `imp` per weight, may be null) and writes each weight's code.
+void fitBlock(Type t, const float *x, const float *imp, BlockFit &f, int16_t *codes);
+/// The code of element i nearest to `v` on the fitted grid.
+int nearestCode(const BlockFit &f, int i, float v);
+/// The value code `q` of element i stands for.
+float codeValue(const BlockFit &f, int i, int q);
+/// Packs the fitted parameters and `codes` as one block of the format.
+void encodeBlock(const BlockFit &f, const int16_t *codes, void *out);
 
 /// Quantizes `rows` rows of `n` weights (n % blockSize == 0) from `x` into `out`.
 /// `importance` (n values, may be null) weights the per-column squared error.

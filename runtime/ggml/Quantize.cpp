@@ -33,115 +33,94 @@ inline float fp16r(float f) { return h2f(f2h(f)); }
 const int8_t kIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 // ---------------------------------------------------------------- legacy
+// Each fit mirrors its dequantizer: value = step * stored_code + base.
 
-void quantQ8_0(const float *x, const float *imp, BlockQ8_0 *y, int64_t nb) {
+void fitQ8_0(const float *x, const float *imp, BlockFit &f, int16_t *codes) {
   float w[QK];
   int q[QK];
-  for (int64_t i = 0; i < nb; ++i, x += QK, imp = imp ? imp + QK : nullptr) {
-    blockWeights(x, imp, QK, w);
-    float s = searchSymmetric(x, w, QK, -127, 127, q);
-    y[i].d = f2h(s);
-    float d = h2f(y[i].d), inv = d ? 1.0f / d : 0;
-    for (int j = 0; j < QK; ++j)
-      y[i].qs[j] = int8_t(std::clamp(roundi(x[j] * inv), -127, 127));
-  }
+  blockWeights(x, imp, QK, w);
+  float s = searchSymmetric(x, w, QK, -127, 127, q);
+  f.d = f2h(s);
+  float d = h2f(f.d), inv = d ? 1.0f / d : 0;
+  f.qmin = -127, f.qmax = 127, f.step[0] = d, f.base[0] = 0;
+  for (int j = 0; j < QK; ++j)
+    codes[j] = int16_t(std::clamp(roundi(x[j] * inv), -127, 127));
 }
 
 /// Q4_0 / Q5_0: symmetric, q stored +8 / +16.
-template <typename B, int Bits>
-void quantSym(const float *x, const float *imp, B *y, int64_t nb) {
-  constexpr int qmin = -(1 << (Bits - 1)), qmax = (1 << (Bits - 1)) - 1;
+void fitSym(const float *x, const float *imp, int bits, BlockFit &f, int16_t *codes) {
+  const int qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
   float w[QK];
   int q[QK];
-  for (int64_t i = 0; i < nb; ++i, x += QK, imp = imp ? imp + QK : nullptr) {
-    blockWeights(x, imp, QK, w);
-    float s = searchSymmetric(x, w, QK, qmin, qmax, q);
-    y[i].d = f2h(s);
-    float d = h2f(y[i].d), inv = d ? 1.0f / d : 0;
-    uint32_t qh = 0;
-    for (int j = 0; j < QK / 2; ++j) {
-      int a = std::clamp(roundi(x[j] * inv), qmin, qmax) - qmin;
-      int b = std::clamp(roundi(x[j + QK / 2] * inv), qmin, qmax) - qmin;
-      y[i].qs[j] = uint8_t((a & 0xF) | ((b & 0xF) << 4));
-      qh |= uint32_t(a >> 4) << j;
-      qh |= uint32_t(b >> 4) << (j + 16);
-    }
-    if constexpr (Bits == 5)
-      std::memcpy(y[i].qh, &qh, 4);
-  }
+  blockWeights(x, imp, QK, w);
+  float s = searchSymmetric(x, w, QK, qmin, qmax, q);
+  f.d = f2h(s);
+  float d = h2f(f.d), inv = d ? 1.0f / d : 0;
+  f.qmin = 0, f.qmax = qmax - qmin, f.step[0] = d, f.base[0] = qmin * d, f.zeroCode = -qmin;
+  for (int j = 0; j < QK; ++j)
+    codes[j] = int16_t(std::clamp(roundi(x[j] * inv), qmin, qmax) - qmin);
 }
 
 /// Q4_1 / Q5_1: x = d*q + m.
-template <typename B, int Bits>
-void quantAffine(const float *x, const float *imp, B *y, int64_t nb) {
-  constexpr int qmax = (1 << Bits) - 1;
+void fitAffine(const float *x, const float *imp, int bits, BlockFit &f, int16_t *codes) {
+  const int qmax = (1 << bits) - 1;
   float w[QK];
   int q[QK];
-  for (int64_t i = 0; i < nb; ++i, x += QK, imp = imp ? imp + QK : nullptr) {
-    blockWeights(x, imp, QK, w);
-    float s, m;
-    searchAffine(x, w, QK, qmax, false, s, m, q);
-    y[i].d = f2h(s);
-    y[i].m = f2h(m);
-    float d = h2f(y[i].d), mm = h2f(y[i].m), inv = d ? 1.0f / d : 0;
-    uint32_t qh = 0;
-    for (int j = 0; j < QK / 2; ++j) {
-      int a = std::clamp(roundi((x[j] - mm) * inv), 0, qmax);
-      int b = std::clamp(roundi((x[j + QK / 2] - mm) * inv), 0, qmax);
-      y[i].qs[j] = uint8_t((a & 0xF) | ((b & 0xF) << 4));
-      qh |= uint32_t(a >> 4) << j;
-      qh |= uint32_t(b >> 4) << (j + 16);
-    }
-    if constexpr (Bits == 5)
-      std::memcpy(y[i].qh, &qh, 4);
-  }
+  blockWeights(x, imp, QK, w);
+  float s, m;
+  searchAffine(x, w, QK, qmax, false, s, m, q);
+  f.d = f2h(s);
+  f.dmin = f2h(m);
+  float d = h2f(f.d), mm = h2f(f.dmin), inv = d ? 1.0f / d : 0;
+  f.qmin = 0, f.qmax = qmax, f.step[0] = d, f.base[0] = mm;
+  for (int j = 0; j < QK; ++j)
+    codes[j] = int16_t(std::clamp(roundi((x[j] - mm) * inv), 0, qmax));
 }
 
-void quantIQ4_NL(const float *x, const float *imp, BlockIQ4_NL *y, int64_t nb) {
+void fitIQ4_NL(const float *x, const float *imp, BlockFit &f, int16_t *codes) {
   float w[QK];
-  for (int64_t i = 0; i < nb; ++i, x += QK, imp = imp ? imp + QK : nullptr) {
-    blockWeights(x, imp, QK, w);
-    float amax = 0, maxv = 0;
-    for (int j = 0; j < QK; ++j)
-      if (std::fabs(x[j]) > amax) {
-        amax = std::fabs(x[j]);
-        maxv = x[j];
+  blockWeights(x, imp, QK, w);
+  float amax = 0, maxv = 0;
+  for (int j = 0; j < QK; ++j)
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      maxv = x[j];
+    }
+  uint8_t best[QK] = {};
+  float bestErr = INFINITY, bestD = 0;
+  if (amax > 0) {
+    for (int k = -10; k <= 10; ++k) {
+      float d = maxv / (-127.0f + 2.0f * k);
+      uint8_t idx[QK];
+      double sxq = 0, sqq = 0;
+      for (int j = 0; j < QK; ++j) {
+        float v = x[j] / d;
+        int b = 0;
+        for (int c = 1; c < 16; ++c)
+          if (std::fabs(kIQ4NL[c] - v) < std::fabs(kIQ4NL[b] - v))
+            b = c;
+        idx[j] = uint8_t(b);
+        sxq += double(w[j]) * x[j] * kIQ4NL[b];
+        sqq += double(w[j]) * kIQ4NL[b] * kIQ4NL[b];
       }
-    uint8_t best[QK] = {};
-    float bestErr = INFINITY, bestD = 0;
-    if (amax > 0) {
-      for (int k = -10; k <= 10; ++k) {
-        float d = maxv / (-127.0f + 2.0f * k);
-        uint8_t idx[QK];
-        double sxq = 0, sqq = 0;
-        for (int j = 0; j < QK; ++j) {
-          float v = x[j] / d;
-          int b = 0;
-          for (int c = 1; c < 16; ++c)
-            if (std::fabs(kIQ4NL[c] - v) < std::fabs(kIQ4NL[b] - v))
-              b = c;
-          idx[j] = uint8_t(b);
-          sxq += double(w[j]) * x[j] * kIQ4NL[b];
-          sqq += double(w[j]) * kIQ4NL[b] * kIQ4NL[b];
-        }
-        float d2 = sqq > 0 ? float(sxq / sqq) : d;
-        float d2h = fp16r(d2);
-        double err = 0;
-        for (int j = 0; j < QK; ++j) {
-          float e = x[j] - d2h * kIQ4NL[idx[j]];
-          err += double(w[j]) * e * e;
-        }
-        if (err < bestErr) {
-          bestErr = float(err);
-          bestD = d2;
-          std::memcpy(best, idx, QK);
-        }
+      float d2 = sqq > 0 ? float(sxq / sqq) : d;
+      float d2h = fp16r(d2);
+      double err = 0;
+      for (int j = 0; j < QK; ++j) {
+        float e = x[j] - d2h * kIQ4NL[idx[j]];
+        err += double(w[j]) * e * e;
+      }
+      if (err < bestErr) {
+        bestErr = float(err);
+        bestD = d2;
+        std::memcpy(best, idx, QK);
       }
     }
-    y[i].d = f2h(bestD);
-    for (int j = 0; j < QK / 2; ++j)
-      y[i].qs[j] = uint8_t(best[j] | (best[j + QK / 2] << 4));
   }
+  f.d = f2h(bestD);
+  f.table = true, f.qmin = 0, f.qmax = 15, f.step[0] = h2f(f.d), f.base[0] = 0;
+  for (int j = 0; j < QK; ++j)
+    codes[j] = best[j];
 }
 
 // ---------------------------------------------------------------- k-quants
@@ -236,51 +215,61 @@ void superSymmetric(const float *x, const float *w, int qmin, int qmax, int code
   }
 }
 
-void quantQ2_K(const float *x, const float *imp, BlockQ2_K *y, int64_t nb) {
+void fitQ2_K(const float *x, const float *imp, BlockFit &f, int16_t *codes) {
   float w[QK_K];
   int q[QK_K];
-  for (int64_t i = 0; i < nb; ++i, x += QK_K, imp = imp ? imp + QK_K : nullptr) {
-    for (int j = 0; j < QK_K / 16; ++j)
-      blockWeights(x + 16 * j, imp ? imp + 16 * j : nullptr, 16, w + 16 * j);
-    uint8_t sc[16], mn[16];
-    superAffine(x, w, 16, 3, 15, sc, mn, y[i].d, y[i].dmin, q);
-    for (int j = 0; j < 16; ++j)
-      y[i].scales[j] = uint8_t(sc[j] | (mn[j] << 4));
-    std::memset(y[i].qs, 0, sizeof y[i].qs);
-    for (int e = 0; e < QK_K; ++e) {
-      int n = e / 128, j = (e % 128) / 32, l = e % 32;
-      y[i].qs[32 * n + l] |= uint8_t(q[e] << (2 * j));
-    }
-  }
+  for (int j = 0; j < QK_K / 16; ++j)
+    blockWeights(x + 16 * j, imp ? imp + 16 * j : nullptr, 16, w + 16 * j);
+  superAffine(x, w, 16, 3, 15, f.sc, f.mn, f.d, f.dmin, q);
+  f.qmin = 0, f.qmax = 3;
+  for (int j = 0; j < 16; ++j)
+    f.step[j] = h2f(f.d) * f.sc[j], f.base[j] = -(h2f(f.dmin) * f.mn[j]);
+  for (int e = 0; e < QK_K; ++e)
+    codes[e] = int16_t(q[e]);
 }
 
-void quantQ3_K(const float *x, const float *imp, BlockQ3_K *y, int64_t nb) {
+void fitQ3_K(const float *x, const float *imp, BlockFit &f, int16_t *codes) {
   float w[QK_K];
   int q[QK_K];
-  for (int64_t i = 0; i < nb; ++i, x += QK_K, imp = imp ? imp + QK_K : nullptr) {
-    for (int j = 0; j < QK_K / 16; ++j)
-      blockWeights(x + 16 * j, imp ? imp + 16 * j : nullptr, 16, w + 16 * j);
-    int8_t sc[16];
-    superSymmetric(x, w, -4, 3, -32, 31, sc, y[i].d, q);
-    std::memset(y[i].scales, 0, 12);
-    for (int s = 0; s < 16; ++s) {
-      int v = sc[s] + 32;
-      if (s < 8)
-        y[i].scales[s] |= uint8_t(v & 0xF);
-      else
-        y[i].scales[s - 8] |= uint8_t((v & 0xF) << 4);
-      y[i].scales[8 + (s % 4)] |= uint8_t((v >> 4) << (2 * (s / 4)));
-    }
-    std::memset(y[i].qs, 0, sizeof y[i].qs);
-    std::memset(y[i].hmask, 0, sizeof y[i].hmask);
-    for (int e = 0; e < QK_K; ++e) {
-      int n = e / 128, j = (e % 128) / 32, l = e % 32;
-      int v = q[e] + 4; // 0..7
-      y[i].qs[32 * n + l] |= uint8_t((v & 3) << (2 * j));
-      y[i].hmask[l] |= uint8_t((v >> 2) << (4 * n + j));
-    }
-  }
+  for (int j = 0; j < QK_K / 16; ++j)
+    blockWeights(x + 16 * j, imp ? imp + 16 * j : nullptr, 16, w + 16 * j);
+  superSymmetric(x, w, -4, 3, -32, 31, f.ssc, f.d, q);
+  f.qmin = 0, f.qmax = 7, f.zeroCode = 4; // stored q + 4
+  for (int j = 0; j < 16; ++j)
+    f.step[j] = h2f(f.d) * f.ssc[j], f.base[j] = -4 * f.step[j];
+  for (int e = 0; e < QK_K; ++e)
+    codes[e] = int16_t(q[e] + 4);
 }
+
+template <int Bits>
+void fitK4K5(const float *x, const float *imp, BlockFit &f, int16_t *codes) {
+  constexpr int qmax = (1 << Bits) - 1;
+  float w[QK_K];
+  int q[QK_K];
+  for (int j = 0; j < QK_K / 32; ++j)
+    blockWeights(x + 32 * j, imp ? imp + 32 * j : nullptr, 32, w + 32 * j);
+  superAffine(x, w, 32, qmax, 63, f.sc, f.mn, f.d, f.dmin, q);
+  f.qmin = 0, f.qmax = qmax;
+  for (int j = 0; j < 8; ++j)
+    f.step[j] = h2f(f.d) * f.sc[j], f.base[j] = -(h2f(f.dmin) * f.mn[j]);
+  for (int e = 0; e < QK_K; ++e)
+    codes[e] = int16_t(q[e]);
+}
+
+void fitQ6_K(const float *x, const float *imp, BlockFit &f, int16_t *codes) {
+  float w[QK_K];
+  int q[QK_K];
+  for (int j = 0; j < QK_K / 16; ++j)
+    blockWeights(x + 16 * j, imp ? imp + 16 * j : nullptr, 16, w + 16 * j);
+  superSymmetric(x, w, -32, 31, -128, 127, f.ssc, f.d, q);
+  f.qmin = 0, f.qmax = 63, f.zeroCode = 32; // stored q + 32
+  for (int j = 0; j < 16; ++j)
+    f.step[j] = h2f(f.d) * f.ssc[j], f.base[j] = -32 * f.step[j];
+  for (int e = 0; e < QK_K; ++e)
+    codes[e] = int16_t(q[e] + 32);
+}
+
+// ---------------------------------------------------------------- packing
 
 /// The 12-byte 6-bit scale/min packing of Q4_K and Q5_K.
 void packScalesK4(const uint8_t *sc, const uint8_t *mn, uint8_t *out) {
@@ -291,50 +280,177 @@ void packScalesK4(const uint8_t *sc, const uint8_t *mn, uint8_t *out) {
   }
 }
 
-template <typename B, int Bits>
-void quantK4K5(const float *x, const float *imp, B *y, int64_t nb) {
-  constexpr int qmax = (1 << Bits) - 1;
-  float w[QK_K];
-  int q[QK_K];
-  for (int64_t i = 0; i < nb; ++i, x += QK_K, imp = imp ? imp + QK_K : nullptr) {
-    for (int j = 0; j < QK_K / 32; ++j)
-      blockWeights(x + 32 * j, imp ? imp + 32 * j : nullptr, 32, w + 32 * j);
-    uint8_t sc[8], mn[8];
-    superAffine(x, w, 32, qmax, 63, sc, mn, y[i].d, y[i].dmin, q);
-    packScalesK4(sc, mn, y[i].scales);
-    std::memset(y[i].qs, 0, sizeof y[i].qs);
-    if constexpr (Bits == 5)
-      std::memset(y[i].qh, 0, sizeof y[i].qh);
-    for (int c = 0; c < 4; ++c)
-      for (int l = 0; l < 32; ++l) {
-        int a = q[64 * c + l], b = q[64 * c + 32 + l];
-        y[i].qs[32 * c + l] = uint8_t((a & 0xF) | ((b & 0xF) << 4));
-        if constexpr (Bits == 5)
-          y[i].qh[l] |= uint8_t(((a >> 4) << (2 * c)) | ((b >> 4) << (2 * c + 1)));
-      }
+/// Legacy 4/5-bit nibbles: element j in the low nibble of byte j, element
+/// j + 16 in the high nibble; fifth bits in qh (bit j / j + 16).
+template <typename B>
+void packNibbles(const int16_t *codes, B &y, uint32_t *qhOut) {
+  uint32_t qh = 0;
+  for (int j = 0; j < QK / 2; ++j) {
+    int a = codes[j], b = codes[j + QK / 2];
+    y.qs[j] = uint8_t((a & 0xF) | ((b & 0xF) << 4));
+    qh |= uint32_t(a >> 4) << j;
+    qh |= uint32_t(b >> 4) << (j + 16);
+  }
+  if (qhOut)
+    *qhOut = qh;
+}
+} // namespace
+
+void fitBlock(Type t, const float *x, const float *imp, BlockFit &f, int16_t *codes) {
+  f = BlockFit();
+  f.type = t;
+  f.n = traits(t).blockSize;
+  f.sub = f.n;
+  switch (t) {
+  case Type::Q8_0: return fitQ8_0(x, imp, f, codes);
+  case Type::Q4_0: return fitSym(x, imp, 4, f, codes);
+  case Type::Q5_0: return fitSym(x, imp, 5, f, codes);
+  case Type::Q4_1: return fitAffine(x, imp, 4, f, codes);
+  case Type::Q5_1: return fitAffine(x, imp, 5, f, codes);
+  case Type::IQ4_NL: return fitIQ4_NL(x, imp, f, codes);
+  case Type::Q2_K: f.sub = 16; return fitQ2_K(x, imp, f, codes);
+  case Type::Q3_K: f.sub = 16; return fitQ3_K(x, imp, f, codes);
+  case Type::Q4_K: f.sub = 32; return fitK4K5<4>(x, imp, f, codes);
+  case Type::Q5_K: f.sub = 32; return fitK4K5<5>(x, imp, f, codes);
+  case Type::Q6_K: f.sub = 16; return fitQ6_K(x, imp, f, codes);
+  case Type::F32: case Type::F16: case Type::BF16: break;
   }
 }
 
-void quantQ6_K(const float *x, const float *imp, BlockQ6_K *y, int64_t nb) {
-  float w[QK_K];
-  int q[QK_K];
-  for (int64_t i = 0; i < nb; ++i, x += QK_K, imp = imp ? imp + QK_K : nullptr) {
-    for (int j = 0; j < QK_K / 16; ++j)
-      blockWeights(x + 16 * j, imp ? imp + 16 * j : nullptr, 16, w + 16 * j);
-    superSymmetric(x, w, -32, 31, -128, 127, y[i].scales, y[i].d, q);
+float codeValue(const BlockFit &f, int i, int q) {
+  int j = i / f.sub;
+  return f.table ? f.step[0] * kIQ4NL[q] : f.step[j] * float(q) + f.base[j];
+}
+
+int nearestCode(const BlockFit &f, int i, float v) {
+  const int j = i / f.sub;
+  if (f.table) {
+    int best = 0;
+    for (int c = 1; c < 16; ++c)
+      if (std::fabs(f.step[0] * kIQ4NL[c] - v) < std::fabs(f.step[0] * kIQ4NL[best] - v))
+        best = c;
+    return best;
+  }
+  const float st = f.step[j], b = f.base[j];
+  if (st == 0) // every code means `base`
+    return f.zeroCode;
+  return std::clamp(roundi((v - b) / st), f.qmin, f.qmax);
+}
+
+void encodeBlock(const BlockFit &f, const int16_t *codes, void *out) {
+  switch (f.type) {
+  case Type::Q8_0: {
+    auto &y = *static_cast<BlockQ8_0 *>(out);
+    y.d = f.d;
+    for (int j = 0; j < QK; ++j)
+      y.qs[j] = int8_t(codes[j]);
+    return;
+  }
+  case Type::Q4_0: {
+    auto &y = *static_cast<BlockQ4_0 *>(out);
+    y.d = f.d;
+    return packNibbles(codes, y, nullptr);
+  }
+  case Type::IQ4_NL: {
+    auto &y = *static_cast<BlockIQ4_NL *>(out);
+    y.d = f.d;
+    return packNibbles(codes, y, nullptr);
+  }
+  case Type::Q5_0: {
+    auto &y = *static_cast<BlockQ5_0 *>(out);
+    y.d = f.d;
+    uint32_t qh;
+    packNibbles(codes, y, &qh);
+    std::memcpy(y.qh, &qh, 4);
+    return;
+  }
+  case Type::Q4_1: {
+    auto &y = *static_cast<BlockQ4_1 *>(out);
+    y.d = f.d, y.m = f.dmin;
+    return packNibbles(codes, y, nullptr);
+  }
+  case Type::Q5_1: {
+    auto &y = *static_cast<BlockQ5_1 *>(out);
+    y.d = f.d, y.m = f.dmin;
+    uint32_t qh;
+    packNibbles(codes, y, &qh);
+    std::memcpy(y.qh, &qh, 4);
+    return;
+  }
+  case Type::Q2_K: {
+    auto &y = *static_cast<BlockQ2_K *>(out);
+    y.d = f.d, y.dmin = f.dmin;
+    for (int j = 0; j < 16; ++j)
+      y.scales[j] = uint8_t(f.sc[j] | (f.mn[j] << 4));
+    std::memset(y.qs, 0, sizeof y.qs);
+    for (int e = 0; e < QK_K; ++e) {
+      int n = e / 128, j = (e % 128) / 32, l = e % 32;
+      y.qs[32 * n + l] |= uint8_t(codes[e] << (2 * j));
+    }
+    return;
+  }
+  case Type::Q3_K: {
+    auto &y = *static_cast<BlockQ3_K *>(out);
+    y.d = f.d;
+    std::memset(y.scales, 0, 12);
+    for (int s = 0; s < 16; ++s) {
+      int v = f.ssc[s] + 32;
+      if (s < 8)
+        y.scales[s] |= uint8_t(v & 0xF);
+      else
+        y.scales[s - 8] |= uint8_t((v & 0xF) << 4);
+      y.scales[8 + (s % 4)] |= uint8_t((v >> 4) << (2 * (s / 4)));
+    }
+    std::memset(y.qs, 0, sizeof y.qs);
+    std::memset(y.hmask, 0, sizeof y.hmask);
+    for (int e = 0; e < QK_K; ++e) {
+      int n = e / 128, j = (e % 128) / 32, l = e % 32;
+      int v = codes[e]; // 0..7
+      y.qs[32 * n + l] |= uint8_t((v & 3) << (2 * j));
+      y.hmask[l] |= uint8_t((v >> 2) << (4 * n + j));
+    }
+    return;
+  }
+  case Type::Q4_K: case Type::Q5_K: {
+    // Q4_K and Q5_K share the head (d, dmin, 12 scale bytes) and the nibbles.
+    auto *h = static_cast<uint8_t *>(out);
+    std::memcpy(h, &f.d, 2);
+    std::memcpy(h + 2, &f.dmin, 2);
+    packScalesK4(f.sc, f.mn, h + 4);
+    const bool five = f.type == Type::Q5_K;
+    uint8_t *qh = five ? h + 16 : nullptr, *qs = five ? h + 48 : h + 16;
+    std::memset(qs, 0, QK_K / 2);
+    if (qh)
+      std::memset(qh, 0, QK_K / 8);
+    for (int c = 0; c < 4; ++c)
+      for (int l = 0; l < 32; ++l) {
+        int a = codes[64 * c + l], b = codes[64 * c + 32 + l];
+        qs[32 * c + l] = uint8_t((a & 0xF) | ((b & 0xF) << 4));
+        if (qh)
+          qh[l] |= uint8_t(((a >> 4) << (2 * c)) | ((b >> 4) << (2 * c + 1)));
+      }
+    return;
+  }
+  case Type::Q6_K: {
+    auto &y = *static_cast<BlockQ6_K *>(out);
+    y.d = f.d;
+    std::memcpy(y.scales, f.ssc, 16);
     for (int n = 0; n < 2; ++n)
       for (int l = 0; l < 32; ++l) {
         int v[4];
         for (int k = 0; k < 4; ++k)
-          v[k] = q[128 * n + 32 * k + l] + 32; // 0..63
-        y[i].ql[64 * n + l] = uint8_t((v[0] & 0xF) | ((v[2] & 0xF) << 4));
-        y[i].ql[64 * n + 32 + l] = uint8_t((v[1] & 0xF) | ((v[3] & 0xF) << 4));
-        y[i].qh[32 * n + l] =
+          v[k] = codes[128 * n + 32 * k + l]; // 0..63
+        y.ql[64 * n + l] = uint8_t((v[0] & 0xF) | ((v[2] & 0xF) << 4));
+        y.ql[64 * n + 32 + l] = uint8_t((v[1] & 0xF) | ((v[3] & 0xF) << 4));
+        y.qh[32 * n + l] =
             uint8_t((v[0] >> 4) | ((v[1] >> 4) << 2) | ((v[2] >> 4) << 4) | ((v[3] >> 4) << 6));
       }
+    return;
+  }
+  case Type::F32: case Type::F16: case Type::BF16: return;
   }
 }
-} // namespace
+
 
 /// Error weights for one block.
 void blockWeights(const float *x, const float *imp, int n, float *w) {
@@ -535,17 +651,15 @@ void quantizeRows(Type t, const float *x, void *out, int64_t rows, int64_t n, co
         std::memcpy(o + 2 * i, &h, 2);
       }
       break;
-    case Type::Q8_0: quantQ8_0(xr, imp, reinterpret_cast<BlockQ8_0 *>(o), nb); break;
-    case Type::Q4_0: quantSym<BlockQ4_0, 4>(xr, imp, reinterpret_cast<BlockQ4_0 *>(o), nb); break;
-    case Type::Q5_0: quantSym<BlockQ5_0, 5>(xr, imp, reinterpret_cast<BlockQ5_0 *>(o), nb); break;
-    case Type::Q4_1: quantAffine<BlockQ4_1, 4>(xr, imp, reinterpret_cast<BlockQ4_1 *>(o), nb); break;
-    case Type::Q5_1: quantAffine<BlockQ5_1, 5>(xr, imp, reinterpret_cast<BlockQ5_1 *>(o), nb); break;
-    case Type::IQ4_NL: quantIQ4_NL(xr, imp, reinterpret_cast<BlockIQ4_NL *>(o), nb); break;
-    case Type::Q2_K: quantQ2_K(xr, imp, reinterpret_cast<BlockQ2_K *>(o), nb); break;
-    case Type::Q3_K: quantQ3_K(xr, imp, reinterpret_cast<BlockQ3_K *>(o), nb); break;
-    case Type::Q4_K: quantK4K5<BlockQ4_K, 4>(xr, imp, reinterpret_cast<BlockQ4_K *>(o), nb); break;
-    case Type::Q5_K: quantK4K5<BlockQ5_K, 5>(xr, imp, reinterpret_cast<BlockQ5_K *>(o), nb); break;
-    case Type::Q6_K: quantQ6_K(xr, imp, reinterpret_cast<BlockQ6_K *>(o), nb); break;
+    default: {
+      const int bs = traits(t).blockSize;
+      BlockFit f;
+      int16_t codes[QK_K];
+      for (int64_t b = 0; b < nb; ++b) {
+        fitBlock(t, xr + b * bs, imp ? imp + b * bs : nullptr, f, codes);
+        encodeBlock(f, codes, o + b * traits(t).blockBytes);
+      }
+    }
     }
   }
 }

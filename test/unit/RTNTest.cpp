@@ -1,5 +1,5 @@
 //===- RTNTest.cpp - generic round-to-nearest -----------------------------===//
-#include "runtime/quant/RTN.h"
+#include "quant/RTN.h"
 
 #include <gtest/gtest.h>
 

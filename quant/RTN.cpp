@@ -1,5 +1,5 @@
 //===- RTN.cpp - generic round-to-nearest quantization --------------------===//
-#include "runtime/quant/RTN.h"
+#include "quant/RTN.h"
 #include "runtime/ggml/GGMLTypes.h"
 
 #include <algorithm>
@@ -10,13 +10,6 @@ namespace qcc::rtn {
 
 namespace {
 inline int roundi(float v) { return int(std::nearbyint(v)); }
-
-void writeGroup(uint8_t *out, float scale, float zero, const int *codes, int64_t g) {
-  std::memcpy(out, &scale, 4);
-  std::memcpy(out + 4, &zero, 4);
-  for (int64_t i = 0; i < g; ++i)
-    out[8 + i] = uint8_t(codes[i]);
-}
 
 /// Weighted squared error of x ~ s * (q - z) with q re-rounded.
 double roundAndScore(const float *x, const float *w, int64_t g, int qmax, float s, float z, int *q) {
@@ -70,60 +63,64 @@ void fitIntegerZero(const float *x, const float *w, int64_t g, int qmax, float &
 }
 } // namespace
 
+void writeGroupBytes(uint8_t *out, float scale, float zero, const int *codes, int64_t g) {
+  std::memcpy(out, &scale, 4);
+  std::memcpy(out + 4, &zero, 4);
+  for (int64_t i = 0; i < g; ++i)
+    out[8 + i] = uint8_t(codes[i]);
+}
+
 size_t rowBytes(const Params &p, int64_t n) {
   int64_t g = p.groupSize(n);
   return size_t(n / g) * size_t(8 + g);
 }
 
-void quantizeRows(const Params &p, const float *x, uint8_t *out, int64_t rows, int64_t n) {
-  const int64_t g = p.groupSize(n);
+void fitGroup(const Params &p, const float *xs, const float *imp, int64_t g, bool minmax, float &s,
+              float &z, int *q) {
   const int qmax = (1 << p.bits) - 1, half = 1 << (p.bits - 1);
-  const size_t rb = rowBytes(p, n);
-#pragma omp parallel for schedule(dynamic, 4)
-  for (int64_t r = 0; r < rows; ++r) {
-    std::vector<float> w(g);
-    std::vector<int> q(g);
-    for (int64_t b = 0; b < n; b += g) {
-      const float *xs = x + r * n + b;
-      ggml::blockWeights(xs, nullptr, int(g), w.data());
-      float s, z;
-      if (p.symmetric) {
-        s = ggml::searchSymmetric(xs, w.data(), int(g), -half, half - 1, q.data());
-        for (auto &v : q)
-          v += half;
-        z = float(half);
-      } else {
-        fitIntegerZero(xs, w.data(), g, qmax, s, z, q.data());
-      }
-      writeGroup(out + r * rb + (b / g) * (8 + g), s, z, q.data(), g);
+  if (minmax) {
+    // The GPTQ paper's grid: symmetric max-abs, or min-max with a rounded zero.
+    if (p.symmetric) {
+      float amax = 0;
+      for (int64_t i = 0; i < g; ++i)
+        amax = std::max(amax, std::fabs(xs[i]));
+      s = amax / float(half - 1);
+      z = float(half);
+    } else {
+      float mn = std::min(0.0f, *std::min_element(xs, xs + g));
+      float mx = std::max(0.0f, *std::max_element(xs, xs + g));
+      s = (mx - mn) / qmax;
+      z = s > 0 ? float(std::clamp(roundi(-mn / s), 0, qmax)) : 0;
     }
+    for (int64_t i = 0; i < g; ++i)
+      q[i] = s > 0 ? std::clamp(roundi(xs[i] / s + z), 0, qmax) : int(z);
+    return;
+  }
+  std::vector<float> w(g);
+  ggml::blockWeights(xs, imp, int(g), w.data());
+  if (p.symmetric) {
+    s = ggml::searchSymmetric(xs, w.data(), int(g), -half, half - 1, q);
+    for (int64_t i = 0; i < g; ++i)
+      q[i] += half;
+    z = float(half);
+  } else {
+    fitIntegerZero(xs, w.data(), g, qmax, s, z, q);
   }
 }
 
-void quantizeRowsMaxAbs(const Params &p, const float *x, uint8_t *out, int64_t rows, int64_t n) {
+void quantizeRows(const Params &p, const float *x, uint8_t *out, int64_t rows, int64_t n,
+                  const float *imp, bool minmax) {
   const int64_t g = p.groupSize(n);
-  const int qmax = (1 << p.bits) - 1, half = 1 << (p.bits - 1);
   const size_t rb = rowBytes(p, n);
-  std::vector<int> q(g);
-  for (int64_t r = 0; r < rows; ++r)
+#pragma omp parallel for schedule(dynamic, 4)
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<int> q(g);
     for (int64_t b = 0; b < n; b += g) {
-      const float *xs = x + r * n + b;
       float s, z;
-      if (p.symmetric) {
-        float amax = 0;
-        for (int64_t i = 0; i < g; ++i)
-          amax = std::max(amax, std::fabs(xs[i]));
-        s = amax / float(half - 1);
-        z = float(half);
-      } else {
-        float mn = *std::min_element(xs, xs + g), mx = *std::max_element(xs, xs + g);
-        s = (mx - mn) / qmax;
-        z = s > 0 ? float(std::clamp(roundi(-mn / s), 0, qmax)) : 0;
-      }
-      for (int64_t i = 0; i < g; ++i)
-        q[i] = s > 0 ? std::clamp(roundi(xs[i] / s + z), 0, qmax) : int(z);
-      writeGroup(out + r * rb + (b / g) * (8 + g), s, z, q.data(), g);
+      fitGroup(p, x + r * n + b, imp ? imp + b : nullptr, g, minmax, s, z, q.data());
+      writeGroupBytes(out + r * rb + (b / g) * (8 + g), s, z, q.data(), g);
     }
+  }
 }
 
 void dequantizeRow(const Params &p, const uint8_t *in, float *y, int64_t n) {

@@ -30,10 +30,22 @@ struct Params {
 
 /// Bytes of one packed row of `n` weights (n % group == 0).
 size_t rowBytes(const Params &p, int64_t n);
-void quantizeRows(const Params &p, const float *x, uint8_t *out, int64_t rows, int64_t n);
+/// `imp` (n values, may be null) weights each column's squared error in the
+/// search; `minmax` uses the plain max-abs / min-max grid instead of the search.
+void quantizeRows(const Params &p, const float *x, uint8_t *out, int64_t rows, int64_t n,
+                  const float *imp = nullptr, bool minmax = false);
 void dequantizeRow(const Params &p, const uint8_t *in, float *y, int64_t n);
 /// The plain max-abs / min-max rounding, for comparison in tests.
-void quantizeRowsMaxAbs(const Params &p, const float *x, uint8_t *out, int64_t rows, int64_t n);
+inline void quantizeRowsMaxAbs(const Params &p, const float *x, uint8_t *out, int64_t rows,
+                               int64_t n) {
+  quantizeRows(p, x, out, rows, n, nullptr, /*minmax=*/true);
+}
+/// Scale, zero and codes (in [0, 2^bits - 1]; value = s * (code - z)) of one
+/// group of `g` weights.
+void fitGroup(const Params &p, const float *x, const float *imp, int64_t g, bool minmax, float &s,
+              float &z, int *codes);
+/// Writes one packed group.
+void writeGroupBytes(uint8_t *out, float scale, float zero, const int *codes, int64_t g);
 
 } // namespace qcc::rtn
 

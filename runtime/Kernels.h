@@ -1,0 +1,53 @@
+//===- Kernels.h - float32 reference kernels of the qcc ops ----*- C++ -*-===//
+//
+// One function per op of the qcc dialect, MLIR-free, on row-major float32
+// activations [tokens x features]. The reference executor and the calibration
+// driver both run models through these, so what calibration sees is what the
+// executor computes. Matrix products go through oneDNN's sgemm; rows and
+// heads are spread over OpenMP threads.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QCC_RUNTIME_KERNELS_H
+#define QCC_RUNTIME_KERNELS_H
+
+#include <cstdint>
+#include <vector>
+
+namespace qcc::kernels {
+
+/// Row-major C[M x N] = alpha * A[M x K] * op(B) + beta * C, op(B) = B^T if transB.
+void gemm(bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+          const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+
+/// out[t] = table[ids[t]] (ids outside [0, rows) read row 0).
+void embed(const int32_t *ids, int64_t n, const float *table, int64_t rows, int64_t d, float *out);
+/// out = x * rsqrt(mean(x^2) + eps) * w, per row of d.
+void rmsNorm(const float *x, const float *w, float *out, int64_t n, int64_t d, float eps);
+/// out[n x dOut] = x[n x dIn] * W^T (+ bias), W stored [dOut x dIn].
+void linear(const float *x, const float *W, const float *bias, float *out, int64_t n, int64_t dIn,
+            int64_t dOut);
+/// Rotate-half RoPE of `heads` heads of `headDim` at positions p0 .. p0+n-1.
+void rope(const float *x, float *out, int64_t n, int64_t p0, int64_t heads, int64_t headDim,
+          const float *invFreq);
+/// Causal GQA attention of n queries at positions p0 .. p0+n-1 over keys and
+/// values K, V [p0+n x kvHeads*headDim] (optionally within a sliding window).
+/// `scratch` holds one buffer per OpenMP thread.
+void attention(const float *Q, const float *K, const float *V, float *out, int64_t n, int64_t p0,
+               int64_t heads, int64_t kvHeads, int64_t headDim, float scale, int64_t window,
+               std::vector<std::vector<float>> &scratch);
+/// out = silu(gate) * up, elementwise over `total` values.
+void swiglu(const float *gate, const float *up, float *out, int64_t total);
+/// out = a + b.
+void add(const float *a, const float *b, float *out, int64_t total);
+
+/// RoPE inverse frequencies theta^(-2i/headDim), with "linear" or "llama3"
+/// scaling ("" or "default": none).
+struct RopeScaling {
+  const char *type = "default";
+  double factor = 1, lowFreqFactor = 1, highFreqFactor = 4, originalMaxPositions = 8192;
+};
+std::vector<float> ropeInvFreq(int64_t headDim, double theta, const RopeScaling &s);
+
+} // namespace qcc::kernels
+
+#endif
