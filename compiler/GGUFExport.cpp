@@ -133,8 +133,8 @@ Expected<GGUFExportStats> exportGGUF(mlir::ModuleOp module, const ModelConfig &c
   }
   Error err = Error::success();
   module.walk([&](q::WeightOp op) {
-    if (err)
-      return;
+    if (err || op->hasAttr("qcc.record"))
+      return; // records of what a pass decided (AWQ scales) are not model tensors
     std::string hf = op.getSymName().str();
     auto name = ggml::ggufName(hf);
     if (!name) {

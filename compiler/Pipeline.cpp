@@ -5,25 +5,47 @@
 
 namespace qcc {
 
+namespace {
+void addCalibration(mlir::PassManager &pm, const std::optional<CalibrationOptions> &c,
+                    WeightStore &store) {
+  if (!c)
+    return;
+  mlir::qcc::CalibrateOptions o;
+  o.method = c->method;
+  o.damp = c->damp;
+  o.blockSize = c->blockSize;
+  o.actOrder = c->actOrder;
+  o.staticGroups = c->staticGroups;
+  o.awqGrid = c->awqGrid;
+  o.foldOnly = c->foldOnly;
+  pm.addPass(mlir::qcc::createCalibratePass(&store, c->windows, o, c->progress));
+}
+} // namespace
+
 void buildGGUFPipeline(mlir::PassManager &pm, const GGUFPipelineOptions &opts, WeightStore &store) {
   mlir::qcc::GGMLMixtureOptions mixture;
   mixture.preset = opts.preset;
   mixture.tensorTypes.assign(opts.tensorTypes.begin(), opts.tensorTypes.end());
   pm.addPass(mlir::qcc::createGGMLMixture(mixture));
-  pm.addPass(mlir::qcc::createPackBlocksPass(&store));
+  addCalibration(pm, opts.calibration, store);
+  if (!(opts.calibration && opts.calibration->foldOnly))
+    pm.addPass(mlir::qcc::createPackBlocksPass(&store));
 }
 
 void buildRTNPipeline(mlir::PassManager &pm, unsigned bits, int64_t group, bool symmetric,
-                      WeightStore &store) {
+                      WeightStore &store, const std::optional<CalibrationOptions> &calibration) {
   mlir::qcc::AssignQuantOptions o;
   o.bits = bits;
   o.group = group;
   o.symmetric = symmetric;
   pm.addPass(mlir::qcc::createAssignQuant(o));
-  pm.addPass(mlir::qcc::createPackBlocksPass(&store));
+  addCalibration(pm, calibration, store);
+  if (!(calibration && calibration->foldOnly))
+    pm.addPass(mlir::qcc::createPackBlocksPass(&store));
 }
 
-bool buildQuantPipeline(mlir::PassManager &pm, llvm::StringRef spec, WeightStore &store) {
+bool buildQuantPipeline(mlir::PassManager &pm, llvm::StringRef spec, WeightStore &store,
+                        const std::optional<CalibrationOptions> &calibration) {
   if (spec.consume_front("rtn:")) {
     llvm::SmallVector<llvm::StringRef> parts;
     spec.split(parts, ':');
@@ -41,13 +63,14 @@ bool buildQuantPipeline(mlir::PassManager &pm, llvm::StringRef spec, WeightStore
       else if (!(p.consume_front("g") && !p.getAsInteger(10, group) && group >= 0))
         return false;
     }
-    buildRTNPipeline(pm, bits, group, sym, store);
+    buildRTNPipeline(pm, bits, group, sym, store, calibration);
     return true;
   }
   if (!ggml::presetFromName(spec.str()))
     return false;
   GGUFPipelineOptions o;
   o.preset = spec.str();
+  o.calibration = calibration;
   buildGGUFPipeline(pm, o, store);
   return true;
 }

@@ -6,30 +6,49 @@
 
 #include "mlir/Pass/PassManager.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace qcc {
 
+/// Calibration for the calibrated methods (qcc-calibrate).
+struct CalibrationOptions {
+  std::string method = "gptq";                 ///< rtn, gptq, awq, awq+gptq
+  std::vector<std::vector<int32_t>> windows;   ///< token windows
+  double damp = 0.01;
+  int64_t blockSize = 128;
+  bool actOrder = false, staticGroups = false;
+  int awqGrid = 20;
+  bool foldOnly = false; ///< AWQ folds only, nothing rounded (a check)
+  bool progress = false;
+};
+
 struct GGUFPipelineOptions {
   std::string preset = "Q4_K_M";          ///< llama.cpp preset or F32/F16/BF16
   std::vector<std::string> tensorTypes;   ///< GLOB=TYPE overrides
+  std::optional<CalibrationOptions> calibration;
 };
 
 /// The GGUF pipeline, top to bottom:
 ///   1. qcc-ggml-mixture   each weight's block format (preset rules, overrides, fallbacks)
-///   2. qcc-pack-blocks    round-to-nearest search and byte-exact packing into `store`
+///   2. qcc-calibrate      (with calibration data) GPTQ / AWQ / importance-weighted
+///                         rounding of the linear layers, layer by layer
+///   3. qcc-pack-blocks    round-to-nearest search and byte-exact packing of the rest into `store`
 void buildGGUFPipeline(mlir::PassManager &pm, const GGUFPipelineOptions &opts, WeightStore &store);
 
 /// Generic round-to-nearest over every linear layer:
 ///   1. qcc-assign-quant   bits / group / symmetry on each linear weight
 ///   2. qcc-pack-blocks    scale (and integer zero) search, packed into `store`
 void buildRTNPipeline(mlir::PassManager &pm, unsigned bits, int64_t group, bool symmetric,
-                      WeightStore &store);
+                      WeightStore &store,
+                      const std::optional<CalibrationOptions> &calibration = std::nullopt);
 
 /// Parses "rtn:BITS[:gGROUP][:sym]" (e.g. rtn:4:g128, rtn:3:g32:sym) or a gguf
 /// preset name and adds the matching pipeline. Returns false on a bad spec.
-bool buildQuantPipeline(mlir::PassManager &pm, llvm::StringRef spec, WeightStore &store);
+/// With `calibration`, qcc-calibrate runs before the packing.
+bool buildQuantPipeline(mlir::PassManager &pm, llvm::StringRef spec, WeightStore &store,
+                        const std::optional<CalibrationOptions> &calibration = std::nullopt);
 
 } // namespace qcc
 

@@ -33,8 +33,8 @@ struct PackBlocksPass : public ::mlir::qcc::impl::PackBlocksBase<PackBlocksPass>
 
   LogicalResult pack(WeightOp w) {
     QuantAttr q = w.getQuantAttr();
-    if (!q)
-      return success();
+    if (!q || w.getPackedAttr() || (store_ && store_->packed(w.getSymName())))
+      return success(); // nothing to do, or a calibrated pass packed it already
     auto shape = w.getTensorType().getShape();
     int64_t n = shape.back(), rows = w.getTensorType().getNumElements() / std::max<int64_t>(n, 1);
     // No format: generic round-to-nearest with the attribute's bits / group / symmetry.

@@ -61,4 +61,42 @@ def PackBlocks : Pass<"qcc-pack-blocks", "::mlir::ModuleOp"> {
   }];
 }
 
+def Calibrate : Pass<"qcc-calibrate", "::mlir::ModuleOp"> {
+  let summary = "Quantize linear layers with calibration data: GPTQ, AWQ, importance";
+  let description = [{
+    Runs `@forward` over calibration windows one op at a time across all
+    windows, so that each linear layer is quantized as soon as its input is
+    known, from the inputs produced by the layers quantized before it
+    (sequential, as GPTQ's reference code does). For every group of linear
+    layers reading one value (q/k/v; gate/up; o; down; the LM head) whose
+    `#qcc.quant` names a format (or generic bits / group), it reduces the input
+    to X^T X, per-channel mean |x| and activation energy, then:
+      - `rtn`: the block search weighted by each input channel's energy;
+      - `gptq`: GPTQ (quant/GPTQ.h) onto the format's grid;
+      - `awq`: AWQ scales (quant/AWQ.h) folded exactly into the op before
+        (an RMSNorm weight; v_proj rows before o_proj, tied across the query
+        heads that share a KV head; up_proj rows before down_proj), found by
+        matching those patterns, then the energy-weighted search;
+      - `awq+gptq`: AWQ scales, then GPTQ.
+    The packed bytes go to the driver's WeightStore (inline-value weights get
+    `packed`, folded float weights a new `value`); every quantized weight gets
+    `qcc.method`, its relative output error on the calibration inputs
+    `qcc.calib_error`, and with AWQ `qcc.awq_scale`, naming a new `qcc.weight`
+    that holds the scales. Weights it did not touch are left for
+    qcc-pack-blocks. `ids` / `ctx` give calibration windows in qcc-opt; the
+    qcc driver passes windows drawn from `--calib` text.
+  }];
+  let options = [
+    Option<"method", "method", "std::string", "\"gptq\"", "rtn, gptq, awq or awq+gptq">,
+    Option<"damp", "damp", "double", "0.01", "GPTQ dampening, fraction of the mean Hessian diagonal">,
+    Option<"blockSize", "block-size", "int64_t", "128", "GPTQ lazy-update block (columns)">,
+    Option<"actOrder", "act-order", "bool", "false", "GPTQ columns by decreasing activation energy">,
+    Option<"staticGroups", "static-groups", "bool", "false", "GPTQ group parameters fitted before any rounding">,
+    Option<"awqGrid", "awq-grid", "int", "20", "AWQ: number of alpha values tried in [0, 1)">,
+    Option<"foldOnly", "fold-only", "bool", "false", "apply the AWQ folds to the float weights and round nothing (to check that folding leaves the model unchanged)">,
+    ListOption<"ids", "ids", "int32_t", "calibration token ids (qcc-opt)">,
+    Option<"ctx", "ctx", "int64_t", "0", "window length for `ids` (0: one window)">
+  ];
+}
+
 #endif // QCC_PASSES_TD

@@ -11,21 +11,32 @@
 namespace qcc::quant {
 
 double outputError(const float *A, const float *B, int64_t rows, int64_t n, const float *H) {
-  std::vector<float> D(rows * n), E(rows * n);
-  for (int64_t i = 0; i < rows * n; ++i)
-    D[i] = A[i] - B[i];
-  if (dnnl_sgemm('N', 'N', rows, n, n, 1.0f, D.data(), n, H, n, 0.0f, E.data(), n) != dnnl_success) {
-    fprintf(stderr, "qcc: internal error: dnnl_sgemm failed\n");
-    std::abort();
+  // Fixed chunks of rows, one thread each (sgemm inside an OpenMP region runs
+  // single-threaded), per-row sums added in row order: the result does not
+  // depend on the number of threads.
+  constexpr int64_t kRows = 64;
+  std::vector<double> perRow(rows, 0);
+  const int64_t chunks = (rows + kRows - 1) / kRows;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t r0 = c * kRows, nr = std::min(rows, r0 + kRows) - r0;
+    std::vector<float> D(nr * n), E(nr * n);
+    for (int64_t i = 0; i < nr * n; ++i)
+      D[i] = A[r0 * n + i] - B[r0 * n + i];
+    if (dnnl_sgemm('N', 'N', nr, n, n, 1.0f, D.data(), n, H, n, 0.0f, E.data(), n) != dnnl_success) {
+      fprintf(stderr, "qcc: internal error: dnnl_sgemm failed\n");
+      std::abort();
+    }
+    for (int64_t r = 0; r < nr; ++r) {
+      double e = 0;
+      for (int64_t j = 0; j < n; ++j)
+        e += double(E[r * n + j]) * D[r * n + j];
+      perRow[r0 + r] = e;
+    }
   }
   double err = 0;
-#pragma omp parallel for reduction(+ : err) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    double e = 0;
-    for (int64_t j = 0; j < n; ++j)
-      e += double(E[r * n + j]) * D[r * n + j];
+  for (double e : perRow)
     err += e;
-  }
   return err;
 }
 

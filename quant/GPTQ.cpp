@@ -9,6 +9,8 @@ extern "C" {
 // LAPACK / BLAS (OpenBLAS), Fortran calling convention, column-major.
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
 void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+void openblas_set_num_threads(int n);
+int openblas_get_num_threads(void);
 void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
             const double *alpha, const double *a, const int *lda, const double *b, const int *ldb,
             const double *beta, double *c, const int *ldc);
@@ -104,10 +106,15 @@ GPTQStats gptq(float *W, int64_t rows, int64_t n, const double *Hin, const float
   if (!(damp > 0))
     damp = 1e-8 * (mean > 0 ? mean : 1.0);
   std::vector<double> U;
+  // LAPACK on one thread: its blocking (and so its rounding) then does not
+  // depend on the number of threads.
+  const int blasThreads = openblas_get_num_threads();
+  openblas_set_num_threads(1);
   while (!inverseHessianFactor(Hp, n, damp, U)) {
     damp *= 10;
     ++st.escalations;
   }
+  openblas_set_num_threads(blasThreads);
   st.damp = damp;
 
   // Groups and when each is fitted.
@@ -162,11 +169,17 @@ GPTQStats gptq(float *W, int64_t rows, int64_t n, const double *Hin, const float
       }
     }
     if (i2 < n) {
-      // W[:, i2:] -= Err[:, :nb] * U[i1:i2, i2:]
-      const int m = int(n - i2), nr = int(rows), k = int(nb), ldu = int(n), lde = int(B);
-      const double alpha = -1, beta = 1;
-      dgemm_("N", "N", &m, &nr, &k, &alpha, &U[i1 * n + i2], &ldu, Err.data(), &lde, &beta,
-             &Wd[i2], &ldu);
+      // W[:, i2:] -= Err[:, :nb] * U[i1:i2, i2:], over fixed chunks of rows
+      // (one thread each), so the result does not depend on the thread count.
+      constexpr int64_t kRows = 32;
+#pragma omp parallel for schedule(dynamic, 1)
+      for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
+        const int m = int(n - i2), nr = int(std::min(rows, r0 + kRows) - r0), k = int(nb),
+                  ldu = int(n), lde = int(B);
+        const double alpha = -1, beta = 1;
+        dgemm_("N", "N", &m, &nr, &k, &alpha, &U[i1 * n + i2], &ldu, &Err[r0 * B], &lde, &beta,
+               &Wd[r0 * n + i2], &ldu);
+      }
     }
   }
   st.proxyLoss = loss;

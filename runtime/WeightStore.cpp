@@ -6,6 +6,14 @@ namespace qcc {
 
 llvm::Error WeightStore::loadFloat(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
                                    std::vector<float> &out) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = floats_.find(name);
+    if (it != floats_.end()) {
+      out = it->second;
+      return llvm::Error::success();
+    }
+  }
   if (!source_)
     return fileError(name, "no weight data available (no checkpoint and no inline value)");
   int64_t n = 1;
@@ -20,6 +28,17 @@ void WeightStore::setPacked(llvm::StringRef name, PackedTensor t) {
   packed_[name] = std::move(t);
 }
 
+void WeightStore::setFloat(llvm::StringRef name, std::vector<float> data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  floats_[name] = std::move(data);
+}
+
+const std::vector<float> *WeightStore::floatOverride(llvm::StringRef name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = floats_.find(name);
+  return it == floats_.end() ? nullptr : &it->second;
+}
+
 const PackedTensor *WeightStore::packed(llvm::StringRef name) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = packed_.find(name);
@@ -32,8 +51,13 @@ public:
   PackedWeights(const WeightStore &s, WeightSource &f) : store_(s), fallback_(f) {}
   llvm::Error load(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, float *out) override {
     const PackedTensor *p = store_.packed(name);
-    if (!p)
+    if (!p) {
+      if (const std::vector<float> *f = store_.floatOverride(name)) {
+        std::copy(f->begin(), f->end(), out);
+        return llvm::Error::success();
+      }
       return fallback_.load(name, shape, out);
+    }
     int64_t n = shape.back(), rows = 1;
     for (size_t i = 0; i + 1 < shape.size(); ++i)
       rows *= shape[i];

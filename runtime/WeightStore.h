@@ -34,6 +34,11 @@ public:
   /// The float32 data of a weight from the underlying source.
   llvm::Error loadFloat(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, std::vector<float> &out);
   void setPacked(llvm::StringRef name, PackedTensor t);
+  /// Replaces a weight's float data (a calibration pass folded scales into it);
+  /// loadFloat returns it from then on.
+  void setFloat(llvm::StringRef name, std::vector<float> data);
+  /// The replaced float data of a weight, or null.
+  const std::vector<float> *floatOverride(llvm::StringRef name) const;
   const PackedTensor *packed(llvm::StringRef name) const;
   bool hasSource() const { return source_ != nullptr; }
 
@@ -41,6 +46,7 @@ private:
   WeightSource *source_;
   mutable std::mutex mu_;
   llvm::StringMap<PackedTensor> packed_;
+  llvm::StringMap<std::vector<float>> floats_;
 };
 
 /// Serves packed weights dequantized (as ggml would), everything else from

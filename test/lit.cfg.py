@@ -21,6 +21,7 @@ for var in ["HOME", "OMP_NUM_THREADS", "PYTHONPATH", "LANG", "LC_ALL"]:
         config.environment[var] = os.environ[var]
 
 config.substitutions.append(("%shared", config.shared_dir))
+config.substitutions.append(("%{gptq_check}", os.path.join(config.qcc_obj_root, "test", "gptq-check")))
 config.substitutions.append(("%{ggml_blocks}", os.path.join(config.qcc_obj_root, "test", "ggml-blocks")))
 config.substitutions.append(("%oracle", os.path.join(config.qcc_src_root, "test", "oracle")))
 python = getattr(config, "python_executable", "") or sys.executable

@@ -31,6 +31,7 @@
 #include <omp.h>
 
 #include <chrono>
+#include <random>
 
 using namespace llvm;
 using namespace qcc;
@@ -93,10 +94,31 @@ cl::opt<std::string> TopOutput("o", cl::desc("output file"), cl::value_desc("fil
 cl::list<std::string> TensorType("tensor-type", cl::desc("per-tensor override GLOB=TYPE, e.g. "
                                                          "'blk.*.ffn_down.weight=Q6_K' (repeatable)"));
 cl::opt<bool> Quiet("quiet", cl::desc("no summary on stderr"));
+// Calibrated quantization (the compile command, and eval / generate / logits with --quant).
+#define QCC_CALIB_SUBS cl::sub(cl::SubCommand::getTopLevel()), cl::sub(EvalCmd), cl::sub(GenerateCmd), cl::sub(LogitsCmd)
+cl::opt<std::string> CalibFile("calib", cl::desc("calibration text (plain UTF-8) for GPTQ / AWQ / importance"),
+                               cl::value_desc("file"), QCC_CALIB_SUBS);
+cl::opt<int64_t> CalibSamples("calib-samples", cl::desc("calibration windows (default 128)"), cl::init(128),
+                              QCC_CALIB_SUBS);
+cl::opt<int64_t> CalibCtx("calib-ctx", cl::desc("tokens per calibration window (default 512)"), cl::init(512),
+                          QCC_CALIB_SUBS);
+cl::opt<uint64_t> CalibSeed("seed", cl::desc("seed for drawing calibration windows (default 0)"), cl::init(0),
+                            cl::sub(cl::SubCommand::getTopLevel()), cl::sub(EvalCmd), cl::sub(LogitsCmd));
+cl::opt<std::string> Method("method", cl::desc("rtn, gptq, awq or awq+gptq (default: gptq with --calib, rtn without)"),
+                            QCC_CALIB_SUBS);
+cl::opt<bool> ActOrder("act-order", cl::desc("GPTQ: columns by decreasing activation energy (desc_act)"),
+                       QCC_CALIB_SUBS);
+cl::opt<bool> StaticGroups("static-groups", cl::desc("GPTQ: fit every group before rounding any column"),
+                           QCC_CALIB_SUBS);
+cl::opt<double> Damp("damp", cl::desc("GPTQ dampening, fraction of the mean Hessian diagonal (default 0.01)"),
+                     cl::init(0.01), QCC_CALIB_SUBS);
+cl::opt<bool> AWQFoldOnly("awq-fold-only", cl::desc("apply the AWQ scale folds and round nothing (a check)"),
+                          cl::sub(EvalCmd), cl::sub(LogitsCmd));
+cl::opt<bool> NoProgressTop("no-progress", cl::desc("no progress bar on stderr"));
 // eval / generate on a quantized model without writing a file
 cl::opt<std::string> QuantPreset("quant", cl::desc("quantize in memory first: a gguf preset (Q4_K_M, ...) "
                                                    "or rtn:BITS[:gGROUP][:sym] (e.g. rtn:4:g128)"),
-                                 cl::sub(EvalCmd), cl::sub(GenerateCmd));
+                                 cl::sub(EvalCmd), cl::sub(GenerateCmd), cl::sub(LogitsCmd));
 
 [[noreturn]] void die(Error e) {
   std::string msg = toString(std::move(e));
@@ -125,15 +147,19 @@ void runPasses(Session &s, mlir::PassManager &pm, StringRef what) {
     die(fileError(what, "{0}", diag));
 }
 
+std::optional<CalibrationOptions> calibrationFromFlags(Session &s, bool progress);
+
 std::unique_ptr<Session> open() {
   if (ModelPath.empty())
     die("missing MODEL (a model directory, a .safetensors file or a .gguf file)");
   auto s = check(openSession(ModelPath));
+  if (QuantPreset.empty() && (!CalibFile.empty() || AWQFoldOnly))
+    die("--calib / --awq-fold-only need --quant SPEC (what to quantize to)");
   if (!QuantPreset.empty()) {
     // Quantize in memory and run what the packed blocks compute.
     auto store = std::make_shared<WeightStore>(s->weights.get());
     mlir::PassManager pm(s->context.get());
-    if (!buildQuantPipeline(pm, QuantPreset, *store))
+    if (!buildQuantPipeline(pm, QuantPreset, *store, calibrationFromFlags(*s, false)))
       die(formatv("--quant: '{0}' is neither a gguf preset (Q8_0 Q6_K Q5_K_M Q5_K_S Q4_K_M Q4_K_S "
                   "Q4_0 Q4_1 Q5_0 Q5_1 Q3_K_L Q3_K_M Q3_K_S Q2_K F16 BF16 F32) nor "
                   "rtn:BITS[:gGROUP][:sym] with BITS 2..8",
@@ -153,6 +179,60 @@ std::string readText(const std::string &path) {
   return (*buf)->getBuffer().str();
 }
 
+/// `samples` windows of `ctx` tokens drawn reproducibly (seeded) from the
+/// tokenized text; a window starts with BOS when the tokenizer adds one.
+Expected<std::vector<std::vector<int32_t>>> calibrationWindows(const Tokenizer &tok,
+                                                              const std::string &text,
+                                                              const std::string &path,
+                                                              int64_t samples, int64_t ctx,
+                                                              uint64_t seed) {
+  std::vector<int32_t> ids = tok.encode(text);
+  const bool bos = tok.addBos() && tok.bos();
+  const int64_t body = ctx - (bos ? 1 : 0);
+  if (ids.empty())
+    return fileError(path, "calibration text is empty (expected plain text of at least {0} tokens)", body);
+  if (int64_t(ids.size()) < body)
+    return fileError(path, "calibration text has {0} tokens, fewer than --calib-ctx {1} needs ({2})",
+                     ids.size(), ctx, body);
+  std::mt19937_64 rng(seed);
+  const uint64_t span = uint64_t(ids.size()) - uint64_t(body) + 1;
+  std::vector<std::vector<int32_t>> w(samples);
+  for (auto &win : w) {
+    uint64_t off = rng() % span;
+    if (bos)
+      win.push_back(*tok.bos());
+    win.insert(win.end(), ids.begin() + off, ids.begin() + off + body);
+  }
+  return w;
+}
+
+/// The calibration the flags ask for (none without --calib); dies on bad flags.
+std::optional<CalibrationOptions> calibrationFromFlags(Session &s, bool progress) {
+  std::string method = Method.empty() ? (CalibFile.empty() ? "rtn" : "gptq") : Method.getValue();
+  if (AWQFoldOnly)
+    method = "awq";
+  if (method != "rtn" && method != "gptq" && method != "awq" && method != "awq+gptq")
+    die(formatv("--method must be rtn, gptq, awq or awq+gptq, got '{0}'", method));
+  if (method != "rtn" && CalibFile.empty())
+    die(formatv("--method={0} needs calibration text: give --calib FILE", method));
+  if (CalibSamples < 1 || CalibCtx < 2)
+    die("--calib-samples must be >= 1 and --calib-ctx >= 2");
+  if (!(Damp > 0) || Damp > 10)
+    die("--damp must be in (0, 10]");
+  if (CalibFile.empty())
+    return std::nullopt;
+  CalibrationOptions c;
+  c.method = method;
+  c.windows = check(calibrationWindows(s.tokenizer(), readText(CalibFile), CalibFile, CalibSamples,
+                                       CalibCtx, GenerateCmd ? Seed.getValue() : CalibSeed.getValue()));
+  c.damp = Damp;
+  c.actOrder = ActOrder;
+  c.staticGroups = StaticGroups;
+  c.foldOnly = AWQFoldOnly;
+  c.progress = progress;
+  return c;
+}
+
 int runCompile() {
   if (Input.empty())
     die("expected a command (import, generate, eval, tokenize) or MODEL --format=gguf:TYPE -o FILE");
@@ -166,6 +246,8 @@ int runCompile() {
                 "Q4_K_M Q4_K_S Q4_0 Q4_1 Q5_0 Q5_1 Q3_K_L Q3_K_M Q3_K_S Q2_K", fmt));
   if (StringRef(Input).ends_with(".gguf"))
     die(fileError(Input, "re-quantizing a GGUF file is not supported; give the Hugging Face checkpoint"));
+  if (!CalibFile.empty() && !sys::fs::exists(CalibFile))
+    die(fileError(CalibFile, "cannot read calibration text: no such file"));
   auto t0 = std::chrono::steady_clock::now();
   auto s = check(openSession(Input));
   WeightStore store(s->weights.get());
@@ -173,6 +255,7 @@ int runCompile() {
   GGUFPipelineOptions o;
   o.preset = fmt.str();
   o.tensorTypes.assign(TensorType.begin(), TensorType.end());
+  o.calibration = calibrationFromFlags(*s, !NoProgressTop && !Quiet);
   buildGGUFPipeline(pm, o, store);
   runPasses(*s, pm, Input);
   std::string name = sys::path::filename(s->hf.checkpoint->directory()).str();
