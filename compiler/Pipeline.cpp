@@ -18,6 +18,7 @@ void addCalibration(mlir::PassManager &pm, const std::optional<CalibrationOption
   o.staticGroups = c->staticGroups;
   o.awqGrid = c->awqGrid;
   o.foldOnly = c->foldOnly;
+  o.measure = c->measure;
   pm.addPass(mlir::qcc::createCalibratePass(&store, c->windows, o, c->progress));
 }
 } // namespace
@@ -27,6 +28,15 @@ void buildGGUFPipeline(mlir::PassManager &pm, const GGUFPipelineOptions &opts, W
   mixture.preset = opts.preset;
   mixture.tensorTypes.assign(opts.tensorTypes.begin(), opts.tensorTypes.end());
   pm.addPass(mlir::qcc::createGGMLMixture(mixture));
+  if (opts.bpw && opts.calibration) {
+    CalibrationOptions measure = *opts.calibration;
+    measure.measure = true;
+    addCalibration(pm, measure, store);
+    mlir::qcc::BudgetMixtureOptions b;
+    b.bpw = *opts.bpw;
+    b.tensorTypes.assign(opts.tensorTypes.begin(), opts.tensorTypes.end());
+    pm.addPass(mlir::qcc::createBudgetMixture(b));
+  }
   addCalibration(pm, opts.calibration, store);
   if (!(opts.calibration && opts.calibration->foldOnly))
     pm.addPass(mlir::qcc::createPackBlocksPass(&store));

@@ -21,6 +21,7 @@ struct CalibrationOptions {
   bool actOrder = false, staticGroups = false;
   int awqGrid = 20;
   bool foldOnly = false; ///< AWQ folds only, nothing rounded (a check)
+  bool measure = false;  ///< record per-format errors only (for --bpw)
   bool progress = false;
 };
 
@@ -28,10 +29,13 @@ struct GGUFPipelineOptions {
   std::string preset = "Q4_K_M";          ///< llama.cpp preset or F32/F16/BF16
   std::vector<std::string> tensorTypes;   ///< GLOB=TYPE overrides
   std::optional<CalibrationOptions> calibration;
+  std::optional<double> bpw; ///< size budget (needs calibration)
 };
 
 /// The GGUF pipeline, top to bottom:
 ///   1. qcc-ggml-mixture   each weight's block format (preset rules, overrides, fallbacks)
+///   (--bpw) qcc-calibrate measure=true, then qcc-budget-mixture: each linear
+///         weight's format from its measured error at every candidate format
 ///   2. qcc-calibrate      (with calibration data) GPTQ / AWQ / importance-weighted
 ///                         rounding of the linear layers, layer by layer
 ///   3. qcc-pack-blocks    round-to-nearest search and byte-exact packing of the rest into `store`

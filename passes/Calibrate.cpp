@@ -26,6 +26,7 @@
 #include "runtime/Progress.h"
 #include "runtime/WeightStore.h"
 #include "runtime/ggml/GGMLTypes.h"
+#include "runtime/ggml/Mixture.h"
 #include "runtime/ggml/TensorNames.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -251,6 +252,7 @@ struct Driver {
   int awqGrid;
   bool progressOn;
   bool foldOnly = false;
+  bool measure = false;
 
   int64_t N = 0, L = 0, T = 0;
   std::vector<Operation *> ops;
@@ -555,6 +557,47 @@ struct Driver {
     return true;
   }
 
+  /// The candidate formats of --bpw, with ggml's row-length fallbacks.
+  static SmallVector<gg::Type> candidates(int64_t n) {
+    SmallVector<gg::Type> r;
+    for (gg::Type t : {gg::Type::Q2_K, gg::Type::Q3_K, gg::Type::Q4_K, gg::Type::Q5_K,
+                       gg::Type::Q6_K, gg::Type::Q8_0}) {
+      gg::Type f = gg::applyFallback(t, n);
+      if (gg::traits(f).quantized && !llvm::is_contained(r, f))
+        r.push_back(f);
+    }
+    return r;
+  }
+
+  /// Relative output error tr(dW H dW^T) / tr(W H W^T) of `w` at each
+  /// candidate format (energy-weighted search), on at most 256 of its rows.
+  bool recordSensitivity(WeightOp w, const Stats &st) {
+    std::vector<float> *Wp = effective(w);
+    if (!Wp)
+      return false;
+    const int64_t n = st.n, rows = int64_t(Wp->size()) / n;
+    const int64_t stride = std::max<int64_t>(1, rows / 256);
+    std::vector<float> sample;
+    for (int64_t r = 0; r < rows; r += stride)
+      sample.insert(sample.end(), Wp->begin() + r * n, Wp->begin() + (r + 1) * n);
+    const int64_t sr = int64_t(sample.size()) / n;
+    std::vector<float> zero(sample.size(), 0.0f), deq(sample.size());
+    const double ref = kq::outputError(sample.data(), zero.data(), sr, n, st.H.data());
+    SmallVector<NamedAttribute> errs;
+    Builder b(w.getContext());
+    for (gg::Type t : candidates(n)) {
+      Grid g;
+      g.type = t;
+      std::vector<uint8_t> bytes = g.quantize(sample.data(), sr, n, st.energy.data());
+      g.dequantize(bytes.data(), sr, n, deq.data());
+      double e = kq::outputError(deq.data(), sample.data(), sr, n, st.H.data());
+      errs.push_back(b.getNamedAttr(gg::traits(t).name, b.getF64FloatAttr(ref > 0 ? e / ref : 0.0)));
+    }
+    w->setAttr("qcc.sensitivity", b.getDictionaryAttr(errs));
+    done.insert(w.getSymName());
+    return true;
+  }
+
   bool roundGroup(Value x, size_t opIndex) {
     SmallVector<Operation *> readers = unroundedReaders(x);
     if (readers.empty())
@@ -570,7 +613,7 @@ struct Driver {
       for (Operation *r : readers)
         tiedToEmbedding |= e.getWeightAttr() == weightRef(r);
     });
-    if (awq() && !tiedToEmbedding && llvm::all_of(readers, [&](Operation *r) {
+    if (awq() && !measure && !tiedToEmbedding && llvm::all_of(readers, [&](Operation *r) {
           return !weight(weightRef(r))->hasAttr("qcc.awq_scale");
         })) {
       // Fold into an RMSNorm that feeds only these layers.
@@ -592,12 +635,18 @@ struct Driver {
         }
       }
     }
-    if (awq())
+    if (awq() && !measure)
       for (Operation *r : readers)
         if (auto l = dyn_cast<LinearOp>(r))
           if (!lookaheadFold(l, opIndex))
             return false;
 
+    if (measure) {
+      for (Operation *r : readers)
+        if (!recordSensitivity(weight(weightRef(r)), st))
+          return false;
+      return true;
+    }
     if (foldOnly) {
       for (Operation *r : readers) {
         WeightOp w = weight(weightRef(r));
@@ -758,6 +807,9 @@ struct CalibratePass : public ::mlir::qcc::impl::CalibrateBase<CalibratePass> {
     d.awqGrid = awqGrid;
     d.progressOn = progress_;
     d.foldOnly = foldOnly;
+    d.measure = measure;
+    if (measure)
+      d.method = Method::GPTQ; // needs X^T X; nothing is rounded
     if (!d.run()) {
       module.emitError() << "qcc-calibrate: " << d.error;
       return signalPassFailure();

@@ -93,9 +93,30 @@ def Calibrate : Pass<"qcc-calibrate", "::mlir::ModuleOp"> {
     Option<"actOrder", "act-order", "bool", "false", "GPTQ columns by decreasing activation energy">,
     Option<"staticGroups", "static-groups", "bool", "false", "GPTQ group parameters fitted before any rounding">,
     Option<"awqGrid", "awq-grid", "int", "20", "AWQ: number of alpha values tried in [0, 1)">,
+    Option<"measure", "measure", "bool", "false", "round nothing: record on every quantizable weight its relative output error at each candidate block format (`qcc.sensitivity`), for qcc-budget-mixture">,
     Option<"foldOnly", "fold-only", "bool", "false", "apply the AWQ folds to the float weights and round nothing (to check that folding leaves the model unchanged)">,
     ListOption<"ids", "ids", "int32_t", "calibration token ids (qcc-opt)">,
     Option<"ctx", "ctx", "int64_t", "0", "window length for `ids` (0: one window)">
+  ];
+}
+
+def BudgetMixture : Pass<"qcc-budget-mixture", "::mlir::ModuleOp"> {
+  let summary = "Choose block formats from measured sensitivity to meet a bits-per-weight budget";
+  let description = [{
+    Every weight that carries `qcc.sensitivity` (its relative output error on
+    the calibration inputs at each candidate format, recorded by
+    `qcc-calibrate measure=true`) gets the format that minimises the summed
+    relative error of all such weights while the whole file (every tensor, as
+    llama.cpp counts bits per weight: 8 x tensor bytes / weights) stays within
+    `bpw`. Each weight's options are reduced to their lower convex hull
+    (bytes, error) and upgraded greedily by error saved per byte. Weights
+    without measurements keep the format they have; `tensor-type` overrides
+    (GLOB=TYPE on GGUF or checkpoint names) are fixed. A budget below what the
+    smallest formats give is an error. Records `qcc.bpw` (the result) on the module.
+  }];
+  let options = [
+    Option<"bpw", "bpw", "double", "0", "bits per weight of the whole model">,
+    ListOption<"tensorTypes", "tensor-type", "std::string", "per-tensor overrides GLOB=TYPE">
   ];
 }
 

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/GGUFExport.h"
 #include "compiler/Pipeline.h"
+#include "compiler/Report.h"
 #include "compiler/Session.h"
 #include "runtime/ggml/Mixture.h"
 #include "frontends/Error.h"
@@ -112,6 +113,12 @@ cl::opt<bool> StaticGroups("static-groups", cl::desc("GPTQ: fit every group befo
                            QCC_CALIB_SUBS);
 cl::opt<double> Damp("damp", cl::desc("GPTQ dampening, fraction of the mean Hessian diagonal (default 0.01)"),
                      cl::init(0.01), QCC_CALIB_SUBS);
+cl::opt<double> Bpw("bpw", cl::desc("size budget: bits per weight of the whole model (as llama.cpp counts "
+                                     "them); formats chosen from measured sensitivity (needs --calib)"),
+                    cl::init(0));
+cl::opt<std::string> ReportFile("report", cl::desc("write what was decided per tensor (format, method, error on "
+                                                 "the calibration inputs) as JSON, and a plot beside it (.svg)"),
+                                 cl::value_desc("file.json"));
 cl::opt<bool> AWQFoldOnly("awq-fold-only", cl::desc("apply the AWQ scale folds and round nothing (a check)"),
                           cl::sub(EvalCmd), cl::sub(LogitsCmd));
 cl::opt<bool> NoProgressTop("no-progress", cl::desc("no progress bar on stderr"));
@@ -237,8 +244,14 @@ int runCompile() {
   if (Input.empty())
     die("expected a command (import, generate, eval, tokenize) or MODEL --format=gguf:TYPE -o FILE");
   StringRef fmt = Format;
+  if (Bpw.getNumOccurrences() && fmt == "gguf")
+    fmt = "gguf:Q4_K_M"; // the preset only decides the tensors --bpw does not measure
   if (!fmt.consume_front("gguf:"))
     die(formatv("--format must be gguf:TYPE (e.g. gguf:Q4_K_M), got '{0}'", Format.getValue()));
+  if (Bpw.getNumOccurrences() && CalibFile.empty())
+    die("--bpw needs --calib FILE: formats are chosen from each tensor's measured error");
+  if (Bpw.getNumOccurrences() && (!(Bpw > 0) || Bpw > 32))
+    die(formatv("--bpw must be in (0, 32], got {0}", Bpw.getValue()));
   if (TopOutput.empty())
     die("-o FILE is required");
   if (!ggml::presetFromName(fmt.str()))
@@ -256,11 +269,16 @@ int runCompile() {
   o.preset = fmt.str();
   o.tensorTypes.assign(TensorType.begin(), TensorType.end());
   o.calibration = calibrationFromFlags(*s, !NoProgressTop && !Quiet);
+  if (Bpw.getNumOccurrences())
+    o.bpw = Bpw.getValue();
   buildGGUFPipeline(pm, o, store);
   runPasses(*s, pm, Input);
   std::string name = sys::path::filename(s->hf.checkpoint->directory()).str();
   auto stats = check(exportGGUF(*s->module, s->config(), s->tokenizer(), store,
                                 name.empty() ? "model" : name, TopOutput));
+  if (!ReportFile.empty())
+    if (auto e = writeReport(*s->module, ReportFile))
+      die(std::move(e));
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!Quiet) {
     std::string types;
@@ -504,9 +522,33 @@ int runTokenize() {
   }
   return 0;
 }
+/// `qcc --help` (and each command's) lists only qcc's own options, grouped.
+void groupOptionsForHelp() {
+  static cl::OptionCategory General("General options");
+  static cl::OptionCategory Compile("Compile: qcc MODEL --format=gguf:TYPE -o FILE");
+  static cl::OptionCategory Calib("Calibrated quantization (compile; eval / generate / logits with --quant)");
+  static cl::OptionCategory Eval("Evaluation (eval)");
+  static cl::OptionCategory Gen("Generation (generate)");
+  static cl::OptionCategory Tools("Inspection (tokenize, logits, dequant)");
+  auto put = [](cl::OptionCategory &c, std::initializer_list<cl::Option *> opts) {
+    for (cl::Option *o : opts)
+      o->addCategory(c);
+  };
+  put(General, {&ModelPath, &Input, &Output, &TopOutput, &Threads, &NoProgress, &NoProgressTop, &Quiet, &Json});
+  put(Compile, {&Format, &static_cast<cl::Option &>(TensorType), &Bpw, &ReportFile});
+  put(Calib, {&CalibFile, &CalibSamples, &CalibCtx, &CalibSeed, &Method, &ActOrder, &StaticGroups, &Damp,
+              &AWQFoldOnly, &QuantPreset});
+  put(Eval, {&TextFile, &Ctx, &Chunks, &ProtocolOpt, &SaveLogits, &KldBase});
+  put(Gen, {&Prompt, &PromptA, &NumTokens, &Temp, &TopK, &TopP, &Seed, &IgnoreEos});
+  put(Tools, {&TensorName, &static_cast<cl::Option &>(Ids), &Incremental});
+  for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(), &ImportCmd, &GenerateCmd, &EvalCmd,
+                              &TokenizeCmd, &LogitsCmd, &DequantCmd})
+    cl::HideUnrelatedOptions({&General, &Compile, &Calib, &Eval, &Gen, &Tools}, *sub);
+}
 } // namespace
 
 int main(int argc, char **argv) {
+  groupOptionsForHelp();
   std::string errMsg;
   raw_string_ostream errStream(errMsg);
   if (!cl::ParseCommandLineOptions(argc, argv, "qcc: quantizing compiler for LLMs\n", &errStream)) {
