@@ -29,7 +29,8 @@ void permuteRopeRows(const uint8_t *src, uint8_t *dst, int64_t heads, int64_t hd
 
 Expected<GGUFExportStats> exportGGUF(mlir::ModuleOp module, const ModelConfig &c,
                                      const Tokenizer &tok, const WeightStore &store,
-                                     const std::string &modelName, const std::string &path) {
+                                     const std::string &modelName, const std::string &path,
+                                     const gguf::Reader *tokenizerFrom) {
   auto presetAttr = module->getAttrOfType<mlir::StringAttr>("qcc.ggml_preset");
   if (!presetAttr)
     return fileError(path, "the module has no qcc.ggml_preset: run qcc-ggml-mixture first");
@@ -83,7 +84,11 @@ Expected<GGUFExportStats> exportGGUF(mlir::ModuleOp module, const ModelConfig &c
       scores.push_back(-1000.0);
     }
   }
-  if (tok.kind() == "bpe") {
+  if (tokenizerFrom) {
+    for (auto &[key, value] : tokenizerFrom->metadata())
+      if (StringRef(key).starts_with("tokenizer."))
+        w.set(key, value);
+  } else if (tok.kind() == "bpe") {
     std::string pre = tok.ggufPreName();
     if (pre.empty())
       return fileError(tok.path(), "this tokenizer's pre-tokenizer has no llama.cpp equivalent (supported: the GPT-2, Llama-3 and Qwen2 regexes)");
@@ -104,12 +109,14 @@ Expected<GGUFExportStats> exportGGUF(mlir::ModuleOp module, const ModelConfig &c
         break;
       }
   }
-  if (tok.bos())
-    w.set("tokenizer.ggml.bos_token_id", gguf::Value::u32(uint32_t(*tok.bos())));
-  if (tok.eos())
-    w.set("tokenizer.ggml.eos_token_id", gguf::Value::u32(uint32_t(*tok.eos())));
-  w.set("tokenizer.ggml.add_bos_token", gguf::Value::boolean(tok.addBos()));
-  w.set("tokenizer.ggml.add_eos_token", gguf::Value::boolean(false));
+  if (!tokenizerFrom) {
+    if (tok.bos())
+      w.set("tokenizer.ggml.bos_token_id", gguf::Value::u32(uint32_t(*tok.bos())));
+    if (tok.eos())
+      w.set("tokenizer.ggml.eos_token_id", gguf::Value::u32(uint32_t(*tok.eos())));
+    w.set("tokenizer.ggml.add_bos_token", gguf::Value::boolean(tok.addBos()));
+    w.set("tokenizer.ggml.add_eos_token", gguf::Value::boolean(false));
+  }
 
   GGUFExportStats stats;
   uint64_t numel = 0;

@@ -2,6 +2,7 @@
 #ifndef QCC_COMPILER_GGUFEXPORT_H
 #define QCC_COMPILER_GGUFEXPORT_H
 
+#include "frontends/GGUF.h"
 #include "frontends/HFConfig.h"
 #include "frontends/Tokenizer.h"
 #include "runtime/WeightStore.h"
@@ -22,9 +23,12 @@ struct GGUFExportStats {
 /// (gpt2 BPE with merges, or llama SentencePiece with scores), Q/K rows in the
 /// order llama.cpp's RoPE expects, every tensor in the block format the
 /// mixture pass chose. Written to PATH.tmp and renamed when complete.
+/// `tokenizerFrom`, when the model itself came from a GGUF file, supplies the
+/// tokenizer.* metadata verbatim (pre-tokenizer name, merges, scores, flags).
 llvm::Expected<GGUFExportStats> exportGGUF(mlir::ModuleOp module, const ModelConfig &config,
                                           const Tokenizer &tok, const WeightStore &store,
-                                          const std::string &modelName, const std::string &path);
+                                          const std::string &modelName, const std::string &path,
+                                          const gguf::Reader *tokenizerFrom = nullptr);
 
 /// The Q/K row permutation between Hugging Face's rotate-half layout and
 /// llama.cpp's interleaved-pair RoPE layout, on whole rows of `unitBytes`.

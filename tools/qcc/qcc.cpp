@@ -32,6 +32,7 @@
 #include <omp.h>
 
 #include <chrono>
+#include <map>
 #include <random>
 
 using namespace llvm;
@@ -113,6 +114,8 @@ cl::opt<bool> StaticGroups("static-groups", cl::desc("GPTQ: fit every group befo
                            QCC_CALIB_SUBS);
 cl::opt<double> Damp("damp", cl::desc("GPTQ dampening, fraction of the mean Hessian diagonal (default 0.01)"),
                      cl::init(0.01), QCC_CALIB_SUBS);
+cl::opt<bool> AllowRequantize("allow-requantize",
+                              cl::desc("accept a GGUF MODEL whose tensors are already quantized"));
 cl::opt<double> Bpw("bpw", cl::desc("size budget: bits per weight of the whole model (as llama.cpp counts "
                                      "them); formats chosen from measured sensitivity (needs --calib)"),
                     cl::init(0));
@@ -257,12 +260,26 @@ int runCompile() {
   if (!ggml::presetFromName(fmt.str()))
     die(formatv("--format: unknown GGUF type '{0}', expected F32 F16 BF16 Q8_0 Q6_K Q5_K_M Q5_K_S "
                 "Q4_K_M Q4_K_S Q4_0 Q4_1 Q5_0 Q5_1 Q3_K_L Q3_K_M Q3_K_S Q2_K", fmt));
-  if (StringRef(Input).ends_with(".gguf"))
-    die(fileError(Input, "re-quantizing a GGUF file is not supported; give the Hugging Face checkpoint"));
+
   if (!CalibFile.empty() && !sys::fs::exists(CalibFile))
     die(fileError(CalibFile, "cannot read calibration text: no such file"));
   auto t0 = std::chrono::steady_clock::now();
   auto s = check(openSession(Input));
+  if (s->ggufReader && !AllowRequantize) {
+    // Rounding already-rounded weights again loses more than either step.
+    std::map<std::string, int> quantized;
+    for (const gguf::TensorInfo &t : s->ggufReader->tensors())
+      if (ggml::traits(t.type).quantized)
+        quantized[ggml::traits(t.type).name]++;
+    if (!quantized.empty()) {
+      std::string types;
+      for (auto &[t, n] : quantized)
+        types += formatv("{0}{1} x{2}", types.empty() ? "" : ", ", t, n).str();
+      die(fileError(Input, "holds quantized tensors ({0}); re-quantizing loses quality: pass "
+                           "--allow-requantize, or start from an F32/F16/BF16 file",
+                    types));
+    }
+  }
   WeightStore store(s->weights.get());
   mlir::PassManager pm(s->context.get());
   GGUFPipelineOptions o;
@@ -273,9 +290,15 @@ int runCompile() {
     o.bpw = Bpw.getValue();
   buildGGUFPipeline(pm, o, store);
   runPasses(*s, pm, Input);
-  std::string name = sys::path::filename(s->hf.checkpoint->directory()).str();
+  std::string name;
+  if (s->ggufReader) {
+    const gguf::Value *n = s->ggufReader->get("general.name");
+    name = n && n->type == gguf::ValueType::STRING ? n->s : sys::path::stem(Input).str();
+  } else {
+    name = sys::path::filename(s->hf.checkpoint->directory()).str();
+  }
   auto stats = check(exportGGUF(*s->module, s->config(), s->tokenizer(), store,
-                                name.empty() ? "model" : name, TopOutput));
+                                name.empty() ? "model" : name, TopOutput, s->ggufReader.get()));
   if (!ReportFile.empty())
     if (auto e = writeReport(*s->module, ReportFile))
       die(std::move(e));
@@ -535,7 +558,7 @@ void groupOptionsForHelp() {
       o->addCategory(c);
   };
   put(General, {&ModelPath, &Input, &Output, &TopOutput, &Threads, &NoProgress, &NoProgressTop, &Quiet, &Json});
-  put(Compile, {&Format, &static_cast<cl::Option &>(TensorType), &Bpw, &ReportFile});
+  put(Compile, {&Format, &static_cast<cl::Option &>(TensorType), &Bpw, &ReportFile, &AllowRequantize});
   put(Calib, {&CalibFile, &CalibSamples, &CalibCtx, &CalibSeed, &Method, &ActOrder, &StaticGroups, &Damp,
               &AWQFoldOnly, &QuantPreset});
   put(Eval, {&TextFile, &Ctx, &Chunks, &ProtocolOpt, &SaveLogits, &KldBase});
