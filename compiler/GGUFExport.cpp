@@ -3,8 +3,8 @@
 #include "dialects/qcc/QccDialect.h"
 #include "frontends/Error.h"
 #include "frontends/GGUF.h"
-#include "runtime/ggml/Mixture.h"
-#include "runtime/ggml/TensorNames.h"
+#include "quant/Mixture.h"
+#include "formats/ggml/TensorNames.h"
 
 #include "llvm/Support/FileSystem.h"
 

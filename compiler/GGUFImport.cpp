@@ -10,7 +10,7 @@
 #include "compiler/Session.h"
 #include "frontends/Error.h"
 #include "frontends/GGUF.h"
-#include "runtime/ggml/TensorNames.h"
+#include "formats/ggml/TensorNames.h"
 
 using namespace llvm;
 

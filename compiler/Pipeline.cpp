@@ -1,7 +1,7 @@
 //===- Pipeline.cpp - the compilation pipelines, in order -----------------===//
 #include "compiler/Pipeline.h"
 #include "passes/Passes.h"
-#include "runtime/ggml/Mixture.h"
+#include "quant/Mixture.h"
 
 namespace qcc {
 

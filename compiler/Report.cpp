@@ -2,7 +2,7 @@
 #include "compiler/Report.h"
 #include "dialects/qcc/QccDialect.h"
 #include "frontends/Error.h"
-#include "runtime/ggml/TensorNames.h"
+#include "formats/ggml/TensorNames.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"

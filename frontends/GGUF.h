@@ -10,7 +10,7 @@
 #ifndef QCC_FRONTENDS_GGUF_H
 #define QCC_FRONTENDS_GGUF_H
 
-#include "runtime/ggml/GGMLTypes.h"
+#include "formats/ggml/GGMLTypes.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"

@@ -1,7 +1,7 @@
 //===- BudgetMixture.cpp - block formats for a bits-per-weight budget -----===//
 #include "passes/Passes.h"
-#include "runtime/ggml/Mixture.h"
-#include "runtime/ggml/TensorNames.h"
+#include "quant/Mixture.h"
+#include "formats/ggml/TensorNames.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/GlobPattern.h"

@@ -25,9 +25,9 @@
 #include "runtime/Kernels.h"
 #include "runtime/Progress.h"
 #include "runtime/WeightStore.h"
-#include "runtime/ggml/GGMLTypes.h"
-#include "runtime/ggml/Mixture.h"
-#include "runtime/ggml/TensorNames.h"
+#include "formats/ggml/GGMLTypes.h"
+#include "quant/Mixture.h"
+#include "formats/ggml/TensorNames.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"

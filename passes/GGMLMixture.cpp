@@ -1,7 +1,7 @@
 //===- GGMLMixture.cpp - choose each weight's ggml format -----------------===//
 #include "passes/Passes.h"
-#include "runtime/ggml/Mixture.h"
-#include "runtime/ggml/TensorNames.h"
+#include "quant/Mixture.h"
+#include "formats/ggml/TensorNames.h"
 
 #include "llvm/Support/GlobPattern.h"
 

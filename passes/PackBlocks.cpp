@@ -1,7 +1,7 @@
 //===- PackBlocks.cpp - round weights and pack ggml blocks ----------------===//
 #include "passes/Passes.h"
 #include "runtime/WeightStore.h"
-#include "runtime/ggml/GGMLTypes.h"
+#include "formats/ggml/GGMLTypes.h"
 #include "quant/RTN.h"
 
 #include "mlir/IR/BuiltinAttributes.h"

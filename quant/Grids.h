@@ -12,7 +12,7 @@
 
 #include "quant/GPTQ.h"
 #include "quant/RTN.h"
-#include "runtime/ggml/GGMLTypes.h"
+#include "formats/ggml/GGMLTypes.h"
 
 #include <vector>
 

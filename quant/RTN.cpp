@@ -1,6 +1,6 @@
 //===- RTN.cpp - generic round-to-nearest quantization --------------------===//
 #include "quant/RTN.h"
-#include "runtime/ggml/GGMLTypes.h"
+#include "formats/ggml/GGMLTypes.h"
 
 #include <algorithm>
 #include <cmath>

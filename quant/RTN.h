@@ -12,8 +12,8 @@
 // codes are stored offset by 2^(bits-1) and zero = 2^(bits-1)).
 //
 //===----------------------------------------------------------------------===//
-#ifndef QCC_RUNTIME_QUANT_RTN_H
-#define QCC_RUNTIME_QUANT_RTN_H
+#ifndef QCC_QUANT_RTN_H
+#define QCC_QUANT_RTN_H
 
 #include <cstddef>
 #include <cstdint>

@@ -3,7 +3,7 @@
 #include "dialects/qcc/QccDialect.h"
 #include "frontends/Error.h"
 #include "frontends/Safetensors.h"
-#include "runtime/ggml/GGMLTypes.h"
+#include "formats/ggml/GGMLTypes.h"
 #include "runtime/Kernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

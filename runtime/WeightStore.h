@@ -9,7 +9,7 @@
 #define QCC_RUNTIME_WEIGHTSTORE_H
 
 #include "runtime/Executor.h"
-#include "runtime/ggml/GGMLTypes.h"
+#include "formats/ggml/GGMLTypes.h"
 #include "quant/RTN.h"
 
 #include <optional>

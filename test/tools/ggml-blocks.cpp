@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontends/Safetensors.h"
-#include "runtime/ggml/GGMLTypes.h"
+#include "formats/ggml/GGMLTypes.h"
 
 #include <cmath>
 #include <cstdio>

@@ -1,6 +1,6 @@
 //===- MixtureTest.cpp - preset rules and tensor names --------------------===//
-#include "runtime/ggml/Mixture.h"
-#include "runtime/ggml/TensorNames.h"
+#include "quant/Mixture.h"
+#include "formats/ggml/TensorNames.h"
 
 #include <gtest/gtest.h>
 

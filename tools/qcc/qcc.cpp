@@ -14,7 +14,7 @@
 #include "compiler/Pipeline.h"
 #include "compiler/Report.h"
 #include "compiler/Session.h"
-#include "runtime/ggml/Mixture.h"
+#include "quant/Mixture.h"
 #include "frontends/Error.h"
 #include "runtime/Eval.h"
 #include "runtime/Sampler.h"

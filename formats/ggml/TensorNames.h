@@ -1,6 +1,6 @@
 //===- TensorNames.h - Hugging Face <-> GGUF tensor names ------*- C++ -*-===//
-#ifndef QCC_RUNTIME_GGML_TENSORNAMES_H
-#define QCC_RUNTIME_GGML_TENSORNAMES_H
+#ifndef QCC_FORMATS_GGML_TENSORNAMES_H
+#define QCC_FORMATS_GGML_TENSORNAMES_H
 
 #include <optional>
 #include <string>

@@ -1,5 +1,5 @@
 //===- Types.cpp - ggml type table ----------------------------------------===//
-#include "runtime/ggml/GGMLTypes.h"
+#include "formats/ggml/GGMLTypes.h"
 
 namespace qcc::ggml {
 

@@ -6,10 +6,10 @@
 // the fallbacks for rows whose length is not a multiple of the block size.
 //
 //===----------------------------------------------------------------------===//
-#ifndef QCC_RUNTIME_GGML_MIXTURE_H
-#define QCC_RUNTIME_GGML_MIXTURE_H
+#ifndef QCC_QUANT_MIXTURE_H
+#define QCC_QUANT_MIXTURE_H
 
-#include "runtime/ggml/GGMLTypes.h"
+#include "formats/ggml/GGMLTypes.h"
 
 #include <optional>
 #include <string>

@@ -1,5 +1,5 @@
 //===- TensorNames.cpp - Hugging Face <-> GGUF tensor names ---------------===//
-#include "runtime/ggml/TensorNames.h"
+#include "formats/ggml/TensorNames.h"
 
 #include <cstdlib>
 #include <cstring>

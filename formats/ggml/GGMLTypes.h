@@ -11,8 +11,8 @@
 // scales (and mins), then integer refinement of the super-block scales.
 //
 //===----------------------------------------------------------------------===//
-#ifndef QCC_RUNTIME_GGML_GGMLTYPES_H
-#define QCC_RUNTIME_GGML_GGMLTYPES_H
+#ifndef QCC_FORMATS_GGML_GGMLTYPES_H
+#define QCC_FORMATS_GGML_GGMLTYPES_H
 
 #include "llvm/ADT/StringRef.h"
 

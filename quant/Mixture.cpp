@@ -1,5 +1,5 @@
 //===- Mixture.cpp - llama.cpp's named quantization mixtures --------------===//
-#include "runtime/ggml/Mixture.h"
+#include "quant/Mixture.h"
 
 #include "llvm/ADT/StringRef.h"
 

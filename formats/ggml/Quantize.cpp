@@ -14,7 +14,7 @@
 // divergence than weighting by sigma^2 + x_i^2 or by |x_i| (docs/BENCHMARKS.md).
 //
 //===----------------------------------------------------------------------===//
-#include "runtime/ggml/GGMLTypes.h"
+#include "formats/ggml/GGMLTypes.h"
 #include "frontends/Safetensors.h"
 
 #include <algorithm>

@@ -5,7 +5,7 @@
 // -ffp-contract=off, so results equal ggml's dequantization bit for bit.
 //
 //===----------------------------------------------------------------------===//
-#include "runtime/ggml/GGMLTypes.h"
+#include "formats/ggml/GGMLTypes.h"
 #include "frontends/Safetensors.h"
 
 #include <cstring>
