@@ -462,11 +462,14 @@ struct Driver {
     if (res.alpha == 0)
       return {};
     for (Operation *r : readers) {
-      std::vector<float> &W = *effective(weight(weightRef(r)));
+      WeightOp w = weight(weightRef(r));
+      std::vector<float> &W = *effective(w);
       int64_t rows = int64_t(W.size()) / st.n;
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < st.n; ++j)
           W[i * st.n + j] *= res.scale[j];
+      if (w.getValueAttr()) // keep the IR's float model equal to the folded one
+        storeFloat(w, W);
     }
     return res.scale;
   }
@@ -544,6 +547,8 @@ struct Driver {
     for (int64_t r = 0; r < rowsP; ++r)
       for (int64_t j = 0; j < n; ++j)
         (*P)[r * n + j] /= rowScale[r];
+    if (pw.getValueAttr())
+      storeFloat(pw, *P);
     if (auto b = producer.getBiasAttr()) {
       WeightOp bw = weight(b);
       std::vector<float> bias;

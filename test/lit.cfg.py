@@ -21,6 +21,9 @@ for var in ["HOME", "OMP_NUM_THREADS", "PYTHONPATH", "LANG", "LC_ALL"]:
         config.environment[var] = os.environ[var]
 
 config.substitutions.append(("%shared", config.shared_dir))
+import random as _random
+_random.seed(1)
+config.substitutions.append(("%{ids}", ",".join(str(_random.randrange(40)) for _ in range(256))))
 config.substitutions.append(("%{gptq_check}", os.path.join(config.qcc_obj_root, "test", "gptq-check")))
 config.substitutions.append(("%{ggml_blocks}", os.path.join(config.qcc_obj_root, "test", "ggml-blocks")))
 config.substitutions.append(("%oracle", os.path.join(config.qcc_src_root, "test", "oracle")))
