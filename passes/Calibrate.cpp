@@ -755,6 +755,7 @@ struct Driver {
       if (isa<LinearOp, LMHeadOp>(op) && !roundGroup(op->getOperand(0), i))
         return false;
       if (auto h = dyn_cast<LMHeadOp>(op)) {
+        eff.erase(h.getWeightAttr().getValue());
         if (progress)
           progress->update(numLayers + 1);
         continue; // logits are not needed
