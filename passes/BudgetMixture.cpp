@@ -62,20 +62,9 @@ struct BudgetMixturePass : public ::mlir::qcc::impl::BudgetMixtureBase<BudgetMix
       module.emitError() << "qcc-budget-mixture: bpw must be in (0, 32], got " << bpw;
       return signalPassFailure();
     }
-    struct Override { llvm::GlobPattern glob; gg::Type type; };
-    std::vector<Override> overrides;
-    for (const std::string &o : tensorTypes) {
-      auto [pat, ty] = llvm::StringRef(o).rsplit('=');
-      auto type = gg::typeFromName(ty.trim());
-      auto glob = llvm::GlobPattern::create(pat.trim());
-      if (!type || !glob) {
-        if (!glob)
-          llvm::consumeError(glob.takeError());
-        module.emitError() << "qcc-budget-mixture: bad --tensor-type '" << o << "'";
-        return signalPassFailure();
-      }
-      overrides.push_back({std::move(*glob), *type});
-    }
+    auto overrides = TensorTypeOverrides::parse(module, tensorTypes, "qcc-budget-mixture");
+    if (failed(overrides))
+      return signalPassFailure();
 
     double elements = 0, fixedBytes = 0;
     struct Tensor { WeightOp w; std::vector<Choice> options; size_t at = 0; };
@@ -85,16 +74,11 @@ struct BudgetMixturePass : public ::mlir::qcc::impl::BudgetMixtureBase<BudgetMix
       if (w->hasAttr("qcc.record"))
         return;
       elements += double(w.getTensorType().getNumElements());
-      std::string hf = w.getSymName().str(), name = gg::ggufName(hf).value_or(hf);
       auto sens = w->getAttrOfType<DictionaryAttr>("qcc.sensitivity");
-      bool overridden = false;
-      for (auto &o : overrides)
-        if (o.glob.match(name) || o.glob.match(hf)) {
-          gg::Type t = gg::applyFallback(o.type, w.getTensorType().getShape().back());
-          w.setQuantAttr(quantAttrForFormat(&getContext(), gg::traits(t).name));
-          overridden = true;
-          break;
-        }
+      auto forced = overrides->lookup(w);
+      bool overridden = forced.has_value();
+      if (forced)
+        w.setQuantAttr(quantAttrForFormat(&getContext(), gg::traits(*forced).name));
       if (!sens || overridden) {
         QuantAttr q = w.getQuantAttr();
         auto t = q ? gg::typeFromName(q.getFormat()) : std::nullopt;

@@ -302,6 +302,17 @@ struct Driver {
     }
   }
 
+  /// w /= by, elementwise, for a 1-D float weight (a norm or a bias).
+  bool divideFloat(WeightOp w, const std::vector<float> &by) {
+    std::vector<float> v;
+    if (!loadFloat(w, v))
+      return false;
+    for (size_t i = 0; i < v.size(); ++i)
+      v[i] /= by[i];
+    storeFloat(w, v);
+    return true;
+  }
+
   /// The weights a linear computes with now: float (folded) before it is
   /// rounded, the rounded values after.
   std::vector<float> *effective(WeightOp w) {
@@ -549,15 +560,9 @@ struct Driver {
         (*P)[r * n + j] /= rowScale[r];
     if (pw.getValueAttr())
       storeFloat(pw, *P);
-    if (auto b = producer.getBiasAttr()) {
-      WeightOp bw = weight(b);
-      std::vector<float> bias;
-      if (!loadFloat(bw, bias))
+    if (auto b = producer.getBiasAttr())
+      if (!divideFloat(weight(b), rowScale))
         return false;
-      for (int64_t r = 0; r < rowsP; ++r)
-        bias[r] /= rowScale[r];
-      storeFloat(bw, bias);
-    }
     markScale(consumers, recordWeight(pw.getSymName().str() + ".awq_scale", s));
     return true;
   }
@@ -629,12 +634,8 @@ struct Driver {
         std::vector<float> s = searchAndScale(readers, st, st.meanAbs);
         if (!s.empty()) {
           WeightOp nw = weight(norm.getWeightAttr());
-          std::vector<float> g;
-          if (!loadFloat(nw, g))
+          if (!divideFloat(nw, s))
             return false;
-          for (int64_t j = 0; j < n; ++j)
-            g[j] /= s[j];
-          storeFloat(nw, g);
           rescale(st, X, T, s);
           markScale(readers, recordWeight(nw.getSymName().str() + ".awq_scale", s));
         }

@@ -22,6 +22,35 @@ QuantAttr mlir::qcc::quantAttrForFormat(MLIRContext *ctx, llvm::StringRef format
   return QuantAttr::get(ctx, unsigned(tr.bits), tr.group, tr.symmetric, tr.name);
 }
 
+FailureOr<TensorTypeOverrides> TensorTypeOverrides::parse(ModuleOp module,
+                                                         llvm::ArrayRef<std::string> specs,
+                                                         llvm::StringRef pass) {
+  TensorTypeOverrides r;
+  for (const std::string &o : specs) {
+    auto [pat, ty] = llvm::StringRef(o).rsplit('=');
+    auto type = gg::typeFromName(ty.trim());
+    auto glob = llvm::GlobPattern::create(pat.trim());
+    if (pat.empty() || ty.empty() || !type || !glob) {
+      if (!glob)
+        llvm::consumeError(glob.takeError());
+      module.emitError() << pass << ": bad --tensor-type '" << o
+                         << "', expected GLOB=TYPE with TYPE one of F32 F16 BF16 Q8_0 Q6_K "
+                            "Q5_K Q5_1 Q5_0 Q4_K Q4_1 Q4_0 IQ4_NL Q3_K Q2_K";
+      return failure();
+    }
+    r.entries.push_back({std::move(*glob), *type});
+  }
+  return r;
+}
+
+std::optional<gg::Type> TensorTypeOverrides::lookup(WeightOp w) const {
+  std::string hf = w.getSymName().str(), name = gg::ggufName(hf).value_or(hf);
+  for (const Entry &e : entries)
+    if (e.glob.match(name) || e.glob.match(hf))
+      return gg::applyFallback(e.type, w.getTensorType().getShape().back());
+  return std::nullopt;
+}
+
 namespace {
 struct GGMLMixturePass : public ::mlir::qcc::impl::GGMLMixtureBase<GGMLMixturePass> {
   using GGMLMixtureBase::GGMLMixtureBase;
@@ -35,22 +64,9 @@ struct GGMLMixturePass : public ::mlir::qcc::impl::GGMLMixtureBase<GGMLMixturePa
                             "Q4_K_S Q4_0 Q4_1 Q5_0 Q5_1 Q3_K_L Q3_K_M Q3_K_S Q2_K";
       return signalPassFailure();
     }
-    struct Override { llvm::GlobPattern glob; gg::Type type; };
-    std::vector<Override> overrides;
-    for (const std::string &o : tensorTypes) {
-      auto [pat, ty] = llvm::StringRef(o).rsplit('=');
-      auto type = gg::typeFromName(ty.trim());
-      auto glob = llvm::GlobPattern::create(pat.trim());
-      if (pat.empty() || ty.empty() || !type || !glob) {
-        if (!glob)
-          llvm::consumeError(glob.takeError());
-        module.emitError() << "qcc-ggml-mixture: bad --tensor-type '" << o
-                           << "', expected GLOB=TYPE with TYPE one of F32 F16 BF16 Q8_0 Q6_K "
-                              "Q5_K Q5_1 Q5_0 Q4_K Q4_1 Q4_0 IQ4_NL Q3_K Q2_K";
-        return signalPassFailure();
-      }
-      overrides.push_back({std::move(*glob), *type});
-    }
+    auto overrides = TensorTypeOverrides::parse(module, tensorTypes, "qcc-ggml-mixture");
+    if (failed(overrides))
+      return signalPassFailure();
 
     // Model facts the rules depend on.
     int numLayers = 0, gqa = 1;
@@ -72,11 +88,8 @@ struct GGMLMixturePass : public ::mlir::qcc::impl::GGMLMixtureBase<GGMLMixturePa
       if (shape.size() >= 2) {
         gg::TensorContext c{name, gg::layerOf(name), numLayers, gqa, hasOutput, shape.back()};
         t = gg::chooseType(*preset, c);
-        for (auto &o : overrides)
-          if (o.glob.match(name) || o.glob.match(hf)) {
-            t = gg::applyFallback(o.type, shape.back());
-            break;
-          }
+        if (auto o = overrides->lookup(w))
+          t = *o;
       }
       auto q = quantAttrForFormat(&getContext(), gg::traits(t).name);
       if (!q) {

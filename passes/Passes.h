@@ -5,6 +5,8 @@
 #include "dialects/qcc/QccDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "formats/ggml/GGMLTypes.h"
+#include "llvm/Support/GlobPattern.h"
 
 namespace qcc {
 class WeightStore;
@@ -25,6 +27,21 @@ std::unique_ptr<Pass> createPackBlocksPass(::qcc::WeightStore *store);
 std::unique_ptr<Pass> createCalibratePass(::qcc::WeightStore *store,
                                           std::vector<std::vector<int32_t>> windows,
                                           const CalibrateOptions &options, bool progress);
+
+/// `--tensor-type GLOB=TYPE` overrides (GLOB on GGUF or checkpoint names);
+/// the ggml mixture passes share them.
+struct TensorTypeOverrides {
+  struct Entry {
+    llvm::GlobPattern glob;
+    ::qcc::ggml::Type type;
+  };
+  std::vector<Entry> entries;
+  /// Parses the specs; a bad one is reported on `module` as `pass: ...`.
+  static FailureOr<TensorTypeOverrides> parse(ModuleOp module, llvm::ArrayRef<std::string> specs,
+                                              llvm::StringRef pass);
+  /// The type the first matching override gives `w` (row-length fallbacks applied).
+  std::optional<::qcc::ggml::Type> lookup(WeightOp w) const;
+};
 
 /// bits / group / symmetric of a ggml format name ("Q4_K" -> 4, 32, false).
 QuantAttr quantAttrForFormat(MLIRContext *ctx, llvm::StringRef format);

@@ -215,58 +215,36 @@ void superSymmetric(const float *x, const float *w, int qmin, int qmax, int code
   }
 }
 
-void fitQ2_K(const float *x, const float *imp, BlockFit &f, int16_t *codes) {
+/// Affine k-quants: Q2_K (16 sub-blocks of 16, 4-bit scale/min codes) and
+/// Q4_K / Q5_K (8 of 32, 6-bit codes); value = d*sc*q - dmin*m.
+void fitKAffine(const float *x, const float *imp, int sub, int qmax, int codeMax, BlockFit &f,
+                int16_t *codes) {
   float w[QK_K];
   int q[QK_K];
-  for (int j = 0; j < QK_K / 16; ++j)
-    blockWeights(x + 16 * j, imp ? imp + 16 * j : nullptr, 16, w + 16 * j);
-  superAffine(x, w, 16, 3, 15, f.sc, f.mn, f.d, f.dmin, q);
-  f.qmin = 0, f.qmax = 3;
-  for (int j = 0; j < 16; ++j)
-    f.step[j] = h2f(f.d) * f.sc[j], f.base[j] = -(h2f(f.dmin) * f.mn[j]);
-  for (int e = 0; e < QK_K; ++e)
-    codes[e] = int16_t(q[e]);
-}
-
-void fitQ3_K(const float *x, const float *imp, BlockFit &f, int16_t *codes) {
-  float w[QK_K];
-  int q[QK_K];
-  for (int j = 0; j < QK_K / 16; ++j)
-    blockWeights(x + 16 * j, imp ? imp + 16 * j : nullptr, 16, w + 16 * j);
-  superSymmetric(x, w, -4, 3, -32, 31, f.ssc, f.d, q);
-  f.qmin = 0, f.qmax = 7, f.zeroCode = 4; // stored q + 4
-  for (int j = 0; j < 16; ++j)
-    f.step[j] = h2f(f.d) * f.ssc[j], f.base[j] = -4 * f.step[j];
-  for (int e = 0; e < QK_K; ++e)
-    codes[e] = int16_t(q[e] + 4);
-}
-
-template <int Bits>
-void fitK4K5(const float *x, const float *imp, BlockFit &f, int16_t *codes) {
-  constexpr int qmax = (1 << Bits) - 1;
-  float w[QK_K];
-  int q[QK_K];
-  for (int j = 0; j < QK_K / 32; ++j)
-    blockWeights(x + 32 * j, imp ? imp + 32 * j : nullptr, 32, w + 32 * j);
-  superAffine(x, w, 32, qmax, 63, f.sc, f.mn, f.d, f.dmin, q);
+  for (int j = 0; j < QK_K / sub; ++j)
+    blockWeights(x + sub * j, imp ? imp + sub * j : nullptr, sub, w + sub * j);
+  superAffine(x, w, sub, qmax, codeMax, f.sc, f.mn, f.d, f.dmin, q);
   f.qmin = 0, f.qmax = qmax;
-  for (int j = 0; j < 8; ++j)
+  for (int j = 0; j < QK_K / sub; ++j)
     f.step[j] = h2f(f.d) * f.sc[j], f.base[j] = -(h2f(f.dmin) * f.mn[j]);
   for (int e = 0; e < QK_K; ++e)
     codes[e] = int16_t(q[e]);
 }
 
-void fitQ6_K(const float *x, const float *imp, BlockFit &f, int16_t *codes) {
+/// Symmetric k-quants of 16 sub-blocks of 16: Q3_K (q in [-4, 3], 6-bit
+/// signed scales) and Q6_K (q in [-32, 31], int8 scales); codes stored - qmin.
+void fitKSymmetric(const float *x, const float *imp, int qmin, int qmax, int codeMin, int codeMax,
+                   BlockFit &f, int16_t *codes) {
   float w[QK_K];
   int q[QK_K];
   for (int j = 0; j < QK_K / 16; ++j)
     blockWeights(x + 16 * j, imp ? imp + 16 * j : nullptr, 16, w + 16 * j);
-  superSymmetric(x, w, -32, 31, -128, 127, f.ssc, f.d, q);
-  f.qmin = 0, f.qmax = 63, f.zeroCode = 32; // stored q + 32
+  superSymmetric(x, w, qmin, qmax, codeMin, codeMax, f.ssc, f.d, q);
+  f.qmin = 0, f.qmax = qmax - qmin, f.zeroCode = -qmin;
   for (int j = 0; j < 16; ++j)
-    f.step[j] = h2f(f.d) * f.ssc[j], f.base[j] = -32 * f.step[j];
+    f.step[j] = h2f(f.d) * f.ssc[j], f.base[j] = qmin * f.step[j];
   for (int e = 0; e < QK_K; ++e)
-    codes[e] = int16_t(q[e] + 32);
+    codes[e] = int16_t(q[e] - qmin);
 }
 
 // ---------------------------------------------------------------- packing
@@ -308,11 +286,11 @@ void fitBlock(Type t, const float *x, const float *imp, BlockFit &f, int16_t *co
   case Type::Q4_1: return fitAffine(x, imp, 4, f, codes);
   case Type::Q5_1: return fitAffine(x, imp, 5, f, codes);
   case Type::IQ4_NL: return fitIQ4_NL(x, imp, f, codes);
-  case Type::Q2_K: f.sub = 16; return fitQ2_K(x, imp, f, codes);
-  case Type::Q3_K: f.sub = 16; return fitQ3_K(x, imp, f, codes);
-  case Type::Q4_K: f.sub = 32; return fitK4K5<4>(x, imp, f, codes);
-  case Type::Q5_K: f.sub = 32; return fitK4K5<5>(x, imp, f, codes);
-  case Type::Q6_K: f.sub = 16; return fitQ6_K(x, imp, f, codes);
+  case Type::Q2_K: f.sub = 16; return fitKAffine(x, imp, 16, 3, 15, f, codes);
+  case Type::Q3_K: f.sub = 16; return fitKSymmetric(x, imp, -4, 3, -32, 31, f, codes);
+  case Type::Q4_K: f.sub = 32; return fitKAffine(x, imp, 32, 15, 63, f, codes);
+  case Type::Q5_K: f.sub = 32; return fitKAffine(x, imp, 32, 31, 63, f, codes);
+  case Type::Q6_K: f.sub = 16; return fitKSymmetric(x, imp, -32, 31, -128, 127, f, codes);
   case Type::F32: case Type::F16: case Type::BF16: break;
   }
 }
