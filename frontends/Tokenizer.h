@@ -25,7 +25,8 @@ namespace qcc {
 
 /// Pre-tokenizer regexes as tokenizer.json spells them (GPT-2's ByteLevel
 /// default, Llama-3's and Qwen2's Split patterns), and llama.cpp's "default"
-/// sequence; GGUF's tokenizer.ggml.pre names one of these.
+/// sequence; GGUF's tokenizer.ggml.pre names one of these. All are defined in
+/// PreTokenizers.cpp.
 extern const char *const kGPT2Pattern;
 extern const char *const kLlama3Pattern;
 extern const char *const kQwen2Pattern;
