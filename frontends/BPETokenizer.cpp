@@ -20,6 +20,7 @@
 #include <unicode/regex.h>
 #include <unicode/utext.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -358,12 +359,16 @@ Expected<std::unique_ptr<Tokenizer>> BPETokenizer::fromJSON(const std::string &p
     if (d->getString("type").value_or("") == "ByteLevel")
       tok->byteLevel_ = true;
   if (tok->byteLevel_) {
+    // Some vocabularies leave out bytes their training text never had (0xC0,
+    // 0xF5..0xFF, control bytes): such a byte has no token and is dropped
+    // from the output, as `tokenizers` and llama.cpp drop it. Printable ASCII
+    // must be there, or this is no byte-level vocabulary.
     auto map = byteToCodepoint();
     for (int b = 0; b < 256; ++b) {
       auto it = tok->vocab_.find(utf8(map[b]));
-      if (it == tok->vocab_.end())
-        return fileError(path, "byte-level vocab lacks the symbol for byte 0x{0:x2}", b);
-      tok->byteToId_[b] = it->second;
+      if (it == tok->vocab_.end() && b >= 0x21 && b <= 0x7e)
+        return fileError(path, "byte-level vocab lacks the symbol for byte {0:x2}", b);
+      tok->byteToId_[b] = it == tok->vocab_.end() ? -1 : it->second;
       tok->codepointToByte_[map[b]] = uint8_t(b);
     }
   }
@@ -470,14 +475,18 @@ void BPETokenizer::bpe(StringRef piece, std::vector<int32_t> &out) const {
         i += n;
       }
     }
-    // Lowest merge rank first, leftmost on ties.
+    // Lowest merge rank first, leftmost on ties; a byte without a token (-1)
+    // merges with nothing and is dropped.
     ids = mergeByPriority<int32_t, int32_t>(
         std::move(sym), [&](int32_t a, int32_t b) -> std::optional<std::pair<int32_t, int32_t>> {
+          if (a < 0 || b < 0)
+            return std::nullopt;
           auto it = mergeRank_.find((uint64_t(uint32_t(a)) << 32) | uint32_t(b));
           if (it == mergeRank_.end())
             return std::nullopt;
           return it->second;
         });
+    ids.erase(std::remove(ids.begin(), ids.end(), -1), ids.end());
   }
   out.insert(out.end(), ids.begin(), ids.end());
   if (key.size() < 256) {
