@@ -130,6 +130,7 @@ private:
     std::string content;
     int32_t id;
     bool special;
+    bool lstrip = false, rstrip = false; // whitespace next to it is dropped
   };
   std::vector<Added> added_; // longest first
   DenseMap<int32_t, bool> addedIds_;
@@ -281,7 +282,8 @@ Expected<std::unique_ptr<Tokenizer>> BPETokenizer::fromJSON(const std::string &p
       if (!id || !content || *id < 0 || *id > (1 << 24) || content->empty())
         return fileError(path, "added_tokens entry needs an id and a non-empty content");
       bool special = a->getBoolean("special").value_or(false);
-      tok->added_.push_back({content->str(), int32_t(*id), special});
+      tok->added_.push_back({content->str(), int32_t(*id), special, a->getBoolean("lstrip").value_or(false),
+                             a->getBoolean("rstrip").value_or(false)});
       tok->addedIds_[int32_t(*id)] = special;
       tok->vocab_[*content] = int32_t(*id);
       maxId = std::max(maxId, *id);
@@ -553,9 +555,15 @@ std::vector<int32_t> BPETokenizer::encode(StringRef text) const {
       ++i;
       continue;
     }
-    encodeSegment(text.substr(start, i - start), out);
+    // lstrip / rstrip drop ASCII whitespace (llama.cpp's isspace; tokenizer.json
+    // would also drop other Unicode whitespace).
+    const char *ws = " \t\n\v\f\r";
+    StringRef left = text.substr(start, i - start);
+    encodeSegment(hit->lstrip ? left.rtrim(ws) : left, out);
     out.push_back(hit->id);
     i += hit->content.size();
+    if (hit->rstrip)
+      i = std::min(text.find_first_not_of(ws, i), text.size());
     start = i;
   }
   encodeSegment(text.substr(start), out);

@@ -171,7 +171,8 @@ Expected<std::unique_ptr<Tokenizer>> loadGGUFTokenizer(const gguf::Reader &r) {
     for (int64_t i = 0; i < n; ++i) {
       if (types[i] == int64_t(TokenType::Control) || types[i] == int64_t(TokenType::UserDefined))
         added.push_back(json::Object{{"id", i}, {"content", tokens[i]},
-                                     {"special", types[i] == int64_t(TokenType::Control)}});
+                                     {"special", types[i] == int64_t(TokenType::Control)},
+                                     {"lstrip", preTok->lstripToken && tokens[i] == preTok->lstripToken}});
       else
         vocab[tokens[i]] = i;
     }

@@ -39,6 +39,7 @@ struct GGUFPreTokenizer {
   std::vector<const char *> patterns;
   bool ignoreMerges = false; // a piece that is itself a token is not merged
   bool addBos = false;       // default of tokenizer.ggml.add_bos_token
+  const char *lstripToken = nullptr; // a special token that swallows the whitespace before it
 };
 /// The pre-tokenizer named `name` ("" means "default"), or null if unknown.
 const GGUFPreTokenizer *findGGUFPreTokenizer(llvm::StringRef name);

@@ -115,6 +115,7 @@ TEST(Tokenizer, GGUFPreTokenizerTable) {
     bool llama3 = std::string(name).find("llama") == 0 || std::string(name) == "falcon3";
     EXPECT_EQ(p->ignoreMerges, llama3 || std::string(name) == "tekken") << name;
     EXPECT_EQ(p->addBos, llama3 || std::string(name) == "tekken" || std::string(name) == "chameleon") << name;
+    EXPECT_EQ(p->lstripToken != nullptr, std::string(name).find("jina-v2-") == 0) << name;
   }
   EXPECT_EQ(findGGUFPreTokenizer(""), findGGUFPreTokenizer("default"));
   EXPECT_EQ(findGGUFPreTokenizer("gpt-4o"), nullptr);
