@@ -49,6 +49,7 @@ BLOOM = " ?[^(\\s|.,!?…。，、।۔،)]+"
 # name -> (Split regexes in order, ignore_merges)
 PRE = {
     "gpt-2": ([GPT2], False),
+    "jina-v2-es": ([GPT2], False),
     "llama-bpe": ([LLAMA3], True),
     "qwen2": ([QWEN2], False),
     "dbrx": ([LLAMA3], False),
@@ -78,6 +79,12 @@ PRE = {
 #  - tekken: llama.cpp rewrites \p{Lu}/\p{Ll} as "letter but not a-z / A-Z",
 #    so only ASCII decides case (the texts have no mixed-case non-ASCII words),
 #    and leaves marks (\p{M}) out of its letter runs.
+# jina-v2-*: "<mask>" is an lstrip special token (the whitespace before it is
+# dropped). falcon: the vocabulary has no symbol for some control bytes (as
+# the real one), which are then dropped.
+LSTRIP = {"jina-v2-es": "<mask>"}
+MISSING_BYTES = {"falcon": [0x03, 0x0B, 0x11]}
+
 SKIP = {
     "deepseek-llm": "\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000",
     "deepseek-coder": "\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000",
@@ -98,6 +105,7 @@ EXTRA = [
     "  leading\n\n\n\ttabs\t\there \r\nCRLF\r\n   \n trailing   \u00a0nbsp\u3000ideo\u2028ls x\u2029 y",
     "~~~ ``` --- === ...!!!??? $100 +5 a|b ~/path 'q' \"dq\" \u00abguillemets\u00bb \u2026 \u2014dash\u2014",
     "<sentinel:7> IMGIMGABCZ IMGIMGAZ  four    spaces\n\ttab CamelCaseWord iPhone HTTPServer McDONALD'S",
+    "a <mask> b  <mask>\t<mask>x <mask> <|endoftext|> ctl\x03x\x0by\x11z\x03",
 ]
 
 WORDS = ["implemented", "kernel", "thermal", "the", "123", "Hello", "CamelCase"]
@@ -135,14 +143,15 @@ def corpus():
     return "\n".join(out) + "\n" + "\n".join(EXTRA * 5)
 
 
-def train(regexes, ignore_merges, text_file):
+def train(regexes, ignore_merges, text_file, lstrip=None, missing_bytes=()):
     from tokenizers import Tokenizer, Regex, models, pre_tokenizers, decoders, trainers
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.Split(Regex(r), behavior="isolated") for r in regexes] +
         [pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=["<|endoftext|>"], show_progress=False,
+    specials = ["<|endoftext|>"] + ([lstrip] if lstrip else [])
+    trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=specials, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train([text_file], trainer)
     j = json.loads(tok.to_str())
@@ -155,6 +164,10 @@ def train(regexes, ignore_merges, text_file):
             if key not in vocab:
                 vocab[key] = len(vocab)
     j["model"]["ignore_merges"] = ignore_merges
+    for a in j["added_tokens"]:
+        a["lstrip"] = a["content"] == lstrip
+    for b in missing_bytes:  # the id stays, under a name no text produces
+        vocab[f"[unused byte {b}]"] = vocab.pop(m[b])
     return Tokenizer.from_str(json.dumps(j)), j
 
 
@@ -228,7 +241,7 @@ def main():
     ok = True
     for name in types:
         regexes, ignore_merges = PRE[name]
-        hf, j = train(regexes, ignore_merges, text_file)
+        hf, j = train(regexes, ignore_merges, text_file, LSTRIP.get(name), MISSING_BYTES.get(name, ()))
         path = os.path.join(work, name + ".gguf")
         write_gguf(path, name, j)
         texts = given + EXTRA + [" ".join(WORDS), "\n".join(EXTRA), corpus()[:3000]]
