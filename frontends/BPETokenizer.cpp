@@ -20,6 +20,7 @@
 #include <unicode/regex.h>
 #include <unicode/utext.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -28,19 +29,6 @@
 using namespace llvm;
 
 namespace qcc {
-
-const char *const kGPT2Pattern =
-    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-const char *const kLlama3Pattern =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const char *const kQwen2Pattern =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const char *const kLlamaCppDefaultPatterns[4] = {
-    "[\\p{P}\\$\\+<=>\\^~\\|]+",
-    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)",
-    "\\p{N}+", "[0-9][0-9][0-9]"};
 
 namespace {
 
@@ -142,6 +130,7 @@ private:
     std::string content;
     int32_t id;
     bool special;
+    bool lstrip = false, rstrip = false; // whitespace next to it is dropped
   };
   std::vector<Added> added_; // longest first
   DenseMap<int32_t, bool> addedIds_;
@@ -293,7 +282,8 @@ Expected<std::unique_ptr<Tokenizer>> BPETokenizer::fromJSON(const std::string &p
       if (!id || !content || *id < 0 || *id > (1 << 24) || content->empty())
         return fileError(path, "added_tokens entry needs an id and a non-empty content");
       bool special = a->getBoolean("special").value_or(false);
-      tok->added_.push_back({content->str(), int32_t(*id), special});
+      tok->added_.push_back({content->str(), int32_t(*id), special, a->getBoolean("lstrip").value_or(false),
+                             a->getBoolean("rstrip").value_or(false)});
       tok->addedIds_[int32_t(*id)] = special;
       tok->vocab_[*content] = int32_t(*id);
       maxId = std::max(maxId, *id);
@@ -371,12 +361,16 @@ Expected<std::unique_ptr<Tokenizer>> BPETokenizer::fromJSON(const std::string &p
     if (d->getString("type").value_or("") == "ByteLevel")
       tok->byteLevel_ = true;
   if (tok->byteLevel_) {
+    // Some vocabularies leave out bytes their training text never had (0xC0,
+    // 0xF5..0xFF, control bytes): such a byte has no token and is dropped
+    // from the output, as `tokenizers` and llama.cpp drop it. Printable ASCII
+    // must be there, or this is no byte-level vocabulary.
     auto map = byteToCodepoint();
     for (int b = 0; b < 256; ++b) {
       auto it = tok->vocab_.find(utf8(map[b]));
-      if (it == tok->vocab_.end())
-        return fileError(path, "byte-level vocab lacks the symbol for byte 0x{0:x2}", b);
-      tok->byteToId_[b] = it->second;
+      if (it == tok->vocab_.end() && b >= 0x21 && b <= 0x7e)
+        return fileError(path, "byte-level vocab lacks the symbol for byte {0:x2}", b);
+      tok->byteToId_[b] = it == tok->vocab_.end() ? -1 : it->second;
       tok->codepointToByte_[map[b]] = uint8_t(b);
     }
   }
@@ -483,14 +477,18 @@ void BPETokenizer::bpe(StringRef piece, std::vector<int32_t> &out) const {
         i += n;
       }
     }
-    // Lowest merge rank first, leftmost on ties.
+    // Lowest merge rank first, leftmost on ties; a byte without a token (-1)
+    // merges with nothing and is dropped.
     ids = mergeByPriority<int32_t, int32_t>(
         std::move(sym), [&](int32_t a, int32_t b) -> std::optional<std::pair<int32_t, int32_t>> {
+          if (a < 0 || b < 0)
+            return std::nullopt;
           auto it = mergeRank_.find((uint64_t(uint32_t(a)) << 32) | uint32_t(b));
           if (it == mergeRank_.end())
             return std::nullopt;
           return it->second;
         });
+    ids.erase(std::remove(ids.begin(), ids.end(), -1), ids.end());
   }
   out.insert(out.end(), ids.begin(), ids.end());
   if (key.size() < 256) {
@@ -557,9 +555,15 @@ std::vector<int32_t> BPETokenizer::encode(StringRef text) const {
       ++i;
       continue;
     }
-    encodeSegment(text.substr(start, i - start), out);
+    // lstrip / rstrip drop ASCII whitespace (llama.cpp's isspace; tokenizer.json
+    // would also drop other Unicode whitespace).
+    const char *ws = " \t\n\v\f\r";
+    StringRef left = text.substr(start, i - start);
+    encodeSegment(hit->lstrip ? left.rtrim(ws) : left, out);
     out.push_back(hit->id);
     i += hit->content.size();
+    if (hit->rstrip)
+      i = std::min(text.find_first_not_of(ws, i), text.size());
     start = i;
   }
   encodeSegment(text.substr(start), out);

@@ -2,8 +2,8 @@
 //
 // tokenizer.ggml.model "gpt2": rebuilt as a tokenizer.json BPE description
 // (vocab, merges, control/user-defined tokens as added tokens, the
-// pre-tokenizer regexes llama.cpp associates with tokenizer.ggml.pre) and
-// loaded by the same BPE code as tokenizer.json.
+// pre-tokenizer regexes llama.cpp associates with tokenizer.ggml.pre, see
+// PreTokenizers.cpp) and loaded by the same BPE code as tokenizer.json.
 // tokenizer.ggml.model "llama": SentencePiece BPE over pieces and scores
 // (highest-scoring adjacent pair first, byte fallback), as llama.cpp runs it.
 //
@@ -157,28 +157,22 @@ Expected<std::unique_ptr<Tokenizer>> loadGGUFTokenizer(const gguf::Reader &r) {
     std::string pre = "default";
     if (const gguf::Value *p = r.get("tokenizer.ggml.pre"); p && p->type == gguf::ValueType::STRING)
       pre = p->s;
+    const GGUFPreTokenizer *preTok = findGGUFPreTokenizer(pre);
+    if (!preTok)
+      return fileError(r.path(), "tokenizer.ggml.pre '{0}' is not supported (not one of the BPE pre-tokenizers "
+                       "llama.cpp knew in February 2025)", pre);
     json::Array steps;
-    bool ignoreMerges = false;
-    if (pre == "gpt-2") {
-      steps.push_back(split(kGPT2Pattern));
-    } else if (pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3") {
-      steps.push_back(split(kLlama3Pattern));
-      ignoreMerges = true;
-    } else if (pre == "qwen2") {
-      steps.push_back(split(kQwen2Pattern));
-    } else if (pre == "default") {
-      for (const char *re : kLlamaCppDefaultPatterns)
-        steps.push_back(split(re));
-    } else {
-      return fileError(r.path(), "tokenizer.ggml.pre '{0}' is not supported, expected gpt-2, llama-bpe, qwen2 or default", pre);
-    }
+    for (const char *re : preTok->patterns)
+      steps.push_back(split(re));
+    bool ignoreMerges = preTok->ignoreMerges;
     steps.push_back(json::Object{{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}});
     json::Object vocab;
     json::Array added;
     for (int64_t i = 0; i < n; ++i) {
       if (types[i] == int64_t(TokenType::Control) || types[i] == int64_t(TokenType::UserDefined))
         added.push_back(json::Object{{"id", i}, {"content", tokens[i]},
-                                     {"special", types[i] == int64_t(TokenType::Control)}});
+                                     {"special", types[i] == int64_t(TokenType::Control)},
+                                     {"lstrip", preTok->lstripToken && tokens[i] == preTok->lstripToken}});
       else
         vocab[tokens[i]] = i;
     }
@@ -195,7 +189,7 @@ Expected<std::unique_ptr<Tokenizer>> loadGGUFTokenizer(const gguf::Reader &r) {
     if (!t)
       return t.takeError();
     result = std::move(*t);
-    result->setSpecials(bos, eos, flag("tokenizer.ggml.add_bos_token", ignoreMerges));
+    result->setSpecials(bos, eos, flag("tokenizer.ggml.add_bos_token", preTok->addBos));
   } else if (*model == "llama") {
     auto t = std::make_unique<ScoreSPMTokenizer>();
     t->path_ = r.path();

@@ -24,12 +24,25 @@
 namespace qcc {
 
 /// Pre-tokenizer regexes as tokenizer.json spells them (GPT-2's ByteLevel
-/// default, Llama-3's and Qwen2's Split patterns), and llama.cpp's "default"
-/// sequence; GGUF's tokenizer.ggml.pre names one of these.
+/// default, Llama-3's and Qwen2's Split patterns); PreTokenizers.cpp holds
+/// them and every other pre-tokenizer regex.
 extern const char *const kGPT2Pattern;
 extern const char *const kLlama3Pattern;
 extern const char *const kQwen2Pattern;
-extern const char *const kLlamaCppDefaultPatterns[4];
+
+/// What a tokenizer.ggml.pre value means to llama.cpp for a BPE ("gpt2")
+/// vocabulary: the regexes it splits with, in order (each splits every piece
+/// the previous ones left, keeping both its matches and the text between
+/// them), and the vocabulary flags the value implies.
+struct GGUFPreTokenizer {
+  std::vector<const char *> names; // the value and its aliases
+  std::vector<const char *> patterns;
+  bool ignoreMerges = false; // a piece that is itself a token is not merged
+  bool addBos = false;       // default of tokenizer.ggml.add_bos_token
+  const char *lstripToken = nullptr; // a special token that swallows the whitespace before it
+};
+/// The pre-tokenizer named `name` ("" means "default"), or null if unknown.
+const GGUFPreTokenizer *findGGUFPreTokenizer(llvm::StringRef name);
 
 /// The byte of a byte-fallback token "<0xAB>", or -1 for any other text.
 inline int byteToken(const std::string &t) {

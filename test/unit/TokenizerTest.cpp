@@ -2,6 +2,8 @@
 #include "TestUtil.h"
 #include "frontends/Tokenizer.h"
 
+#include <unicode/regex.h>
+
 using namespace qcc;
 using namespace qcc::test;
 
@@ -87,4 +89,35 @@ TEST(Tokenizer, RejectsGarbage) {
   auto j = loadBPETokenizer(t.file("tokenizer.json"));
   ASSERT_FALSE(bool(j));
   EXPECT_NE(llvm::toString(j.takeError()).find("Unigram"), std::string::npos);
+}
+
+// Every BPE tokenizer.ggml.pre value llama.cpp knew in February 2025
+// (src/llama-vocab.cpp) has a table entry whose regexes ICU compiles.
+TEST(Tokenizer, GGUFPreTokenizerTable) {
+  const char *names[] = {
+      "default", "llama3", "llama-v3", "llama-bpe", "falcon3", "deepseek-llm", "deepseek-coder",
+      "deepseek-v3", "falcon", "mpt", "starcoder", "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat",
+      "jina-v1-en", "jina-v2-es", "jina-v2-de", "jina-v2-code", "roberta-bpe", "refact", "command-r",
+      "qwen2", "deepseek-r1-qwen", "stablelm2", "olmo", "dbrx", "smaug-bpe", "poro-chat", "chatglm-bpe",
+      "viking", "jais", "tekken", "smollm", "codeshell", "bloom", "gpt3-finnish", "exaone", "chameleon",
+      "minerva-7b", "megrez"};
+  for (const char *name : names) {
+    const GGUFPreTokenizer *p = findGGUFPreTokenizer(name);
+    ASSERT_NE(p, nullptr) << name;
+    EXPECT_FALSE(p->patterns.empty()) << name;
+    for (const char *re : p->patterns) {
+      UErrorCode st = U_ZERO_ERROR;
+      UParseError pe;
+      std::unique_ptr<icu::RegexPattern> c(
+          icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(re), 0, pe, st));
+      EXPECT_TRUE(U_SUCCESS(st)) << name << ": " << re << ": " << u_errorName(st);
+    }
+    bool llama3 = std::string(name).find("llama") == 0 || std::string(name) == "falcon3";
+    EXPECT_EQ(p->ignoreMerges, llama3 || std::string(name) == "tekken") << name;
+    EXPECT_EQ(p->addBos, llama3 || std::string(name) == "tekken" || std::string(name) == "chameleon") << name;
+    EXPECT_EQ(p->lstripToken != nullptr, std::string(name).find("jina-v2-") == 0) << name;
+  }
+  EXPECT_EQ(findGGUFPreTokenizer(""), findGGUFPreTokenizer("default"));
+  EXPECT_EQ(findGGUFPreTokenizer("gpt-4o"), nullptr);
+  EXPECT_EQ(findGGUFPreTokenizer("bert-bge"), nullptr); // a WordPiece vocabulary's value
 }
