@@ -209,7 +209,7 @@ def main():
                    "--format=gguf:Q4_0", "--no-progress", "-o", os.path.join(a.out, "qcc.gguf")]
             env = dict(os.environ, QCC_CALIB_TIMING="1")
         else:
-            cmd = [sys.executable, os.path.abspath(__file__), "--worker", tool, "--model", a.model,
+            cmd = [sys.executable, sys.argv[0], "--worker", tool, "--model", a.model,
                    "--windows", wpath, "--ctx", str(a.ctx), "--dtype", a.dtype,
                    "--out", os.path.join(a.out, tool)]
             env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TOKENIZERS_PARALLELISM="false")
