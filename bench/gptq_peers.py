@@ -157,15 +157,34 @@ def run_worker(a):
 # ----------------------------------------------------------------------------- driver
 
 
-def timed(cmd, log_path, env=None):
-    """Run cmd; wall seconds, CPU seconds (user+sys), peak RSS MiB, exit code."""
-    with open(log_path, "w") as log:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, p.returncode
+def launch(cmd, log_path, env=None):
+    log = open(log_path, "w")
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log, time.perf_counter()
+
+
+def reap(p, log, t0):
+    """Wait for p; wall seconds, CPU seconds (user+sys), peak RSS MiB, exit code."""
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    log.close()
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def finish(rows, a, tool, log, saved, proc):
+    wall, cpu, rss, rc = reap(*proc)
+    phases = ""
+    for line in open(log, errors="replace"):
+        if line.startswith("PHASES "):
+            phases = ", ".join(f"{k} {v:.1f}" for k, v in json.loads(line[7:]).items())
+        elif line.startswith("qcc-calibrate:"):
+            phases = line.split(":", 1)[1].strip()
+    r = dict(wall=wall, cpu=cpu, rss=rss, rc=rc, phases=phases, samples=a.samples, ctx=a.ctx,
+             parallel=a.parallel, when=time.strftime("%Y-%m-%d %H:%M:%S"))
+    rows[tool] = r
+    if rc == 0:
+        json.dump(r, open(saved, "w"))
+    msg = f"   {tool}: rc {rc}, wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {rss:.0f} MiB"
+    print(msg if rc == 0 else msg + "\n   " + "\n   ".join(tail(log)), file=sys.stderr, flush=True)
 
 
 def tail(path, n=6):
@@ -187,6 +206,10 @@ def main():
     ap.add_argument("--tools", default="qcc,llmcompressor,gptqmodel")
     ap.add_argument("--dtype", default="float32", help="torch dtype the peers load the model in")
     ap.add_argument("--md", default=None, help="also append the table to this markdown file")
+    ap.add_argument("--parallel", action="store_true",
+                    help="run the tools at the same time (CPU seconds stay comparable; wall times share the cores)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="take a tool's result from OUT/result-TOOL.json when one with the same windows exists")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--windows", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -200,9 +223,17 @@ def main():
     json.dump(windows, open(wpath, "w"))
     print(f"calibration: {a.calib}: {ntok} tokens; {a.samples} windows x {a.ctx} (seed {a.seed})", file=sys.stderr)
 
-    rows = {}
-    for tool in a.tools.split(","):
+    tools = a.tools.split(",")
+    rows, running = {}, []
+    for tool in tools:
         log = os.path.join(a.out, f"{tool}.log")
+        saved = os.path.join(a.out, f"result-{tool}.json")
+        if a.reuse and os.path.exists(saved):
+            r = json.load(open(saved))
+            if r.get("samples") == a.samples and r.get("ctx") == a.ctx:
+                rows[tool] = r
+                print(f"== {tool}: reusing {saved} (measured {r['when']})", file=sys.stderr)
+                continue
         if tool == "qcc":
             cmd = [a.qcc, a.model, "--calib", a.calib, "--calib-samples", str(a.samples),
                    "--calib-ctx", str(a.ctx), "--seed", str(a.seed), "--method=gptq",
@@ -219,20 +250,17 @@ def main():
                 # 'model_loader:cpu' requests 2 workers but parent 'cpu' only has 1".
                 env.setdefault("GPTQMODEL_CPU_WORKERS", str(max(2, ((os.cpu_count() or 1) + 1) // 2)))
         print(f"== {tool}: {' '.join(cmd)}", file=sys.stderr, flush=True)
-        wall, cpu, rss, rc = timed(cmd, log, env)
-        phases = ""
-        for line in open(log, errors="replace"):
-            if line.startswith("PHASES "):
-                phases = ", ".join(f"{k} {v:.1f}" for k, v in json.loads(line[7:]).items())
-            elif line.startswith("qcc-calibrate:"):
-                phases = line.split(":", 1)[1].strip()
-        rows[tool] = dict(wall=wall, cpu=cpu, rss=rss, rc=rc, phases=phases)
-        msg = f"   rc {rc}, wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {rss:.0f} MiB"
-        print(msg if rc == 0 else msg + "\n   " + "\n   ".join(tail(log)), file=sys.stderr, flush=True)
+        running.append((tool, log, saved, launch(cmd, log, env)))
+        if not a.parallel:
+            finish(rows, a, *running.pop())
+    for job in running:
+        finish(rows, a, *job)
+    rows = {t: rows[t] for t in tools if t in rows}
 
     q = rows.get("qcc")
     lines = [
-        f"{a.samples} windows x {a.ctx} tokens, {os.path.basename(a.model)}, peers in torch {a.dtype} on the CPU",
+        f"{a.samples} windows x {a.ctx} tokens, {os.path.basename(a.model)}, peers in torch {a.dtype} on the CPU"
+        + (", tools run in parallel" if a.parallel else ", tools run one after another"),
         "",
         "| tool | rc | wall s | CPU s | peak RSS MiB | wall / qcc | CPU / qcc | phases (s) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
