@@ -13,7 +13,10 @@
 #   small: $SMALL (default debtext-29m) at --calib-samples $SMALL_SAMPLES (128), gguf:Q4_K_M
 #
 # Environment: QCC (binary, default ./build/tools/qcc/qcc), CALIB (calibration text),
-# BIG (where the random checkpoint goes; made when absent, default /tmp/random-llama-1b),
+# LAYERS (16; fewer makes a slice of the same shape: qcc calibrates layer by layer, so
+# one layer shows the per-layer peak of the whole model at a fraction of the time),
+# BIG (where the random checkpoint goes; made when absent, default /tmp/random-llama-1b,
+# /tmp/random-llama-1b-${LAYERS}layer when LAYERS is not 16),
 # SAMPLES, SMALL, SMALL_SAMPLES, CTX (512), NICE (10), OUT (/tmp/calib-memory: logs).
 # Prints one markdown table row per run; qcc runs with QCC_CALIB_TIMING=1 and its
 # phase line is kept in $OUT/*.log.
@@ -21,7 +24,8 @@ set -euo pipefail
 WHAT=${1:-all}
 QCC=${QCC:-./build/tools/qcc/qcc}
 CALIB=${CALIB:-../shared/data/calib/calib_debtext.txt}
-BIG=${BIG:-/tmp/random-llama-1b}
+LAYERS=${LAYERS:-16}
+if [ "$LAYERS" = 16 ]; then BIG=${BIG:-/tmp/random-llama-1b}; else BIG=${BIG:-/tmp/random-llama-1b-${LAYERS}layer}; fi
 SAMPLES=${SAMPLES:-16 32}
 SMALL=${SMALL:-../shared/models/debtext-29m}
 SMALL_SAMPLES=${SMALL_SAMPLES:-128}
@@ -78,7 +82,7 @@ echo "| model | samples | ctx | peak RssAnon MiB | peak RssFile MiB | VmHWM MiB 
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 if [ "$WHAT" = all ] || [ "$WHAT" = big ]; then
   if [ ! -f "$BIG/model.safetensors" ]; then
-    nice -n "$NICE" python3 "$HERE/make_random_llama.py" "$BIG" --tokenizer-from "$SMALL" >&2
+    nice -n "$NICE" python3 "$HERE/make_random_llama.py" "$BIG" --layers "$LAYERS" --tokenizer-from "$SMALL" >&2
   fi
   for s in $SAMPLES; do
     measure "$(basename "$BIG")" "$BIG" "$s"

@@ -4,6 +4,7 @@
     /work/peers-venv/bin/python bench/gptq_peers.py [--model DIR] [--calib TEXT]
         [--samples 128] [--ctx 512] [--seed 0] [--qcc BIN] [--out DIR]
         [--tools qcc,llmcompressor,gptqmodel] [--dtype float32] [--md FILE]
+        [--parallel] [--reuse]
 
 Tools, each run end to end (load, calibrate, quantize, save) in a fresh process:
   qcc            qcc MODEL --calib TEXT --calib-samples N --calib-ctx CTX --seed SEED
@@ -21,7 +22,9 @@ get them as pre-tokenized input_ids, so all three see the same 128 x 512 tokens.
 Each tool's wall time (its whole process, Python imports included), CPU time (user + sys
 of that process, from wait4) and peak RSS are measured here; the peers also report
 their own phases (import, load, calibrate+quantize, save). The table's ratios are peer /
-qcc. A tool that fails is reported with the last lines of its error.
+qcc. A tool that fails is reported with the last lines of its error. --parallel starts the
+tools at once (CPU seconds stay comparable, wall times then share the cores); every tool
+that finishes leaves OUT/result-TOOL.json, which --reuse takes instead of running it again.
 """
 import argparse
 import json

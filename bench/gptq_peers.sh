@@ -25,8 +25,5 @@ mkdir -p "$OUT"
 cp "$QCC" "$OUT/qcc.bin"
 MODEL=$(realpath "$MODEL") CALIB=$(realpath "$CALIB")
 "$VENV/bin/pip" list 2>/dev/null | grep -iE '^(torch|transformers|llmcompressor|gptqmodel|compressed-tensors|accelerate|datasets) ' >&2 || true
-# Run from bench/ as ./gptq_peers.py: on a shared machine a broad `pkill -f bench` by
-# someone else killed these runs twice; no process of this run has "bench" in its argv.
-cd bench
-exec nice -n "$NICE" "$VENV/bin/python" ./gptq_peers.py --model "$MODEL" --calib "$CALIB" \
+exec nice -n "$NICE" "$VENV/bin/python" bench/gptq_peers.py --model "$MODEL" --calib "$CALIB" \
   --samples "$SAMPLES" --qcc "$OUT/qcc.bin" --out "$OUT" ${MD:+--md "$MD"} "$@"
