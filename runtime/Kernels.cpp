@@ -13,6 +13,7 @@
 
 namespace qcc::kernels {
 
+
 void gemm(bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
           const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
   if (M == 0 || N == 0)
@@ -82,41 +83,55 @@ void attention(const float *Q, const float *K, const float *V, float *out, int64
                int64_t heads, int64_t kvHeads, int64_t hd, float scale, int64_t window,
                std::vector<std::vector<float>> &scratch) {
   const int64_t kvDim = kvHeads * hd, qDim = heads * hd;
-  const int64_t group = heads / kvHeads, P = p0 + n;
+  const int64_t group = heads / kvHeads;
+  // Queries in blocks of kQB rows: a block reads only the keys its rows may
+  // see (causal, and within the window), so a prompt costs half the products.
+  constexpr int64_t kQB = 64;
+  const int64_t blocks = (n + kQB - 1) / kQB;
   if (scratch.size() < size_t(omp_get_max_threads()))
     scratch.resize(omp_get_max_threads());
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t h = 0; h < heads; ++h) {
-    auto &S = scratch[omp_get_thread_num()];
-    if (S.size() < size_t(n * P))
-      S.resize(n * P);
-    int64_t g = h / group;
-    gemm(true, n, P, hd, scale, Q + h * hd, qDim, K + g * hd, kvDim, 0.0f, S.data(), P);
-    for (int64_t t = 0; t < n; ++t) {
-      float *row = S.data() + t * P;
-      int64_t last = p0 + t; // inclusive
-      int64_t first = window > 0 ? std::max<int64_t>(0, last - window + 1) : 0;
-      float mx = -INFINITY;
-      for (int64_t j = first; j <= last; ++j)
-        mx = std::max(mx, row[j]);
-      float sum = 0;
-      for (int64_t j = first; j <= last; ++j) {
-        row[j] = std::exp(row[j] - mx);
-        sum += row[j];
+#pragma omp parallel for schedule(dynamic, 1) collapse(2)
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t b = 0; b < blocks; ++b) {
+      auto &S = scratch[omp_get_thread_num()];
+      const int64_t t0 = b * kQB, rows = std::min(kQB, n - t0);
+      const int64_t kEnd = p0 + t0 + rows; // exclusive
+      const int64_t kBegin = window > 0 ? std::max<int64_t>(0, p0 + t0 - window + 1) : 0;
+      const int64_t P = kEnd - kBegin;
+      if (S.size() < size_t(rows * P))
+        S.resize(rows * P);
+      const int64_t g = h / group;
+      gemm(true, rows, P, hd, scale, Q + t0 * qDim + h * hd, qDim, K + kBegin * kvDim + g * hd,
+           kvDim, 0.0f, S.data(), P);
+      for (int64_t t = 0; t < rows; ++t) {
+        float *row = S.data() + t * P;
+        const int64_t last = p0 + t0 + t - kBegin; // inclusive, relative to kBegin
+        const int64_t first =
+            window > 0 ? std::max<int64_t>(0, p0 + t0 + t - window + 1 - kBegin) : 0;
+        float mx = -INFINITY;
+        for (int64_t j = first; j <= last; ++j)
+          mx = std::max(mx, row[j]);
+#pragma omp simd
+        for (int64_t j = first; j <= last; ++j)
+          row[j] = expf(row[j] - mx);
+        float sum = 0;
+        for (int64_t j = first; j <= last; ++j)
+          sum += row[j];
+        const float inv = 1.0f / sum;
+#pragma omp simd
+        for (int64_t j = 0; j < P; ++j)
+          row[j] = (j >= first && j <= last) ? row[j] * inv : 0.0f;
       }
-      float inv = 1.0f / sum;
-      for (int64_t j = 0; j < P; ++j)
-        row[j] = (j >= first && j <= last) ? row[j] * inv : 0.0f;
+      gemm(false, rows, hd, P, 1.0f, S.data(), P, V + kBegin * kvDim + g * hd, kvDim, 0.0f,
+           out + t0 * qDim + h * hd, qDim);
     }
-    gemm(false, n, hd, P, 1.0f, S.data(), P, V + g * hd, kvDim, 0.0f, out + h * hd, qDim);
-  }
 }
 
 void swiglu(const float *gate, const float *up, float *out, int64_t total) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < total; ++i) {
     float g = gate[i];
-    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+    out[i] = g / (1.0f + expf(-g)) * up[i];
   }
 }
 
