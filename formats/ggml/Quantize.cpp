@@ -148,7 +148,7 @@ void superAffine(const float *x, const float *w, int subSize, int qmax, int code
     int mn0 = dmin > 0 ? std::clamp(roundi(m[j] / dmin), 0, codeMax) : 0;
     double bestErr = INFINITY;
     int bestSc = sc0, bestMn = mn0;
-    std::vector<int> cur(subSize), best(subSize, 0);
+    int cur[QK_K], best[QK_K] = {}; // subSize <= QK_K
     for (int a = std::max(0, sc0 - 2); a <= std::min(codeMax, sc0 + 2); ++a)
       for (int b = std::max(0, mn0 - 2); b <= std::min(codeMax, mn0 + 2); ++b) {
         const float dl = d * a, ml = dmin * b; // as the dequantizer computes them
@@ -163,12 +163,12 @@ void superAffine(const float *x, const float *w, int subSize, int qmax, int code
           bestErr = err;
           bestSc = a;
           bestMn = b;
-          best = cur;
+          std::copy(cur, cur + subSize, best);
         }
       }
     sc[j] = uint8_t(bestSc);
     mn[j] = uint8_t(bestMn);
-    std::copy(best.begin(), best.end(), q + j * subSize);
+    std::copy(best, best + subSize, q + j * subSize);
   }
 }
 
@@ -451,9 +451,13 @@ float searchSymmetric(const float *x, const float *w, int n, int qmin, int qmax,
     return 0;
   }
   float bestErr = INFINITY, bestS = 0;
-  std::vector<int> cur(n);
-  // round with 1/inv-scale `s`, then the least-squares scale for those integers
-  auto roundFit = [&](float s) -> float {
+  int cur[QK_K]; // n <= QK_K: a block or a k-quant sub-block
+  double sxx = 0;
+  for (int i = 0; i < n; ++i)
+    sxx += double(w[i]) * x[i] * x[i];
+  // Round with 1/inv-scale `s`; the least-squares scale s2 for those integers
+  // and the weighted error sum w (x - s2 q)^2, expanded over the same sums.
+  auto roundFit = [&](float s, double &err) -> float {
     float inv = 1.0f / s;
     double sxq = 0, sqq = 0;
     for (int i = 0; i < n; ++i) {
@@ -461,25 +465,23 @@ float searchSymmetric(const float *x, const float *w, int n, int qmin, int qmax,
       sxq += double(w[i]) * x[i] * cur[i];
       sqq += double(w[i]) * cur[i] * cur[i];
     }
-    return sqq > 0 ? float(sxq / sqq) : 0.0f;
+    float s2 = sqq > 0 ? float(sxq / sqq) : 0.0f;
+    err = sxx - 2.0 * s2 * sxq + double(s2) * s2 * sqq;
+    return s2;
   };
   auto tryScale = [&](float s) {
     if (s == 0 || !std::isfinite(s))
       return;
-    float s2 = roundFit(s);
+    double err;
+    float s2 = roundFit(s, err);
     for (int pass = 0; pass < 2 && s2 != 0; ++pass) {
-      double err = 0;
-      for (int i = 0; i < n; ++i) {
-        float e = x[i] - s2 * cur[i];
-        err += double(w[i]) * e * e;
-      }
       if (err < bestErr) {
         bestErr = float(err);
         bestS = s2;
-        std::copy(cur.begin(), cur.end(), q);
+        std::copy(cur, cur + n, q);
       }
       if (pass == 0)
-        s2 = roundFit(s2); // one re-round with the refitted scale
+        s2 = roundFit(s2, err); // one re-round with the refitted scale
     }
   };
   // the extreme maps to the long end (qmin) or the short end (qmax)
@@ -512,18 +514,22 @@ void searchAffine(const float *x, const float *w, int n, int qmax, bool minNonPo
   float bestErr = INFINITY;
   sOut = 0;
   mOut = mn;
-  std::vector<int> cur(n);
+  int cur[QK_K]; // n <= QK_K
+  double sxx = 0;
+  for (int i = 0; i < n; ++i)
+    sxx += double(w[i]) * x[i] * x[i];
+  // The weighted error sum w (x - s q - m)^2 of the current integers, from
+  // their sums (sw = sum w, swq = sum w q, ... as below).
+  double sw = 0, swq = 0, swqq = 0, swx = 0, swxq = 0;
   auto evalFit = [&](float s, float m) {
-    double err = 0;
-    for (int i = 0; i < n; ++i) {
-      float e = x[i] - (s * cur[i] + m);
-      err += double(w[i]) * e * e;
-    }
+    const double sd = s, md = m;
+    double err = sxx - 2 * sd * swxq - 2 * md * swx + sd * sd * swqq + 2 * sd * md * swq +
+                 md * md * sw;
     if (err < bestErr) {
       bestErr = float(err);
       sOut = s;
       mOut = m;
-      std::copy(cur.begin(), cur.end(), q);
+      std::copy(cur, cur + n, q);
     }
   };
   for (int k = -6; k <= 12; ++k) {
@@ -532,7 +538,7 @@ void searchAffine(const float *x, const float *w, int n, int qmax, bool minNonPo
       if (!(s > 0))
         break;
       float inv = 1.0f / s;
-      double sw = 0, swq = 0, swqq = 0, swx = 0, swxq = 0;
+      sw = swq = swqq = swx = swxq = 0;
       for (int i = 0; i < n; ++i) {
         cur[i] = std::clamp(roundi((x[i] - m) * inv), 0, qmax);
         double wi = w[i];
