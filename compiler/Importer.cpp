@@ -91,10 +91,21 @@ Expected<HFModel> openHFModel(StringRef path) {
   if (!c)
     return c.takeError();
   m.config = std::move(*c);
+  auto qc = readQuantizationConfig(m.configPath);
+  if (!qc)
+    return qc.takeError();
+  m.quant = std::move(*qc);
   // Checkpoints that tie the head but still store lm_head.weight are fine; an
   // untied config without lm_head.weight is not.
   for (auto &[name, shape] : expectedTensors(m.config)) {
     const TensorView *t = m.checkpoint->find(name);
+    if (!t && m.quant && shape.size() == 2 && StringRef(name).ends_with(".weight") &&
+        isQuantizedLinear(*m.checkpoint, *m.quant, StringRef(name).drop_back(7))) {
+      if (auto e = checkQuantizedLinear(*m.checkpoint, *m.quant, StringRef(name).drop_back(7),
+                                        shape[0], shape[1]))
+        return std::move(e);
+      continue;
+    }
     if (!t)
       return fileError(m.checkpoint->source(), "missing tensor '{0}' (expected shape {1} for {2})",
                        name, shapeStr(shape), m.config.architecture);
@@ -132,6 +143,12 @@ Expected<OwningOpRef<ModuleOp>> importHFModel(MLIRContext &ctx, const HFModel &m
     const TensorView *t = model.checkpoint->find(name);
     decls.push_back({name, t->shape, std::string(dtypeName(t->dtype)), ""});
   }
+  // Linear layers stored quantized: their float values are what the format
+  // encodes (the weight source dequantizes them), declared as F32.
+  if (model.quant)
+    for (auto &[name, shape] : expectedTensors(model.config))
+      if (!model.checkpoint->find(name))
+        decls.push_back({name, shape, "F32", ""});
   return buildModule(ctx, model.config, decls, model.checkpoint->source());
 }
 

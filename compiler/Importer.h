@@ -3,6 +3,7 @@
 #define QCC_COMPILER_IMPORTER_H
 
 #include "frontends/HFConfig.h"
+#include "frontends/QuantizedCheckpoint.h"
 #include "frontends/Safetensors.h"
 #include "frontends/Tokenizer.h"
 
@@ -20,6 +21,8 @@ struct HFModel {
   std::string configPath;
   ModelConfig config;
   std::unique_ptr<Checkpoint> checkpoint;
+  /// Set when linear layers are stored as GPTQ / AWQ / compressed-tensors.
+  std::optional<QuantizationConfig> quant;
   std::unique_ptr<Tokenizer> tokenizer;
 };
 

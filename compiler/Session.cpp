@@ -16,7 +16,7 @@ llvm::Expected<std::unique_ptr<Session>> openSession(llvm::StringRef path) {
   if (!m)
     return m.takeError();
   s->module = std::move(*m);
-  s->weights = checkpointWeights(*s->hf.checkpoint);
+  s->weights = checkpointWeights(*s->hf.checkpoint, s->hf.quant ? &*s->hf.quant : nullptr);
   return std::move(s);
 }
 

@@ -1,5 +1,7 @@
 //===- Executor.cpp - float32 reference execution of a qcc module ---------===//
 #include "runtime/Executor.h"
+
+#include "frontends/QuantizedCheckpoint.h"
 #include "dialects/qcc/QccDialect.h"
 #include "frontends/Error.h"
 #include "frontends/Safetensors.h"
@@ -26,9 +28,18 @@ namespace qcc {
 namespace {
 class CheckpointWeights final : public WeightSource {
 public:
-  explicit CheckpointWeights(const Checkpoint &ck) : ck_(ck) {}
+  CheckpointWeights(const Checkpoint &ck, const QuantizationConfig *quant)
+      : ck_(ck), quant_(quant) {}
   Error load(StringRef name, ArrayRef<int64_t> shape, float *out) override {
     const TensorView *t = ck_.find(name);
+    if (!t && quant_ && shape.size() == 2 && name.ends_with(".weight") &&
+        isQuantizedLinear(ck_, *quant_, name.drop_back(7))) {
+      auto g = readQuantizedLinear(ck_, *quant_, name.drop_back(7), shape[0], shape[1]);
+      if (!g)
+        return g.takeError();
+      g->dequantize(out);
+      return Error::success();
+    }
     if (!t)
       return fileError(ck_.source(), "missing tensor '{0}'", name);
     if (ArrayRef<int64_t>(t->shape) != shape)
@@ -38,6 +49,7 @@ public:
 
 private:
   const Checkpoint &ck_;
+  const QuantizationConfig *quant_;
 };
 
 struct Step {
@@ -81,8 +93,9 @@ std::vector<float> ropeInvFreq(Operation *ropeOp) {
 namespace {
 } // namespace
 
-std::unique_ptr<WeightSource> checkpointWeights(const Checkpoint &ck) {
-  return std::make_unique<CheckpointWeights>(ck);
+std::unique_ptr<WeightSource> checkpointWeights(const Checkpoint &ck,
+                                                const QuantizationConfig *quant) {
+  return std::make_unique<CheckpointWeights>(ck, quant);
 }
 
 struct Executor::Impl {

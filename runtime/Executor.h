@@ -32,8 +32,12 @@ public:
 std::vector<float> ropeInvFreq(mlir::Operation *ropeOp);
 
 class Checkpoint;
-/// Weights straight from a safetensors checkpoint (F32/F16/BF16 upcast).
-std::unique_ptr<WeightSource> checkpointWeights(const Checkpoint &ck);
+struct QuantizationConfig;
+/// Weights straight from a safetensors checkpoint (F32/F16/BF16 upcast);
+/// with `quant`, linear layers stored as GPTQ / AWQ / compressed-tensors are
+/// dequantized to exactly the values their format encodes.
+std::unique_ptr<WeightSource> checkpointWeights(const Checkpoint &ck,
+                                                const QuantizationConfig *quant = nullptr);
 
 class Executor {
 public:
