@@ -1,0 +1,129 @@
+//===- SafetensorsWriter.cpp - safetensors files and shard sets -----------===//
+#include "exporters/SafetensorsWriter.h"
+
+#include "frontends/Error.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdio>
+
+using namespace llvm;
+
+namespace qcc {
+
+Error writeSafetensors(StringRef path, const std::vector<TensorOut> &tensors,
+                       const std::map<std::string, std::string> &metadata) {
+  json::Object header;
+  uint64_t off = 0;
+  for (const TensorOut &t : tensors) {
+    json::Array shape;
+    for (int64_t d : t.shape)
+      shape.push_back(d);
+    header[t.name] = json::Object{{"dtype", t.dtype},
+                                  {"shape", std::move(shape)},
+                                  {"data_offsets", json::Array{off, off + t.bytes.size()}}};
+    off += t.bytes.size();
+  }
+  if (!metadata.empty()) {
+    json::Object m;
+    for (auto &[k, v] : metadata)
+      m[k] = v;
+    header["__metadata__"] = std::move(m);
+  }
+  std::string h;
+  raw_string_ostream(h) << json::Value(std::move(header));
+  h.append((8 - h.size() % 8) % 8, ' ');
+  std::string tmp = (path + ".tmp").str();
+  {
+    std::error_code ec;
+    raw_fd_ostream os(tmp, ec, sys::fs::OF_None);
+    if (ec)
+      return fileError(path, "cannot write: {0}", ec.message());
+    uint64_t n = h.size();
+    char len[8];
+    for (int i = 0; i < 8; ++i)
+      len[i] = char((n >> (8 * i)) & 0xff);
+    os.write(len, 8);
+    os << h;
+    for (const TensorOut &t : tensors)
+      os.write(reinterpret_cast<const char *>(t.bytes.data()), t.bytes.size());
+    os.close();
+    if (os.has_error()) {
+      std::string msg = os.error().message();
+      os.clear_error();
+      sys::fs::remove(tmp);
+      return fileError(path, "write failed: {0}", msg);
+    }
+  }
+  if (auto ec = sys::fs::rename(tmp, path)) {
+    sys::fs::remove(tmp);
+    return fileError(path, "cannot rename into place: {0}", ec.message());
+  }
+  return Error::success();
+}
+
+Expected<std::vector<std::string>> writeSafetensorsModel(StringRef dir,
+                                                         const std::vector<TensorOut> &tensors,
+                                                         uint64_t maxShardBytes) {
+  uint64_t total = 0;
+  for (const TensorOut &t : tensors)
+    total += t.bytes.size();
+  auto pathOf = [&](StringRef name) {
+    SmallString<256> p(dir);
+    sys::path::append(p, name);
+    return p.str().str();
+  };
+  std::map<std::string, std::string> meta{{"format", "pt"}};
+  if (total <= maxShardBytes) {
+    if (auto e = writeSafetensors(pathOf("model.safetensors"), tensors, meta))
+      return std::move(e);
+    return std::vector<std::string>{"model.safetensors"};
+  }
+  // Greedy shards in tensor order.
+  std::vector<std::vector<const TensorOut *>> shards(1);
+  uint64_t cur = 0;
+  for (const TensorOut &t : tensors) {
+    if (cur > 0 && cur + t.bytes.size() > maxShardBytes) {
+      shards.emplace_back();
+      cur = 0;
+    }
+    shards.back().push_back(&t);
+    cur += t.bytes.size();
+  }
+  std::vector<std::string> names;
+  json::Object weightMap;
+  for (size_t i = 0; i < shards.size(); ++i) {
+    char name[64];
+    std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", i + 1, shards.size());
+    std::vector<TensorOut> part;
+    for (const TensorOut *t : shards[i]) {
+      part.push_back(*t);
+      weightMap[t->name] = std::string(name); // owned: json::Value borrows a StringRef
+    }
+    if (auto e = writeSafetensors(pathOf(name), part, meta))
+      return std::move(e);
+    names.push_back(name);
+  }
+  json::Object index{{"metadata", json::Object{{"total_size", int64_t(total)}}},
+                     {"weight_map", std::move(weightMap)}};
+  std::string path = pathOf("model.safetensors.index.json");
+  std::error_code ec;
+  raw_fd_ostream os(path + ".tmp", ec, sys::fs::OF_Text);
+  if (ec)
+    return fileError(path, "cannot write: {0}", ec.message());
+  os << formatv("{0:2}", json::Value(std::move(index))) << "\n";
+  os.close();
+  if (os.has_error()) {
+    os.clear_error();
+    return fileError(path, "write failed");
+  }
+  if (auto e = sys::fs::rename(path + ".tmp", path))
+    return fileError(path, "cannot rename into place: {0}", e.message());
+  names.push_back("model.safetensors.index.json");
+  return names;
+}
+
+} // namespace qcc
