@@ -115,7 +115,8 @@ cl::opt<bool> StaticGroups("static-groups", cl::desc("GPTQ: fit every group befo
 cl::opt<double> Damp("damp", cl::desc("GPTQ dampening, fraction of the mean Hessian diagonal (default 0.01)"),
                      cl::init(0.01), QCC_CALIB_SUBS);
 cl::opt<bool> AllowRequantize("allow-requantize",
-                              cl::desc("accept a GGUF MODEL whose tensors are already quantized"));
+                              cl::desc("accept a MODEL whose weights are already quantized (a quantized GGUF, or a "
+                                       "GPTQ / AWQ / compressed-tensors checkpoint)"));
 cl::opt<double> Bpw("bpw", cl::desc("size budget: bits per weight of the whole model (as llama.cpp counts "
                                      "them); formats chosen from measured sensitivity (needs --calib)"),
                     cl::init(0));
@@ -280,6 +281,10 @@ int runCompile() {
                     types));
     }
   }
+  if (!s->ggufReader && s->hf.quant && !AllowRequantize)
+    die(fileError(s->hf.configPath, "describes a {0}-quantized checkpoint ({1}-bit); re-quantizing "
+                                    "its dequantized weights loses quality: pass --allow-requantize",
+                  s->hf.quant->methodName(), s->hf.quant->bits));
   WeightStore store(s->weights.get());
   mlir::PassManager pm(s->context.get());
   GGUFPipelineOptions o;
