@@ -115,9 +115,11 @@ Error writeReport(mlir::ModuleOp module, const std::string &path) {
       shape.push_back(d);
     t["shape"] = std::move(shape);
     if (auto qa = w.getQuantAttr())
-      t["format"] = qa.getFormat().empty() ? formatv("rtn:{0}:g{1}{2}", qa.getBits(), qa.getGroup(),
-                                                     qa.getSymmetric() ? ":sym" : "").str()
-                                           : qa.getFormat().str();
+      t["format"] = qa.getFormat().empty() || qa.getFormat() == "int"
+                        ? formatv("{0}:{1}:g{2}{3}", qa.getFormat().empty() ? "rtn" : "int",
+                                  qa.getBits(), qa.getGroup(), qa.getSymmetric() ? ":sym" : "")
+                              .str()
+                        : qa.getFormat().str();
     if (auto m = w->getAttrOfType<mlir::StringAttr>("qcc.method"))
       t["method"] = m.getValue().str();
     if (auto e = w->getAttrOfType<mlir::FloatAttr>("qcc.calib_error")) {

@@ -97,10 +97,10 @@ struct Grid {
     if (!q)
       return std::nullopt;
     Grid g;
-    if (q.getFormat().empty()) {
-      if (q.getBits() > 8 || (q.getGroup() > 0 && n % q.getGroup() != 0))
+    if (q.getFormat().empty() || q.getFormat() == "int") {
+      g.rtn = rtnParams(q);
+      if (!g.rtn || (q.getGroup() > 0 && n % q.getGroup() != 0))
         return std::nullopt;
-      g.rtn = ::qcc::rtn::Params{q.getBits(), q.getGroup(), q.getSymmetric()};
       return g;
     }
     auto t = gg::typeFromName(q.getFormat());

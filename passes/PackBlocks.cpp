@@ -40,10 +40,10 @@ struct PackBlocksPass : public ::mlir::qcc::impl::PackBlocksBase<PackBlocksPass>
     // No format: generic round-to-nearest with the attribute's bits / group / symmetry.
     std::optional<gg::Type> type;
     std::optional<::qcc::rtn::Params> generic;
-    if (q.getFormat().empty()) {
+    if (q.getFormat().empty() || q.getFormat() == "int") {
       if (q.getBits() > 8)
         return success(); // float storage: nothing to round
-      generic = ::qcc::rtn::Params{q.getBits(), q.getGroup(), q.getSymmetric()};
+      generic = rtnParams(q);
       if (q.getGroup() > 0 && n % q.getGroup() != 0)
         return w.emitError() << "row length " << n << " is not a multiple of the group size "
                              << q.getGroup();

@@ -6,7 +6,10 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "formats/ggml/GGMLTypes.h"
+#include "quant/RTN.h"
 #include "llvm/Support/GlobPattern.h"
+
+#include <optional>
 
 namespace qcc {
 class WeightStore;
@@ -18,6 +21,13 @@ namespace mlir::qcc {
 
 #define GEN_PASS_REGISTRATION
 #include "Passes.h.inc"
+
+/// The generic integer grid a quant attribute without a ggml format names:
+/// format "" is qcc's own (float32 scale and zero), format "int" the grid the
+/// GPU checkpoints store (fp16 scales, integer zero points of at least 1 so
+/// that GPTQ's v1 "zero - 1" stays in range). nullopt for a ggml format or
+/// float storage.
+std::optional<::qcc::rtn::Params> rtnParams(QuantAttr q);
 
 /// qcc-pack-blocks reading float data from / writing packed blocks to `store`.
 std::unique_ptr<Pass> createPackBlocksPass(::qcc::WeightStore *store);

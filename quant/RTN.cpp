@@ -1,6 +1,7 @@
 //===- RTN.cpp - generic round-to-nearest quantization --------------------===//
 #include "quant/RTN.h"
 #include "formats/ggml/GGMLTypes.h"
+#include "frontends/Safetensors.h" // fp16 conversion
 
 #include <algorithm>
 #include <cmath>
@@ -94,17 +95,25 @@ void fitGroup(const Params &p, const float *xs, const float *imp, int64_t g, boo
     }
     for (int64_t i = 0; i < g; ++i)
       q[i] = s > 0 ? std::clamp(roundi(xs[i] / s + z), 0, qmax) : int(z);
-    return;
-  }
-  std::vector<float> w(g);
-  ggml::blockWeights(xs, imp, int(g), w.data());
-  if (p.symmetric) {
-    s = ggml::searchSymmetric(xs, w.data(), int(g), -half, half - 1, q);
-    for (int64_t i = 0; i < g; ++i)
-      q[i] += half;
-    z = float(half);
   } else {
-    fitIntegerZero(xs, w.data(), g, qmax, s, z, q);
+    std::vector<float> w(g);
+    ggml::blockWeights(xs, imp, int(g), w.data());
+    if (p.symmetric) {
+      s = ggml::searchSymmetric(xs, w.data(), int(g), -half, half - 1, q);
+      for (int64_t i = 0; i < g; ++i)
+        q[i] += half;
+      z = float(half);
+    } else {
+      fitIntegerZero(xs, w.data(), g, qmax, s, z, q);
+    }
+  }
+  if (p.fp16Scale || (!p.symmetric && z < float(p.zeroMin))) {
+    if (!p.symmetric)
+      z = std::max(z, float(p.zeroMin));
+    if (p.fp16Scale)
+      s = halfToFloat(floatToHalf(s));
+    for (int64_t i = 0; i < g; ++i) // (a symmetric scale may be negative)
+      q[i] = s != 0 ? std::clamp(roundi(xs[i] / s + z), 0, qmax) : int(z);
   }
 }
 

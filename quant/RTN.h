@@ -25,6 +25,11 @@ struct Params {
   unsigned bits = 4;
   int64_t group = 128; ///< 0: one group per row
   bool symmetric = false;
+  /// The GPU checkpoint grids (GPTQ, AWQ, compressed-tensors) store fp16
+  /// scales: round each fitted scale to fp16 and the codes with it.
+  bool fp16Scale = false;
+  /// Smallest zero point (GPTQ's v1 files store zero - 1, so 1 there).
+  int zeroMin = 0;
   int64_t groupSize(int64_t n) const { return group > 0 ? group : n; }
 };
 

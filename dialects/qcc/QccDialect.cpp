@@ -31,5 +31,8 @@ LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (group < 0)
     return emitError() << "quant group must be >= 0 (0 = per channel), got "
                        << group;
+  if (format == "int" && bits > 8)
+    return emitError() << "quant format \"int\" (fp16 scales, integer zeros) needs bits in [2, 8], got "
+                       << bits;
   return success();
 }

@@ -33,8 +33,10 @@ def Qcc_QuantAttr : AttrDef<Qcc_Dialect, "Quant"> {
   let description = [{
     `bits`: 2..8 bits per weight (16 or 32 for float storage); `group`: weights sharing one scale along the
     input dimension (0 = one scale per output channel); `symmetric`: no zero
-    point / min; `format`: the block layout the packing pass writes
-    (a ggml type name such as "Q4_K", "Q8_0", or "" when not yet packed).
+    point / min; `format`: the block layout the packing pass writes: a ggml
+    type name such as "Q4_K" or "Q8_0"; "int", the integer grid GPU
+    checkpoints store (GPTQ / AWQ / compressed-tensors: fp16 scales, integer
+    zero points >= 1); or "" for qcc's own generic grid (float scales).
 
     Example: `#qcc.quant<bits = 4, group = 32, symmetric = false, format = "Q4_K">`
   }];

@@ -1,5 +1,6 @@
 //===- RTNTest.cpp - generic round-to-nearest -----------------------------===//
 #include "quant/RTN.h"
+#include "frontends/Safetensors.h"
 
 #include <gtest/gtest.h>
 
@@ -76,4 +77,37 @@ TEST(RTN, SearchBeatsMaxAbsAtEveryWidth) {
           EXPECT_LT(es, mse(lower, x, c, rows, n));
         }
       }
+}
+
+TEST(RTN, GPUGridHasHalfScalesAndAZeroFloor) {
+  // The grid GPTQ / AWQ / compressed-tensors files store: fp16 scales, and for
+  // GPTQ v1 zero points of at least 1, even for an all-positive group.
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.0f, 0.02f);
+  const int64_t n = 64;
+  std::vector<float> x(n);
+  for (auto &v : x)
+    v = nd(rng);
+  for (int64_t i = 32; i < 64; ++i) // second group all positive: a searched zero of 0
+    x[i] = std::fabs(x[i]) + 0.01f;
+  for (bool sym : {true, false}) {
+    rtn::Params p{4, 32, sym};
+    p.fp16Scale = true;
+    p.zeroMin = 1;
+    std::vector<uint8_t> q(rtn::rowBytes(p, n));
+    rtn::quantizeRows(p, x.data(), q.data(), 1, n);
+    for (int g = 0; g < 2; ++g) {
+      float s, z;
+      std::memcpy(&s, q.data() + g * 40, 4);
+      std::memcpy(&z, q.data() + g * 40 + 4, 4);
+      EXPECT_EQ(s, halfToFloat(floatToHalf(s))) << "scale " << s << " is not an fp16 value";
+      EXPECT_EQ(z, std::nearbyint(z));
+      EXPECT_GE(z, 1.0f);
+    }
+    rtn::Params plain{4, 32, sym};
+    std::vector<uint8_t> q0(rtn::rowBytes(plain, n));
+    rtn::quantizeRows(plain, x.data(), q0.data(), 1, n);
+    // Within 2x of the unconstrained grid's error (the zero floor costs the all-positive group).
+    EXPECT_LT(mse(p, x, q, 1, n), 2.0 * mse(plain, x, q0, 1, n) + 1e-9) << (sym ? "sym" : "asym");
+  }
 }
