@@ -179,8 +179,8 @@ def finish(rows, a, tool, log, saved, proc):
     for line in open(log, errors="replace"):
         if line.startswith("PHASES "):
             phases = ", ".join(f"{k} {v:.1f}" for k, v in json.loads(line[7:]).items())
-        elif line.startswith("qcc-calibrate:"):
-            phases = line.split(":", 1)[1].strip()
+        elif line.startswith("qcc-calibrate: eval ") and " stats " in line:
+            phases = line.split(":", 1)[1].strip()  # the phase line, not the per-op lines
     r = dict(wall=wall, cpu=cpu, rss=rss, rc=rc, phases=phases, samples=a.samples, ctx=a.ctx,
              parallel=a.parallel, when=time.strftime("%Y-%m-%d %H:%M:%S"))
     rows[tool] = r

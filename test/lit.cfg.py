@@ -37,3 +37,15 @@ import subprocess
 if subprocess.run([python, "-c", "import numpy, tokenizers, sentencepiece"],
                   capture_output=True).returncode == 0:
     config.available_features.add("oracles")
+
+# The real clients of GPTQ / AWQ / compressed-tensors checkpoints (torch,
+# transformers, compressed-tensors, gptqmodel): a Python that has them, named
+# by QCC_HF_PYTHON (e.g. a venv made by bench/gptq_peers.sh), enables the
+# tests that load qcc's files with them.
+hf_python = os.environ.get("QCC_HF_PYTHON", "")
+if hf_python and subprocess.run(
+        [hf_python, "-c", "import torch, transformers, compressed_tensors, gptqmodel"],
+        capture_output=True).returncode == 0:
+    config.available_features.add("hf-clients")
+    config.substitutions.append(("%hfpython", hf_python))
+config.environment["QCC_HF_PYTHON"] = hf_python

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Logits of a Hugging Face checkpoint as transformers computes them (on the CPU,
+float32), for comparing qcc's readers with the real clients of GPTQ / AWQ /
+compressed-tensors checkpoints.
+
+    hf_logits.py DIR --ids 1,5,9 -o OUT.bin [--compare QCC.bin --rtol 1e-3]
+
+Writes float32 little-endian logits [n, vocab]. With --compare, prints the max
+difference relative to the largest |logit| and exits 1 above --rtol. Needs torch,
+transformers and the checkpoint's quantization package (gptqmodel or
+compressed-tensors); the product never runs Python.
+"""
+import argparse
+import sys
+
+import numpy as np
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("--ids", required=True)
+    ap.add_argument("-o", required=True)
+    ap.add_argument("--compare")
+    ap.add_argument("--rtol", type=float, default=1e-3)
+    a = ap.parse_args()
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    import json
+    import os
+
+    torch.manual_seed(0)
+    cfg = json.load(open(os.path.join(a.dir, "config.json")))
+    method = cfg.get("quantization_config", {}).get("quant_method", "")
+    if method in ("gptq", "awq"):
+        # GPTQModel's own loader (transformers' GPTQ path needs optimum).
+        from gptqmodel import GPTQModel
+
+        from gptqmodel import BACKEND
+
+        model = GPTQModel.load(a.dir, device="cpu", dtype=torch.float16, backend=BACKEND.TORCH).model
+        model = model.float()
+    else:
+        model = AutoModelForCausalLM.from_pretrained(a.dir, torch_dtype=torch.float32, device_map="cpu")
+    model.eval()
+    ids = torch.tensor([[int(x) for x in a.ids.split(",")]])
+    with torch.no_grad():
+        logits = model(ids).logits[0].float().numpy()
+    logits.astype("<f4").tofile(a.o)
+    if a.compare:
+        q = np.fromfile(a.compare, "<f4").reshape(logits.shape)
+        r = float(np.abs(q - logits).max() / np.abs(logits).max())
+        print(f"max rel diff {r:.3g} (rtol {a.rtol})")
+        if not r <= a.rtol:
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
