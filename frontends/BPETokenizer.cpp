@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontends/Error.h"
+#include "frontends/JSONFile.h"
 #include "frontends/SymbolMerge.h"
 #include "frontends/Tokenizer.h"
 
@@ -240,12 +241,9 @@ Error parseNormalizer(const std::string &path, const json::Object &o, std::vecto
 }
 
 Expected<std::unique_ptr<Tokenizer>> BPETokenizer::load(const std::string &path) {
-  auto buf = MemoryBuffer::getFile(path);
-  if (!buf)
-    return fileError(path, "cannot open tokenizer: {0}", buf.getError().message());
-  auto json = json::parse((*buf)->getBuffer());
+  auto json = readJSONFile(path, "tokenizer");
   if (!json)
-    return fileError(path, "bad JSON: {0}", toString(json.takeError()));
+    return json.takeError();
   if (!json->getAsObject())
     return fileError(path, "expected a tokenizer.json object with a \"model\"");
   return fromJSON(path, *json->getAsObject());

@@ -1,5 +1,6 @@
 //===- HFConfig.cpp - Hugging Face config.json ----------------------------===//
 #include "frontends/HFConfig.h"
+#include "frontends/JSONFile.h"
 #include "frontends/Error.h"
 
 #include "llvm/Support/JSON.h"
@@ -71,12 +72,9 @@ struct Reader {
 } // namespace
 
 Expected<ModelConfig> parseHFConfig(const std::string &path) {
-  auto buf = MemoryBuffer::getFile(path);
-  if (!buf)
-    return fileError(path, "cannot open config: {0}", buf.getError().message());
-  auto json = json::parse((*buf)->getBuffer());
+  auto json = readJSONFile(path, "config");
   if (!json)
-    return fileError(path, "bad JSON: {0}", toString(json.takeError()));
+    return json.takeError();
   const json::Object *obj = json->getAsObject();
   if (!obj)
     return fileError(path, "expected a JSON object");

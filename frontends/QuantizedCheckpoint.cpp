@@ -2,6 +2,7 @@
 #include "frontends/QuantizedCheckpoint.h"
 
 #include "frontends/Error.h"
+#include "frontends/JSONFile.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
@@ -138,16 +139,6 @@ Expected<std::optional<QuantizationConfig>> fromObject(const json::Object &q, St
                    *method);
 }
 
-Expected<json::Value> readJSON(StringRef path) {
-  auto buf = MemoryBuffer::getFile(path);
-  if (!buf)
-    return fileError(path, "cannot read: {0}", buf.getError().message());
-  auto v = json::parse((*buf)->getBuffer());
-  if (!v)
-    return fileError(path, "not valid JSON: {0}", toString(v.takeError()));
-  return std::move(*v);
-}
-
 // --------------------------------------------------------------- tensors
 
 const TensorView *get(const Checkpoint &ck, StringRef prefix, StringRef suffix) {
@@ -192,7 +183,7 @@ const uint32_t *words(const TensorView &t) { return reinterpret_cast<const uint3
 } // namespace
 
 Expected<std::optional<QuantizationConfig>> readQuantizationConfig(StringRef configPath) {
-  auto v = readJSON(configPath);
+  auto v = readJSONFile(configPath, "config");
   if (!v)
     return v.takeError();
   const json::Object *root = v->getAsObject();
@@ -203,7 +194,7 @@ Expected<std::optional<QuantizationConfig>> readQuantizationConfig(StringRef con
   sys::path::append(qcPath, "quantize_config.json");
   if (!sys::fs::exists(qcPath))
     return std::nullopt;
-  auto q = readJSON(qcPath);
+  auto q = readJSONFile(qcPath, "quantize config");
   if (!q)
     return q.takeError();
   const json::Object *o = q->getAsObject();

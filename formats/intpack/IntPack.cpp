@@ -121,10 +121,22 @@ PackedTensor scalesGO(const GroupQuant &g) {
       p[k * g.out + o] = floatToHalf(g.scale[o * ng + k]);
   return t;
 }
+/// Group k's zero points (minus `offset`, wrapped to `bits`) over the output
+/// channels, packed densely at words + k * kStride with word stride wStride.
+void packZeros(const GroupQuant &g, int offset, uint32_t *words, int64_t kStride, int64_t wStride) {
+  const int64_t ng = g.groups();
+  const int top = (1 << g.bits) - 1;
+  std::vector<uint8_t> zs(g.out);
+  for (int64_t k = 0; k < ng; ++k) {
+    for (int64_t o = 0; o < g.out; ++o)
+      zs[o] = uint8_t((g.zero[o * ng + k] - offset) & top);
+    packDense(zs.data(), g.out, 1, g.bits, words + k * kStride, wStride);
+  }
+}
 } // namespace
 
 std::vector<PackedTensor> toGPTQ(const GroupQuant &g) {
-  const int64_t ng = g.groups(), top = (1 << g.bits) - 1;
+  const int64_t ng = g.groups();
   std::vector<PackedTensor> r;
   // qweight [in*bits/32, out]: column o is the packed stream of q[o][*].
   PackedTensor qw = tensor("qweight", "I32", {packedWords(g.in, g.bits), g.out}, 4);
@@ -135,13 +147,7 @@ std::vector<PackedTensor> toGPTQ(const GroupQuant &g) {
   // qzeros [groups, out*bits/32]: row k is the stream of (zero - 1) over o.
   const int64_t zw = packedWords(g.out, g.bits);
   PackedTensor qz = tensor("qzeros", "I32", {ng, zw}, 4);
-  auto *z = reinterpret_cast<uint32_t *>(qz.bytes.data());
-  std::vector<uint8_t> row(g.out);
-  for (int64_t k = 0; k < ng; ++k) {
-    for (int64_t o = 0; o < g.out; ++o)
-      row[o] = uint8_t((g.zero[o * ng + k] - 1) & top);
-    packDense(row.data(), g.out, 1, g.bits, z + k * zw, 1);
-  }
+  packZeros(g, 1, reinterpret_cast<uint32_t *>(qz.bytes.data()), zw, 1);
   r.push_back(std::move(qz));
   r.push_back(scalesGO(g));
   PackedTensor gi = tensor("g_idx", "I32", {g.in}, 4);
@@ -193,13 +199,7 @@ std::vector<PackedTensor> toCompressedTensors(const GroupQuant &g, const std::st
     // Packed along the output dimension: column k is the stream over o.
     const int64_t zw = packedWords(g.out, g.bits);
     PackedTensor zp = tensor("weight_zero_point", "I32", {zw, ng}, 4);
-    auto *z = reinterpret_cast<uint32_t *>(zp.bytes.data());
-    std::vector<uint8_t> col(g.out);
-    for (int64_t k = 0; k < ng; ++k) {
-      for (int64_t o = 0; o < g.out; ++o)
-        col[o] = uint8_t(g.zero[o * ng + k]);
-      packDense(col.data(), g.out, 1, g.bits, z + k, ng);
-    }
+    packZeros(g, 0, reinterpret_cast<uint32_t *>(zp.bytes.data()), 1, ng);
     r.push_back(std::move(zp));
   }
   PackedTensor shape = tensor("weight_shape", "I64", {2}, 8);

@@ -80,24 +80,6 @@ def quantize(W, bits, group, sym, gidx, zmin):
     return q, s, z, deq
 
 
-def write_mixed_safetensors(path, tensors):
-    """tensors: list of (name, dtype, numpy array already in that dtype's storage)."""
-    header, blobs, off = {}, [], 0
-    for name, dt, arr in tensors:
-        raw = np.ascontiguousarray(arr).tobytes()
-        header[name] = {"dtype": dt, "shape": list(arr.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little"))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("float_dir")
@@ -188,10 +170,10 @@ def main():
     qcfg = dict(cfg, quantization_config=qc)
     with open(os.path.join(a.quant_dir, "config.json"), "w") as f:
         json.dump(qcfg, f)
-    write_mixed_safetensors(os.path.join(a.quant_dir, "model.safetensors"),
-                            [(n, d, x.astype({"F32": np.float32, "F16": np.float16, "I32": np.int32,
-                                              "I64": np.int64, "BF16": np.uint16}[d]))
-                             for n, d, x in qt])
+    storage = {"F32": np.float32, "F16": np.float16, "I32": np.int32, "I64": np.int64, "BF16": np.uint16}
+    tiny_model.write_safetensors_raw(os.path.join(a.quant_dir, "model.safetensors"),
+                                     [(n, d, x.shape, np.ascontiguousarray(x.astype(storage[d])).tobytes())
+                                      for n, d, x in qt])
 
 
 if __name__ == "__main__":

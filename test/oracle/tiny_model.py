@@ -74,11 +74,16 @@ def to_dtype_bytes(a, dtype):
 
 
 def write_safetensors(path, tensors, dtype):
-    """Minimal safetensors writer (independent of qcc)."""
+    """Minimal safetensors writer (independent of qcc): float tensors stored as `dtype`."""
+    write_safetensors_raw(path, [(name, dtype, list(arr.shape), to_dtype_bytes(arr, dtype)[0])
+                                 for name, arr in tensors])
+
+
+def write_safetensors_raw(path, tensors):
+    """tensors: (name, safetensors dtype, shape, raw little-endian bytes)."""
     header, blobs, off = {}, [], 0
-    for name, arr in tensors:
-        raw, _ = to_dtype_bytes(arr, dtype)
-        header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [off, off + len(raw)]}
+    for name, dtype, shape, raw in tensors:
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [off, off + len(raw)]}
         blobs.append(raw)
         off += len(raw)
     header["__metadata__"] = {"format": "pt"}
