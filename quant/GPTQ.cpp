@@ -89,10 +89,18 @@ GPTQStats gptq(float *W, int64_t rows, int64_t n, const double *Hin, const float
   std::vector<int64_t> pos(n);
   for (int64_t i = 0; i < n; ++i)
     pos[perm[i]] = i;
-  std::vector<double> Hp(n * n);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j)
-      Hp[i * n + j] = H[perm[i] * n + perm[j]];
+  // The Hessian in processing order (H itself when there is no permutation:
+  // at n = 8192 each copy is half a gigabyte).
+  std::vector<double> Hp;
+  if (o.actOrder) {
+    Hp.resize(n * n);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        Hp[i * n + j] = H[perm[i] * n + perm[j]];
+    std::vector<double>().swap(H);
+  } else {
+    Hp = std::move(H);
+  }
   std::vector<double> Wd(rows * n);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t i = 0; i < n; ++i)
@@ -115,6 +123,7 @@ GPTQStats gptq(float *W, int64_t rows, int64_t n, const double *Hin, const float
     ++st.escalations;
   }
   openblas_set_num_threads(blasThreads);
+  std::vector<double>().swap(Hp); // U is all that is needed from here
   st.damp = damp;
 
   // Groups and when each is fitted.
