@@ -44,7 +44,8 @@ void RTNGrid::fitGroup(int64_t r, int64_t g, const float *x, const float *imp) {
 float RTNGrid::round(int64_t r, int64_t c, float v) {
   const int64_t gi = r * (n_ / g_) + c / g_;
   const float s = scale_[gi], z = zero_[gi];
-  int q = s > 0 ? std::clamp(int(std::nearbyint(v / s + z)), 0, qmax_) : int(z);
+  // (a symmetric scale from the search may be negative)
+  int q = s != 0 ? std::clamp(int(std::nearbyint(v / s + z)), 0, qmax_) : int(z);
   codes_[r * n_ + c] = q;
   return s * (float(q) - z);
 }
