@@ -133,6 +133,14 @@ void packZeros(const GroupQuant &g, int offset, uint32_t *words, int64_t kStride
     packDense(zs.data(), g.out, 1, g.bits, words + k * kStride, wStride);
   }
 }
+/// The group of each input channel, I32 [in].
+PackedTensor gIdxTensor(const GroupQuant &g, std::string suffix) {
+  PackedTensor t = tensor(std::move(suffix), "I32", {g.in}, 4);
+  auto *p = reinterpret_cast<int32_t *>(t.bytes.data());
+  for (int64_t i = 0; i < g.in; ++i)
+    p[i] = g.groupOf(i);
+  return t;
+}
 } // namespace
 
 std::vector<PackedTensor> toGPTQ(const GroupQuant &g) {
@@ -150,11 +158,7 @@ std::vector<PackedTensor> toGPTQ(const GroupQuant &g) {
   packZeros(g, 1, reinterpret_cast<uint32_t *>(qz.bytes.data()), zw, 1);
   r.push_back(std::move(qz));
   r.push_back(scalesGO(g));
-  PackedTensor gi = tensor("g_idx", "I32", {g.in}, 4);
-  auto *gp = reinterpret_cast<int32_t *>(gi.bytes.data());
-  for (int64_t i = 0; i < g.in; ++i)
-    gp[i] = g.groupOf(i);
-  r.push_back(std::move(gi));
+  r.push_back(gIdxTensor(g, "g_idx"));
   return r;
 }
 
@@ -206,13 +210,8 @@ std::vector<PackedTensor> toCompressedTensors(const GroupQuant &g, const std::st
   int64_t dims[2] = {g.out, g.in};
   std::memcpy(shape.bytes.data(), dims, 16);
   r.push_back(std::move(shape));
-  if (!g.trivialGroups()) {
-    PackedTensor gi = tensor("weight_g_idx", "I32", {g.in}, 4);
-    auto *gp = reinterpret_cast<int32_t *>(gi.bytes.data());
-    for (int64_t i = 0; i < g.in; ++i)
-      gp[i] = g.groupOf(i);
-    r.push_back(std::move(gi));
-  }
+  if (!g.trivialGroups())
+    r.push_back(gIdxTensor(g, "weight_g_idx"));
   return r;
 }
 
