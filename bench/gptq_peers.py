@@ -35,6 +35,16 @@ import time
 
 MASK64 = (1 << 64) - 1
 
+# --scheme: what every tool is asked for. "gguf-q4_0" is the speed comparison (qcc writes
+# a Q4_0 GGUF, the peers their default W4 g128 sym GPTQ); the others are the GPU-format
+# quality comparisons, each tool writing its own checkpoint directory at the same settings.
+SCHEMES = {
+    "gguf-q4_0": dict(method="gptq", bits=4, sym=True, act=False),
+    "gptq-w4g128-act": dict(method="gptq", bits=4, sym=True, act=True),
+    "gptq-w3g128-act": dict(method="gptq", bits=3, sym=True, act=True),
+    "awq-w4g128": dict(method="awq", bits=4, sym=False, act=False),
+}
+
 
 class MT19937_64:
     """The 64-bit Mersenne Twister with the parameters std::mt19937_64 uses."""
@@ -115,7 +125,21 @@ def worker_llmcompressor(a, windows):
     tok = AutoTokenizer.from_pretrained(a.model)
     ds = Dataset.from_dict({"input_ids": windows, "attention_mask": [[1] * len(w) for w in windows]})
     t["load"] = time.perf_counter()
-    recipe = GPTQModifier(targets="Linear", scheme="W4A16", ignore=["lm_head"], dampening_frac=0.01)
+    sc = SCHEMES[a.scheme]
+    if sc["method"] == "awq":
+        from llmcompressor.modifiers.awq import AWQModifier
+
+        recipe = AWQModifier(targets=["Linear"], scheme="W4A16_ASYM", ignore=["lm_head"])
+    elif a.scheme == "gguf-q4_0":
+        recipe = GPTQModifier(targets="Linear", scheme="W4A16", ignore=["lm_head"], dampening_frac=0.01)
+    else:
+        from compressed_tensors.quantization import QuantizationArgs, QuantizationScheme
+
+        w = QuantizationArgs(num_bits=sc["bits"], type="int", symmetric=sc["sym"], strategy="group",
+                             group_size=128, actorder="static" if sc["act"] else None)
+        recipe = GPTQModifier(config_groups={"group_0": QuantizationScheme(targets=["Linear"], weights=w)},
+                              ignore=["lm_head"], dampening_frac=0.01,
+                              actorder="static" if sc["act"] else None)
     oneshot(
         model=model,
         dataset=ds,
@@ -137,7 +161,12 @@ def worker_gptqmodel(a, windows):
     from gptqmodel import GPTQModel, QuantizeConfig
 
     t["import"] = time.perf_counter()
-    qc = QuantizeConfig(bits=4, group_size=128, desc_act=False, sym=True, damp_percent=0.01)
+    sc = SCHEMES[a.scheme]
+    if sc["method"] == "awq":
+        qc = QuantizeConfig(bits=4, group_size=128, sym=False, method="awq", format="gemm")
+    else:
+        qc = QuantizeConfig(bits=sc["bits"], group_size=128, desc_act=sc["act"], sym=sc["sym"],
+                            damp_percent=0.01)
     model = GPTQModel.load(a.model, qc, device="cpu", dtype=getattr(torch, a.dtype))
     t["load"] = time.perf_counter()
     data = [{"input_ids": w, "attention_mask": [1] * len(w)} for w in windows]
@@ -181,7 +210,7 @@ def finish(rows, a, tool, log, saved, proc):
             phases = ", ".join(f"{k} {v:.1f}" for k, v in json.loads(line[7:]).items())
         elif line.startswith("qcc-calibrate: eval ") and " stats " in line:
             phases = line.split(":", 1)[1].strip()  # the phase line, not the per-op lines
-    r = dict(wall=wall, cpu=cpu, rss=rss, rc=rc, phases=phases, samples=a.samples, ctx=a.ctx,
+    r = dict(wall=wall, cpu=cpu, rss=rss, rc=rc, phases=phases, samples=a.samples, ctx=a.ctx, scheme=a.scheme,
              parallel=a.parallel, when=time.strftime("%Y-%m-%d %H:%M:%S"))
     rows[tool] = r
     if rc == 0:
@@ -194,6 +223,23 @@ def tail(path, n=6):
     with open(path, errors="replace") as fh:
         lines = [l.rstrip() for l in fh if l.strip()]
     return lines[-n:]
+
+
+def judge(a, path):
+    """Exact dequantization to an F32 GGUF, then llama.cpp's KLD against the F32 model."""
+    import re
+
+    gguf = path + ".f32.gguf"
+    subprocess.run([a.qcc, path, "--format=gguf:F32", "-o", gguf, "--quiet"], check=True)
+    log = gguf + ".log"
+    with open(log, "w") as fh:
+        subprocess.run([os.path.join(a.judge, "llama-perplexity"), "-m", gguf, "--kl-divergence-base",
+                        a.base_kld, "--kl-divergence", "-c", "512", "--chunks", str(a.chunks), "-t",
+                        str(os.cpu_count() or 1)], stdout=fh, stderr=subprocess.STDOUT, check=True)
+    t = open(log, errors="replace").read()
+    get = lambda pat: (float(m.group(1)) if (m := re.search(pat, t)) else None)
+    return dict(ppl=get(r"Mean PPL\(Q\)\s*:\s*([0-9.]+)"), kld=get(r"Mean\s+KLD:\s*([0-9.]+)"),
+                top1=get(r"Same top p:\s*([0-9.]+)"))
 
 
 def main():
@@ -213,6 +259,14 @@ def main():
                     help="run the tools at the same time (CPU seconds stay comparable; wall times share the cores)")
     ap.add_argument("--reuse", action="store_true",
                     help="take a tool's result from OUT/result-TOOL.json when one with the same windows exists")
+    ap.add_argument("--scheme", default="gguf-q4_0", choices=sorted(SCHEMES),
+                    help="what every tool is asked for (default: the speed comparison)")
+    ap.add_argument("--judge", default=None, metavar="LLAMA_BIN_DIR",
+                    help="score each output with llama-perplexity --kl-divergence after exact "
+                         "dequantization (qcc DIR --format=gguf:F32); needs --base-kld")
+    ap.add_argument("--base-kld", default=None, help="llama-perplexity --kl-divergence-base file of the F32 model")
+    ap.add_argument("--text", default=os.path.join(here, "../../shared/data/wikitext-2-raw-v1/wikitext2_test_joined.txt"))
+    ap.add_argument("--chunks", type=int, default=100)
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--windows", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -233,17 +287,24 @@ def main():
         saved = os.path.join(a.out, f"result-{tool}.json")
         if a.reuse and os.path.exists(saved):
             r = json.load(open(saved))
-            if r.get("samples") == a.samples and r.get("ctx") == a.ctx:
+            if r.get("samples") == a.samples and r.get("ctx") == a.ctx and r.get("scheme", "gguf-q4_0") == a.scheme:
                 rows[tool] = r
                 print(f"== {tool}: reusing {saved} (measured {r['when']})", file=sys.stderr)
                 continue
         if tool == "qcc":
+            sc = SCHEMES[a.scheme]
             cmd = [a.qcc, a.model, "--calib", a.calib, "--calib-samples", str(a.samples),
-                   "--calib-ctx", str(a.ctx), "--seed", str(a.seed), "--method=gptq",
-                   "--format=gguf:Q4_0", "--no-progress", "-o", os.path.join(a.out, "qcc.gguf")]
+                   "--calib-ctx", str(a.ctx), "--seed", str(a.seed), "--method=" + sc["method"], "--no-progress"]
+            if a.scheme == "gguf-q4_0":
+                cmd += ["--format=gguf:Q4_0", "-o", os.path.join(a.out, "qcc.gguf")]
+            else:
+                cmd += ["--format=" + ("awq" if sc["method"] == "awq" else "gptq"), "--bits", str(sc["bits"]),
+                        "--group", "128", "--sym" if sc["sym"] else "--asym", "-o", os.path.join(a.out, "qcc")]
+                if sc["act"]:
+                    cmd.append("--act-order")
             env = dict(os.environ, QCC_CALIB_TIMING="1")
         else:
-            cmd = [sys.executable, sys.argv[0], "--worker", tool, "--model", a.model,
+            cmd = [sys.executable, sys.argv[0], "--worker", tool, "--scheme", a.scheme, "--model", a.model,
                    "--windows", wpath, "--ctx", str(a.ctx), "--dtype", a.dtype,
                    "--out", os.path.join(a.out, tool)]
             env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TOKENIZERS_PARALLELISM="false")
@@ -259,6 +320,29 @@ def main():
     for job in running:
         finish(rows, a, *job)
     rows = {t: rows[t] for t in tools if t in rows}
+    if a.judge and a.scheme != "gguf-q4_0":
+        for tool, r in rows.items():
+            if r["rc"] == 0:
+                r.update(judge(a, os.path.join(a.out, tool)))
+        ok = [r["kld"] for t, r in rows.items() if t != "qcc" and r.get("kld") is not None]
+        best = min(ok) if ok else None
+        q = rows.get("qcc")
+        lines = [f"{a.scheme}: {a.samples} windows x {a.ctx} tokens of {os.path.basename(a.calib)}, "
+                 f"{os.path.basename(a.model)}; llama-perplexity --kl-divergence, {a.chunks} x 512 of "
+                 f"{os.path.basename(a.text)}, after exact dequantization (qcc DIR --format=gguf:F32)", "",
+                 "| tool | PPL | mean KLD | top-1 % | KLD / best peer | wall s | CPU s |",
+                 "| --- | --- | --- | --- | --- | --- | --- |"]
+        for tool, r in rows.items():
+            k = r.get("kld")
+            ratio = f"{k / best:.3f}" if (k is not None and best) else "-"
+            lines.append(f"| {tool} | {r.get('ppl', '-')} | {k if k is not None else '-'} | {r.get('top1', '-')} | "
+                         f"{ratio} | {r['wall']:.1f} | {r['cpu']:.1f} |")
+        table = "\n".join(lines)
+        print(table)
+        if a.md:
+            with open(a.md, "a") as fh:
+                fh.write(table + "\n\n")
+        return
 
     q = rows.get("qcc")
     lines = [

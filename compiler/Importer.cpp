@@ -99,10 +99,9 @@ Expected<HFModel> openHFModel(StringRef path) {
   // untied config without lm_head.weight is not.
   for (auto &[name, shape] : expectedTensors(m.config)) {
     const TensorView *t = m.checkpoint->find(name);
-    if (!t && m.quant && shape.size() == 2 && StringRef(name).ends_with(".weight") &&
-        isQuantizedLinear(*m.checkpoint, *m.quant, StringRef(name).drop_back(7))) {
-      if (auto e = checkQuantizedLinear(*m.checkpoint, *m.quant, StringRef(name).drop_back(7),
-                                        shape[0], shape[1]))
+    if (auto prefix = quantizedLinearOf(*m.checkpoint, m.quant ? &*m.quant : nullptr, name,
+                                        shape.size())) {
+      if (auto e = checkQuantizedLinear(*m.checkpoint, *m.quant, *prefix, shape[0], shape[1]))
         return std::move(e);
       continue;
     }

@@ -43,15 +43,34 @@ void buildGGUFPipeline(mlir::PassManager &pm, const GGUFPipelineOptions &opts, W
 }
 
 void buildRTNPipeline(mlir::PassManager &pm, unsigned bits, int64_t group, bool symmetric,
-                      WeightStore &store, const std::optional<CalibrationOptions> &calibration) {
+                      WeightStore &store, const std::optional<CalibrationOptions> &calibration,
+                      bool gpuGrid) {
   mlir::qcc::AssignQuantOptions o;
   o.bits = bits;
   o.group = group;
   o.symmetric = symmetric;
+  if (gpuGrid) {
+    o.format = "int";
+    o.strictGroup = true;
+  }
   pm.addPass(mlir::qcc::createAssignQuant(o));
   addCalibration(pm, calibration, store);
   if (!(calibration && calibration->foldOnly))
     pm.addPass(mlir::qcc::createPackBlocksPass(&store));
+}
+
+void buildIntGroupPipeline(mlir::PassManager &pm, const IntGroupPipelineOptions &opts,
+                           WeightStore &store) {
+  mlir::qcc::AssignQuantOptions o;
+  o.bits = opts.bits;
+  o.group = opts.group;
+  o.symmetric = opts.symmetric;
+  o.format = "int";
+  o.strictGroup = true;
+  o.includeHead = opts.includeHead;
+  pm.addPass(mlir::qcc::createAssignQuant(o));
+  addCalibration(pm, opts.calibration, store);
+  pm.addPass(mlir::qcc::createPackBlocksPass(&store));
 }
 
 bool buildQuantPipeline(mlir::PassManager &pm, llvm::StringRef spec, WeightStore &store,
@@ -61,7 +80,7 @@ bool buildQuantPipeline(mlir::PassManager &pm, llvm::StringRef spec, WeightStore
     spec.split(parts, ':');
     unsigned bits = 0;
     int64_t group = 128;
-    bool sym = false;
+    bool sym = false, gpu = false;
     if (parts.empty() || parts[0].getAsInteger(10, bits) || bits < 2 || bits > 8)
       return false;
     for (size_t i = 1; i < parts.size(); ++i) {
@@ -70,10 +89,12 @@ bool buildQuantPipeline(mlir::PassManager &pm, llvm::StringRef spec, WeightStore
         sym = true;
       else if (p == "asym")
         sym = false;
+      else if (p == "int")
+        gpu = true;
       else if (!(p.consume_front("g") && !p.getAsInteger(10, group) && group >= 0))
         return false;
     }
-    buildRTNPipeline(pm, bits, group, sym, store, calibration);
+    buildRTNPipeline(pm, bits, group, sym, store, calibration, gpu);
     return true;
   }
   if (!ggml::presetFromName(spec.str()))

@@ -48,6 +48,24 @@ void buildRTNPipeline(mlir::PassManager &pm, unsigned bits, int64_t group, bool 
                       WeightStore &store,
                       const std::optional<CalibrationOptions> &calibration = std::nullopt);
 
+/// What the GPU checkpoint formats (GPTQ, AWQ, compressed-tensors) store:
+/// integer groups with fp16 scales and zero points of at least 1.
+struct IntGroupPipelineOptions {
+  unsigned bits = 4;
+  int64_t group = 128; ///< 0: one group a row
+  bool symmetric = true;
+  bool includeHead = false;
+  std::optional<CalibrationOptions> calibration;
+};
+
+/// The GPU checkpoint pipeline:
+///   1. qcc-assign-quant   format=int, strict-group: a linear layer whose row
+///                         length the group does not divide stays in float
+///   2. qcc-calibrate      (with calibration data) GPTQ / AWQ onto those grids
+///   3. qcc-pack-blocks    the rest by round-to-nearest, into `store`
+void buildIntGroupPipeline(mlir::PassManager &pm, const IntGroupPipelineOptions &opts,
+                           WeightStore &store);
+
 /// Parses "rtn:BITS[:gGROUP][:sym]" (e.g. rtn:4:g128, rtn:3:g32:sym) or a gguf
 /// preset name and adds the matching pipeline. Returns false on a bad spec.
 /// With `calibration`, qcc-calibrate runs before the packing.

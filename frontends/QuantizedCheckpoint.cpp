@@ -208,6 +208,16 @@ Expected<std::optional<QuantizationConfig>> readQuantizationConfig(StringRef con
   return fromObject(*o, qcPath);
 }
 
+std::optional<StringRef> quantizedLinearOf(const Checkpoint &ck, const QuantizationConfig *qc,
+                                           StringRef name, size_t rank) {
+  if (!qc || rank != 2 || ck.find(name) || !name.ends_with(".weight"))
+    return std::nullopt;
+  StringRef prefix = name.drop_back(strlen(".weight"));
+  if (!isQuantizedLinear(ck, *qc, prefix))
+    return std::nullopt;
+  return prefix;
+}
+
 bool isQuantizedLinear(const Checkpoint &ck, const QuantizationConfig &qc, StringRef prefix) {
   return get(ck, prefix,
              qc.method == QuantizationConfig::Method::CompressedTensors ? "weight_packed"

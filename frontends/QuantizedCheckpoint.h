@@ -46,6 +46,11 @@ llvm::Expected<std::optional<QuantizationConfig>> readQuantizationConfig(llvm::S
 /// quantized in `ck` (its packed weight tensor is present).
 bool isQuantizedLinear(const Checkpoint &ck, const QuantizationConfig &qc, llvm::StringRef prefix);
 
+/// The linear `P` whose weight tensor `name` ("P.weight") is stored quantized
+/// in `ck` instead of as `name` itself; nullopt for any other tensor.
+std::optional<llvm::StringRef> quantizedLinearOf(const Checkpoint &ck, const QuantizationConfig *qc,
+                                                 llvm::StringRef name, size_t rank);
+
 /// Checks dtypes and shapes of linear `prefix`'s tensors for an [out x in]
 /// layer (cheap: reads g_idx only).
 llvm::Error checkQuantizedLinear(const Checkpoint &ck, const QuantizationConfig &qc,

@@ -39,6 +39,8 @@ struct AssignQuantPass : public ::mlir::qcc::impl::AssignQuantBase<AssignQuantPa
       if (glob && !glob->match(w.getSymName()))
         return;
       int64_t in = w.getTensorType().getShape().back();
+      if (strictGroup && group > 0 && in % group != 0)
+        return;
       int64_t g = (group > 0 && in % group == 0) ? int64_t(group) : 0;
       w.setQuantAttr(QuantAttr::get(&getContext(), unsigned(bits), g, bool(symmetric), StringRef(format)));
     };
@@ -47,8 +49,6 @@ struct AssignQuantPass : public ::mlir::qcc::impl::AssignQuantBase<AssignQuantPa
         mark(l.getWeightAttr());
       else if (auto h = dyn_cast<LMHeadOp>(op); h && includeHead)
         mark(h.getWeightAttr());
-      else if (auto e = dyn_cast<EmbedOp>(op); e && includeHead)
-        mark(e.getWeightAttr());
     });
   }
 };

@@ -9,10 +9,12 @@ def AssignQuant : Pass<"qcc-assign-quant", "::mlir::ModuleOp"> {
   let description = [{
     Attaches `#qcc.quant<bits, group, symmetric, format>` to every `qcc.weight`
     used as the weight of a `qcc.linear` (and of `qcc.lm_head` / `qcc.embed`
-    when `include-head` is set) whose name matches `filter` (a glob; empty
-    matches all). Norm weights and biases stay in full precision. A weight whose
-    input dimension is not a multiple of `group` falls back to one group per
-    row (group = 0). Weights that already carry a `quant` attribute are left
+    when `include-head` is set; a tied head is the embedding) whose name
+    matches `filter` (a glob; empty matches all). Norm weights and biases stay
+    in full precision. A weight whose input dimension is not a multiple of
+    `group` falls back to one group per row (group = 0), or, with
+    `strict-group`, stays unquantized (the GPU checkpoint formats name one
+    group size for the whole model). Weights that already carry a `quant` attribute are left
     alone, so a pipeline can run this pass several times, most specific first.
   }];
   let options = [
@@ -21,7 +23,8 @@ def AssignQuant : Pass<"qcc-assign-quant", "::mlir::ModuleOp"> {
     Option<"symmetric", "symmetric", "bool", "false", "no zero point (scale only)">,
     Option<"format", "format", "std::string", "\"\"", "block format the packing pass will write (e.g. Q4_K)">,
     Option<"filter", "filter", "std::string", "\"\"", "glob on weight names; empty = all linear weights">,
-    Option<"includeHead", "include-head", "bool", "false", "also quantize the LM head / tied embedding">
+    Option<"includeHead", "include-head", "bool", "false", "also quantize the LM head (and the embedding it is tied to)">,
+    Option<"strictGroup", "strict-group", "bool", "false", "leave a weight unquantized when its input dimension is not a multiple of `group`">
   ];
 }
 

@@ -31,15 +31,14 @@ public:
   CheckpointWeights(const Checkpoint &ck, const QuantizationConfig *quant)
       : ck_(ck), quant_(quant) {}
   Error load(StringRef name, ArrayRef<int64_t> shape, float *out) override {
-    const TensorView *t = ck_.find(name);
-    if (!t && quant_ && shape.size() == 2 && name.ends_with(".weight") &&
-        isQuantizedLinear(ck_, *quant_, name.drop_back(7))) {
-      auto g = readQuantizedLinear(ck_, *quant_, name.drop_back(7), shape[0], shape[1]);
+    if (auto prefix = quantizedLinearOf(ck_, quant_, name, shape.size())) {
+      auto g = readQuantizedLinear(ck_, *quant_, *prefix, shape[0], shape[1]);
       if (!g)
         return g.takeError();
       g->dequantize(out);
       return Error::success();
     }
+    const TensorView *t = ck_.find(name);
     if (!t)
       return fileError(ck_.source(), "missing tensor '{0}'", name);
     if (ArrayRef<int64_t>(t->shape) != shape)

@@ -16,6 +16,28 @@ import sys
 import numpy as np
 
 
+def float32_awq(model, torch):
+    """GPTQModel's AWQ torch kernel casts activations and the dequantized weight
+    to fp16 (about 1e-3 relative on logits). Keep its own unpacking
+    (dequantize_gemm: the layout under test) but do the arithmetic in float32."""
+    from gptqmodel.nn_modules.qlinear.torch_awq import AwqTorchLinear, dequantize_gemm
+
+    def forward(self, x):
+        w = dequantize_gemm(qweight=self.qweight, qzeros=self.qzeros, scales=self.scales.float(),
+                            bits=self.bits, group_size=self.group_size)
+        y = x.float() @ w.float()
+        if self.bias is not None:
+            y = y + self.bias.float()
+        return y.to(x.dtype)
+
+    n = 0
+    for m in model.modules():
+        if isinstance(m, AwqTorchLinear):
+            m.forward = forward.__get__(m)
+            n += 1
+    assert n > 0, "no AWQ layer found"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -41,6 +63,8 @@ def main():
 
         model = GPTQModel.load(a.dir, device="cpu", dtype=torch.float16, backend=BACKEND.TORCH).model
         model = model.float()
+        if method == "awq":
+            float32_awq(model, torch)
     else:
         model = AutoModelForCausalLM.from_pretrained(a.dir, torch_dtype=torch.float32, device_map="cpu")
     model.eval()

@@ -6,11 +6,16 @@ independent numpy implementation of the formats (bit arrays, not qcc's loops).
         [--group G] [--asym] [--act-order] [--scale-dtype F16|BF16] [--seed S]
         [--corrupt gidx|shape|method|bits]
 
+    quant_checkpoint.py --read QUANT_DIR DEQ_DIR
+
 QUANT_DIR gets the quantized checkpoint (config.json with quantization_config,
 tokenizer.json, model.safetensors); DEQ_DIR the same model in float32 with every
 linear weight replaced by exactly the values the quantized one encodes, so
 `qcc logits QUANT_DIR` must equal `qcc logits DEQ_DIR`. --corrupt writes a
-checkpoint a reader must reject. Used by the lit tests; the product never runs Python.
+checkpoint a reader must reject. --read goes the other way: it unpacks a checkpoint
+someone else wrote (qcc's writers) with the same bit arrays and writes DEQ_DIR, every
+quantized linear as the float32 values it encodes. Used by the lit tests; the product
+never runs Python.
 """
 import argparse
 import json
@@ -80,7 +85,102 @@ def quantize(W, bits, group, sym, gidx, zmin):
     return q, s, z, deq
 
 
+def unpack_dense(words, n, bits):
+    """int32 words [..., nw] -> codes [..., n] (the inverse of pack_dense)."""
+    w = np.asarray(words).view(np.uint32).astype(np.uint64)
+    bitarr = (w[..., None] >> np.arange(32, dtype=np.uint64)) & 1  # [..., nw, 32]
+    flat = bitarr.reshape(w.shape[:-1] + (w.shape[-1] * 32,))[..., : n * bits]
+    flat = flat.reshape(w.shape[:-1] + (n, bits))
+    return (flat << np.arange(bits, dtype=np.uint64)).sum(axis=-1).astype(np.int64)
+
+
+def unpack_awq(words):
+    """int32 [..., n/8] -> 4-bit codes [..., n] (the inverse of pack_awq)."""
+    w = np.asarray(words).view(np.uint32).astype(np.uint64)
+    nib = (w[..., None] >> (4 * np.arange(8, dtype=np.uint64))) & 15  # nibble k
+    out = np.zeros(nib.shape, np.int64)
+    out[..., AWQ_ORDER] = nib
+    return out.reshape(w.shape[:-1] + (w.shape[-1] * 8,))
+
+
+def read_raw(d):
+    """Every tensor of d's safetensors files as a numpy array of its own dtype."""
+    kinds = {"F32": np.float32, "F16": np.float16, "I32": np.int32, "I64": np.int64, "BF16": np.uint16}
+    T = {}
+    for fn in sorted(f for f in os.listdir(d) if f.endswith(".safetensors")):
+        raw = open(os.path.join(d, fn), "rb").read()
+        n = int.from_bytes(raw[:8], "little")
+        hdr = json.loads(raw[8:8 + n])
+        for k, v in hdr.items():
+            if k == "__metadata__":
+                continue
+            b, e = v["data_offsets"]
+            a = np.frombuffer(raw[8 + n + b:8 + n + e], kinds[v["dtype"]]).reshape(v["shape"])
+            if v["dtype"] == "BF16":
+                a = (a.astype(np.uint32) << 16).view(np.float32)
+            T[k] = (v["dtype"], a)
+    return T
+
+
+def read(qdir, ddir):
+    cfg = json.load(open(os.path.join(qdir, "config.json")))
+    qc = cfg.pop("quantization_config")
+    T = read_raw(qdir)
+    method = qc["quant_method"]
+    if method == "compressed-tensors":
+        w = qc["config_groups"]["group_0"]["weights"]
+        bits, sym = w["num_bits"], w["symmetric"]
+    else:
+        bits = qc["bits"]
+        sym = qc.get("sym", True) if method == "gptq" else not qc.get("zero_point", True)
+    out = []
+    suffix = {"gptq": ".qweight", "awq": ".qweight", "compressed-tensors": ".weight_packed"}[method]
+    for name in sorted(T):
+        dt, a = T[name]
+        if not name.endswith(suffix):
+            if dt in ("F32", "F16", "BF16") and not name.endswith((".scales", ".weight_scale")):
+                out.append((name, a.astype(np.float32)))
+            continue
+        p = name[: -len(suffix)]
+        if method == "gptq":
+            s = T[p + ".scales"][1].astype(np.float32)  # [groups, out]
+            o = s.shape[1]
+            n = a.shape[0] * 32 // bits
+            q = unpack_dense(a.T, n, bits)  # [out, in]
+            z = unpack_dense(T[p + ".qzeros"][1], o, bits) + 1  # [groups, out]
+            g = T[p + ".g_idx"][1]
+            W = s.T[:, g] * (q - z.T[:, g])
+        elif method == "awq":
+            s = T[p + ".scales"][1].astype(np.float32)
+            q = unpack_awq(a).T  # [out, in]
+            z = unpack_awq(T[p + ".qzeros"][1])  # [groups, out]
+            G = q.shape[1] // s.shape[0]
+            g = np.arange(q.shape[1]) // G
+            W = s.T[:, g] * (q - z.T[:, g])
+        else:
+            o, n = (int(x) for x in T[p + ".weight_shape"][1])
+            s = T[p + ".weight_scale"][1].astype(np.float32)  # [out, groups]
+            q = unpack_dense(a, n, bits)
+            if sym:
+                z = np.full(s.shape, 1 << (bits - 1))
+            else:
+                z = unpack_dense(np.ascontiguousarray(T[p + ".weight_zero_point"][1].T), o, bits).T
+            G = -(-n // s.shape[1])
+            g = T[p + ".weight_g_idx"][1] if p + ".weight_g_idx" in T else np.arange(n) // G
+            W = s[:, g] * (q - z[:, g])
+        out.append((p + ".weight", W.astype(np.float32)))
+    os.makedirs(ddir, exist_ok=True)
+    for f in os.listdir(qdir):
+        if f.startswith("tokenizer"):
+            shutil.copy(os.path.join(qdir, f), ddir)
+    with open(os.path.join(ddir, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    tiny_model.write_safetensors(os.path.join(ddir, "model.safetensors"), out, "F32")
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--read":
+        return read(sys.argv[2], sys.argv[3])
     ap = argparse.ArgumentParser()
     ap.add_argument("float_dir")
     ap.add_argument("quant_dir")

@@ -6,11 +6,15 @@
 //                [--save-logits F] [--kld-base F] [--json]
 //   qcc tokenize MODEL (-p TEXT | --text FILE) [--json]
 //   qcc MODEL --format=gguf:TYPE -o out.gguf [--tensor-type GLOB=TYPE ...]
+//   qcc MODEL --format=gptq|awq|compressed-tensors -o DIR [--bits B --group G --sym|--asym]
+//   qcc GPTQ_AWQ_OR_CT_DIR --format=gguf[:TYPE] -o out.gguf   (no re-rounding where the grid fits)
 //
 // Bad input and bad flags: one line on stderr, exit status 2.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/GGUFExport.h"
+#include "compiler/HFQuantExport.h"
+#include "compiler/GGUFConvert.h"
 #include "compiler/Pipeline.h"
 #include "compiler/Report.h"
 #include "compiler/Session.h"
@@ -91,7 +95,20 @@ cl::opt<int> Threads("threads", cl::desc("worker threads (default: all cores)"),
 cl::opt<std::string> Input(cl::Positional, cl::desc("MODEL"));
 cl::opt<std::string> Format("format", cl::desc("output format: gguf:TYPE with TYPE one of F32 F16 BF16 "
                                                "Q8_0 Q6_K Q5_K_M Q5_K_S Q4_K_M Q4_K_S Q4_0 Q4_1 "
-                                               "Q5_0 Q5_1 Q3_K_L Q3_K_M Q3_K_S Q2_K"));
+                                               "Q5_0 Q5_1 Q3_K_L Q3_K_M Q3_K_S Q2_K; gguf alone "
+                                               "(from a GPTQ / AWQ / compressed-tensors model: "
+                                               "the types that hold its groups exactly); or a GPU "
+                                               "checkpoint directory: gptq, awq, compressed-tensors"));
+// GPU checkpoint formats (--format=gptq|awq|compressed-tensors)
+cl::opt<unsigned> Bits("bits", cl::desc("GPU formats: bits per weight (gptq 2/3/4/8, awq 4, "
+                                         "compressed-tensors 2..8; default 4)"),
+                       cl::init(4));
+cl::opt<int64_t> Group("group", cl::desc("GPU formats: weights per scale along the input dimension "
+                                         "(default 128; -1: one group per row)"),
+                       cl::init(128));
+cl::opt<bool> Sym("sym", cl::desc("GPU formats: symmetric groups (default for gptq, compressed-tensors)"));
+cl::opt<bool> Asym("asym", cl::desc("GPU formats: groups with a zero point (default for awq)"));
+cl::opt<bool> QuantizeHead("quantize-head", cl::desc("GPU formats: quantize lm_head too (untied heads only)"));
 cl::opt<std::string> TopOutput("o", cl::desc("output file"), cl::value_desc("file"));
 cl::list<std::string> TensorType("tensor-type", cl::desc("per-tensor override GLOB=TYPE, e.g. "
                                                          "'blk.*.ffn_down.weight=Q6_K' (repeatable)"));
@@ -128,7 +145,8 @@ cl::opt<bool> AWQFoldOnly("awq-fold-only", cl::desc("apply the AWQ scale folds a
 cl::opt<bool> NoProgressTop("no-progress", cl::desc("no progress bar on stderr"));
 // eval / generate on a quantized model without writing a file
 cl::opt<std::string> QuantPreset("quant", cl::desc("quantize in memory first: a gguf preset (Q4_K_M, ...) "
-                                                   "or rtn:BITS[:gGROUP][:sym] (e.g. rtn:4:g128)"),
+                                                   "or rtn:BITS[:gGROUP][:sym][:int] (e.g. rtn:4:g128; :int = the "
+                                                   "grid GPTQ / AWQ / compressed-tensors files store)"),
                                  cl::sub(EvalCmd), cl::sub(GenerateCmd), cl::sub(LogitsCmd));
 
 [[noreturn]] void die(Error e) {
@@ -173,7 +191,7 @@ std::unique_ptr<Session> open() {
     if (!buildQuantPipeline(pm, QuantPreset, *store, calibrationFromFlags(*s, false)))
       die(formatv("--quant: '{0}' is neither a gguf preset (Q8_0 Q6_K Q5_K_M Q5_K_S Q4_K_M Q4_K_S "
                   "Q4_0 Q4_1 Q5_0 Q5_1 Q3_K_L Q3_K_M Q3_K_S Q2_K F16 BF16 F32) nor "
-                  "rtn:BITS[:gGROUP][:sym] with BITS 2..8",
+                  "rtn:BITS[:gGROUP][:sym][:int] with BITS 2..8",
                   QuantPreset.getValue()));
     runPasses(*s, pm, ModelPath + " --quant " + QuantPreset);
     s->quantStore = store;
@@ -244,21 +262,105 @@ std::optional<CalibrationOptions> calibrationFromFlags(Session &s, bool progress
   return c;
 }
 
+/// qcc MODEL --format=gptq|awq|compressed-tensors -o DIR
+int runExportHF() {
+  using M = QuantizationConfig::Method;
+  const M m = Format == "gptq" ? M::GPTQ : Format == "awq" ? M::AWQ : M::CompressedTensors;
+  if (TopOutput.empty())
+    die("-o DIR is required (the model directory to write)");
+  if (Sym && Asym)
+    die("--sym and --asym exclude each other");
+  if (!TensorType.empty() || Bpw.getNumOccurrences())
+    die(formatv("--tensor-type and --bpw choose GGUF block formats; --format={0} takes --bits and "
+                "--group",
+                Format.getValue()));
+  const bool sym = Sym ? true : Asym ? false : m != M::AWQ;
+  const unsigned bits = Bits;
+  if (m == M::GPTQ && bits != 2 && bits != 3 && bits != 4 && bits != 8)
+    die(formatv("--format=gptq: --bits must be 2, 3, 4 or 8, got {0}", bits));
+  if (m == M::AWQ && bits != 4)
+    die(formatv("--format=awq: the AWQ GEMM layout is 4-bit only, got --bits {0}", bits));
+  if (m == M::CompressedTensors && (bits < 2 || bits > 8))
+    die(formatv("--format=compressed-tensors: --bits must be in 2..8, got {0}", bits));
+  if (Group == 0 || Group < -1)
+    die(formatv("--group must be positive or -1 (one group per row), got {0}", Group.getValue()));
+  if (m == M::AWQ && Group == -1)
+    die("--format=awq needs a group size (--group G)");
+  if (m == M::AWQ && QuantizeHead)
+    die("--format=awq keeps lm_head in float (AWQ loaders do not read a quantized head)");
+  if (!CalibFile.empty() && !sys::fs::exists(CalibFile))
+    die(fileError(CalibFile, "cannot read calibration text: no such file"));
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto s = check(openSession(Input));
+  if (s->ggufReader)
+    die(fileError(Input, "is a GGUF file; --format={0} writes a Hugging Face model directory and "
+                         "needs one (config.json and safetensors) as input",
+                  Format.getValue()));
+  if (s->hf.quant && !AllowRequantize)
+    die(fileError(s->hf.configPath, "describes a {0}-quantized checkpoint ({1}-bit); re-quantizing "
+                                    "its dequantized weights loses quality: pass --allow-requantize",
+                  s->hf.quant->methodName(), s->hf.quant->bits));
+  if (QuantizeHead && s->config().tieWordEmbeddings)
+    die(fileError(s->hf.configPath, "ties lm_head to the embedding (tie_word_embeddings); the GPU "
+                                    "formats quantize linear layers only, so --quantize-head needs an "
+                                    "untied head"));
+  WeightStore store(s->weights.get());
+  mlir::PassManager pm(s->context.get());
+  IntGroupPipelineOptions o;
+  o.bits = bits;
+  o.group = Group == -1 ? 0 : Group.getValue();
+  o.symmetric = sym;
+  o.includeHead = QuantizeHead;
+  o.calibration = calibrationFromFlags(*s, !NoProgressTop && !Quiet);
+  buildIntGroupPipeline(pm, o, store);
+  runPasses(*s, pm, Input);
+  HFQuantExportOptions e;
+  e.format = m;
+  e.bits = int(bits);
+  e.group = o.group;
+  e.symmetric = sym;
+  e.actOrder = ActOrder;
+  e.method = o.calibration ? o.calibration->method : "rtn";
+  e.damp = Damp;
+  auto st = check(exportQuantizedHF(*s->module, s->hf, store, e, TopOutput));
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!Quiet) {
+    if (!st.floatLayers.empty()) {
+      std::string names;
+      for (const std::string &l : st.floatLayers)
+        names += (names.empty() ? "" : ", ") + l;
+      errs() << formatv("qcc: note: {0} linear layers stay in float (row length not a multiple of "
+                        "--group {1}): {2}\n",
+                        st.floatLayers.size(), o.group, names);
+    }
+    errs() << formatv("qcc: wrote {0} ({1} W{2} {3} {4}, method {5}; {6} layers quantized, {7:f2} "
+                      "MiB of tensors) in {8:f1}s\n",
+                      TopOutput.getValue(), Format.getValue(), bits,
+                      o.group ? formatv("g{0}", o.group).str() : std::string("per-row"),
+                      sym ? "sym" : "asym", e.method, st.quantizedLayers, st.bytes / 1048576.0, secs);
+  }
+  return 0;
+}
+
 int runCompile() {
   if (Input.empty())
     die("expected a command (import, generate, eval, tokenize) or MODEL --format=gguf:TYPE -o FILE");
+  if (Format == "gptq" || Format == "awq" || Format == "compressed-tensors")
+    return runExportHF();
   StringRef fmt = Format;
-  if (Bpw.getNumOccurrences() && fmt == "gguf")
-    fmt = "gguf:Q4_K_M"; // the preset only decides the tensors --bpw does not measure
-  if (!fmt.consume_front("gguf:"))
-    die(formatv("--format must be gguf:TYPE (e.g. gguf:Q4_K_M), got '{0}'", Format.getValue()));
+  const bool plainGGUF = fmt == "gguf";
+  if (!plainGGUF && !fmt.consume_front("gguf:"))
+    die(formatv("--format must be gguf:TYPE (e.g. gguf:Q4_K_M), gguf, gptq, awq or "
+                "compressed-tensors, got '{0}'",
+                Format.getValue()));
   if (Bpw.getNumOccurrences() && CalibFile.empty())
     die("--bpw needs --calib FILE: formats are chosen from each tensor's measured error");
   if (Bpw.getNumOccurrences() && (!(Bpw > 0) || Bpw > 32))
     die(formatv("--bpw must be in (0, 32], got {0}", Bpw.getValue()));
   if (TopOutput.empty())
     die("-o FILE is required");
-  if (!ggml::presetFromName(fmt.str()))
+  if (!plainGGUF && !ggml::presetFromName(fmt.str()))
     die(formatv("--format: unknown GGUF type '{0}', expected F32 F16 BF16 Q8_0 Q6_K Q5_K_M Q5_K_S "
                 "Q4_K_M Q4_K_S Q4_0 Q4_1 Q5_0 Q5_1 Q3_K_L Q3_K_M Q3_K_S Q2_K", fmt));
 
@@ -281,15 +383,47 @@ int runCompile() {
                     types));
     }
   }
-  if (!s->ggufReader && s->hf.quant && !AllowRequantize)
-    die(fileError(s->hf.configPath, "describes a {0}-quantized checkpoint ({1}-bit); re-quantizing "
-                                    "its dequantized weights loses quality: pass --allow-requantize",
-                  s->hf.quant->methodName(), s->hf.quant->bits));
+  // A GPTQ / AWQ / compressed-tensors model converts without re-rounding
+  // where the block format holds its groups; --calib / --bpw would re-round
+  // everything from the dequantized weights instead.
+  const bool convert = !s->ggufReader && s->hf.quant && !AllowRequantize;
+  if (convert && (!CalibFile.empty() || Bpw.getNumOccurrences()))
+    die(fileError(s->hf.configPath, "describes a {0}-quantized checkpoint, which converts to GGUF "
+                                    "without re-rounding; --calib / --bpw re-quantize every weight: "
+                                    "pass --allow-requantize to do that",
+                  s->hf.quant->methodName()));
+  std::vector<std::string> tensorTypes(TensorType.begin(), TensorType.end());
+  std::string preset = plainGGUF ? "Q4_K_M" : fmt.str();
+  if (convert && plainGGUF) {
+    LosslessPlan plan = check(planLosslessGGUF(*s));
+    preset = plan.preset;
+    tensorTypes.insert(tensorTypes.end(), plan.tensorTypes.begin(), plan.tensorTypes.end());
+  }
   WeightStore store(s->weights.get());
+  if (convert) {
+    ConversionResult r = check(packLosslessGGUF(*s, store, tensorTypes, preset));
+    if (!Quiet) {
+      if (r.kept)
+        errs() << formatv("qcc: {0} {1} layers moved into ggml blocks without re-rounding\n", r.kept,
+                          s->hf.quant->methodName());
+      if (r.worstMinError > 0)
+        errs() << formatv("qcc: Q4_1 block minimums (-scale * zero) rounded once to fp16: worst "
+                          "error {0:e3} ({1})\n",
+                          r.worstMinError, r.worstName);
+      if (!r.rerounded.empty()) {
+        std::string names;
+        for (const std::string &n : r.rerounded)
+          names += (names.empty() ? "" : ", ") + n;
+        errs() << formatv("qcc: note: re-quantizing {0} tensors whose groups the chosen type cannot "
+                          "hold: {1}\n",
+                          r.rerounded.size(), names);
+      }
+    }
+  }
   mlir::PassManager pm(s->context.get());
   GGUFPipelineOptions o;
-  o.preset = fmt.str();
-  o.tensorTypes.assign(TensorType.begin(), TensorType.end());
+  o.preset = preset;
+  o.tensorTypes = tensorTypes;
   o.calibration = calibrationFromFlags(*s, !NoProgressTop && !Quiet);
   if (Bpw.getNumOccurrences())
     o.bpw = Bpw.getValue();
@@ -563,7 +697,8 @@ void groupOptionsForHelp() {
       o->addCategory(c);
   };
   put(General, {&ModelPath, &Input, &Output, &TopOutput, &Threads, &NoProgress, &NoProgressTop, &Quiet, &Json});
-  put(Compile, {&Format, &static_cast<cl::Option &>(TensorType), &Bpw, &ReportFile, &AllowRequantize});
+  put(Compile, {&Format, &static_cast<cl::Option &>(TensorType), &Bpw, &ReportFile, &AllowRequantize, &Bits,
+                &Group, &Sym, &Asym, &QuantizeHead});
   put(Calib, {&CalibFile, &CalibSamples, &CalibCtx, &CalibSeed, &Method, &ActOrder, &StaticGroups, &Damp,
               &AWQFoldOnly, &QuantPreset});
   put(Eval, {&TextFile, &Ctx, &Chunks, &ProtocolOpt, &SaveLogits, &KldBase});
