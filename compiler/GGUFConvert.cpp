@@ -1,5 +1,6 @@
 //===- GGUFConvert.cpp - GPTQ / AWQ / compressed-tensors into GGUF --------===//
 #include "compiler/GGUFConvert.h"
+#include "compiler/Pipeline.h"
 #include "dialects/qcc/QccDialect.h"
 #include "formats/ggml/TensorNames.h"
 #include "formats/intpack/ToGGML.h"
@@ -76,16 +77,8 @@ Expected<ConversionResult> packLosslessGGUF(Session &s, WeightStore &store,
   mixture.preset = preset;
   mixture.tensorTypes.assign(tensorTypes.begin(), tensorTypes.end());
   pm.addPass(q::createGGMLMixture(mixture));
-  std::string diag;
-  {
-    mlir::ScopedDiagnosticHandler h(s.context.get(), [&](mlir::Diagnostic &d) {
-      if (diag.empty())
-        diag = d.str();
-      return mlir::success();
-    });
-    if (mlir::failed(pm.run(*s.module)))
-      return fileError(s.hf.configPath, "{0}", diag);
-  }
+  if (auto e = runPipeline(pm, *s.module, s.hf.configPath))
+    return std::move(e);
   ConversionResult r;
   if (auto e = forEachQuantizedLinear(s, [&](q::WeightOp w, const intpack::GroupQuant &g) {
         std::string name = w.getSymName().str(), gguf = ggml::ggufName(name).value_or(name);

@@ -2,6 +2,7 @@
 #include "compiler/HFQuantExport.h"
 #include "dialects/qcc/QccDialect.h"
 #include "exporters/SafetensorsWriter.h"
+#include "exporters/TextFile.h"
 #include "frontends/Error.h"
 #include "frontends/JSONFile.h"
 
@@ -141,20 +142,6 @@ json::Object quantizationConfig(const HFQuantExportOptions &o, ArrayRef<std::str
   return {};
 }
 
-Error writeText(const std::string &path, StringRef text) {
-  std::error_code ec;
-  raw_fd_ostream os(path, ec);
-  if (ec)
-    return fileError(path, "cannot write: {0}", ec.message());
-  os << text;
-  os.close();
-  if (os.has_error()) {
-    os.clear_error();
-    return fileError(path, "write failed");
-  }
-  return Error::success();
-}
-
 std::string pretty(json::Value v) {
   std::string s;
   raw_string_ostream os(s);
@@ -263,14 +250,14 @@ Expected<HFQuantExportStats> writeInto(mlir::ModuleOp module, const HFModel &hf,
   if (o.format == QuantizationConfig::Method::GPTQ) {
     SmallString<256> path(tmp);
     sys::path::append(path, "quantize_config.json");
-    if (auto e = writeText(path.str().str(), pretty(json::Object(qc))))
+    if (auto e = writeTextFile(path.str().str(), pretty(json::Object(qc))))
       return std::move(e);
     st.files.push_back("quantize_config.json");
   }
   (*root)["quantization_config"] = std::move(qc);
   SmallString<256> cfgPath(tmp);
   sys::path::append(cfgPath, "config.json");
-  if (auto e = writeText(cfgPath.str().str(), pretty(std::move(*cfg))))
+  if (auto e = writeTextFile(cfgPath.str().str(), pretty(std::move(*cfg))))
     return std::move(e);
   st.files.push_back("config.json");
 
@@ -296,10 +283,8 @@ Error removeTree(const std::string &dir) {
 } // namespace
 
 Expected<HFQuantExportStats> exportQuantizedHF(mlir::ModuleOp module, const HFModel &hf,
-                                               const WeightStore &constStore,
-                                               const HFQuantExportOptions &o,
+                                               WeightStore &store, const HFQuantExportOptions &o,
                                                const std::string &dir) {
-  WeightStore &store = const_cast<WeightStore &>(constStore); // loadFloat caches nothing
   if (hf.configPath.empty())
     return fileError(dir, "GPTQ / AWQ / compressed-tensors output needs a Hugging Face model "
                           "(config.json) as input");

@@ -48,8 +48,9 @@ struct HFQuantExportStats {
 intpack::GroupQuant groupQuantFromRTN(const rtn::Params &p, const uint8_t *bytes, int64_t out,
                                       int64_t in);
 
+/// `store` supplies the float data of what stays unquantized (loadFloat).
 llvm::Expected<HFQuantExportStats> exportQuantizedHF(mlir::ModuleOp module, const HFModel &hf,
-                                                     const WeightStore &store,
+                                                     WeightStore &store,
                                                      const HFQuantExportOptions &opts,
                                                      const std::string &dir);
 

@@ -1,5 +1,7 @@
 //===- Pipeline.cpp - the compilation pipelines, in order -----------------===//
 #include "compiler/Pipeline.h"
+#include "frontends/Error.h"
+#include "mlir/IR/Diagnostics.h"
 #include "passes/Passes.h"
 #include "quant/Mixture.h"
 
@@ -71,6 +73,18 @@ void buildIntGroupPipeline(mlir::PassManager &pm, const IntGroupPipelineOptions 
   pm.addPass(mlir::qcc::createAssignQuant(o));
   addCalibration(pm, opts.calibration, store);
   pm.addPass(mlir::qcc::createPackBlocksPass(&store));
+}
+
+llvm::Error runPipeline(mlir::PassManager &pm, mlir::ModuleOp module, llvm::StringRef what) {
+  std::string diag;
+  mlir::ScopedDiagnosticHandler h(module.getContext(), [&](mlir::Diagnostic &d) {
+    if (diag.empty())
+      diag = d.str();
+    return mlir::success();
+  });
+  if (mlir::failed(pm.run(module)))
+    return fileError(what, "{0}", diag);
+  return llvm::Error::success();
 }
 
 bool buildQuantPipeline(mlir::PassManager &pm, llvm::StringRef spec, WeightStore &store,

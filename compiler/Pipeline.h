@@ -72,6 +72,10 @@ void buildIntGroupPipeline(mlir::PassManager &pm, const IntGroupPipelineOptions 
 bool buildQuantPipeline(mlir::PassManager &pm, llvm::StringRef spec, WeightStore &store,
                         const std::optional<CalibrationOptions> &calibration = std::nullopt);
 
+/// Runs `pm` on `module`; a failure becomes an error naming `what` with the
+/// first diagnostic.
+llvm::Error runPipeline(mlir::PassManager &pm, mlir::ModuleOp module, llvm::StringRef what);
+
 } // namespace qcc
 
 #endif

@@ -1,5 +1,6 @@
 //===- Report.cpp - what the quantization passes decided, per tensor ------===//
 #include "compiler/Report.h"
+#include "exporters/TextFile.h"
 #include "dialects/qcc/QccDialect.h"
 #include "frontends/Error.h"
 #include "formats/ggml/TensorNames.h"
@@ -18,26 +19,6 @@ namespace q = ::mlir::qcc;
 namespace qcc {
 
 namespace {
-Error writeAtomically(const std::string &path, const std::string &text) {
-  std::string tmp = path + ".tmp";
-  std::error_code ec;
-  {
-    raw_fd_ostream os(tmp, ec);
-    if (ec)
-      return fileError(path, "cannot write: {0}", ec.message());
-    os << text;
-    os.close();
-    if (os.has_error()) {
-      os.clear_error();
-      sys::fs::remove(tmp);
-      return fileError(path, "write failed");
-    }
-  }
-  if (auto e = sys::fs::rename(tmp, path))
-    return fileError(path, "cannot rename into place: {0}", e.message());
-  return Error::success();
-}
-
 /// "blk.3.attn_q.weight" -> "attn_q"
 std::string kindOf(const std::string &gguf) {
   StringRef s(gguf);
@@ -159,9 +140,9 @@ Error writeReport(mlir::ModuleOp module, const std::string &path) {
   sys::path::replace_extension(svgPath, "svg");
   if (svgPath == path)
     svgPath += ".svg";
-  if (auto e = writeAtomically(svgPath.str().str(), svg(series, std::max(layers, 1))))
+  if (auto e = writeTextFile(svgPath.str().str(), svg(series, std::max(layers, 1))))
     return e;
-  return writeAtomically(path, text);
+  return writeTextFile(path, text);
 }
 
 } // namespace qcc

@@ -26,6 +26,7 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
@@ -166,14 +167,8 @@ template <typename T> T check(Expected<T> v) {
 
 /// Runs `pm` on the session's module; a failure dies with the first diagnostic.
 void runPasses(Session &s, mlir::PassManager &pm, StringRef what) {
-  std::string diag;
-  mlir::ScopedDiagnosticHandler h(s.context.get(), [&](mlir::Diagnostic &d) {
-    if (diag.empty())
-      diag = d.str();
-    return mlir::success();
-  });
-  if (mlir::failed(pm.run(*s.module)))
-    die(fileError(what, "{0}", diag));
+  if (auto e = runPipeline(pm, *s.module, what))
+    die(std::move(e));
 }
 
 std::optional<CalibrationOptions> calibrationFromFlags(Session &s, bool progress);
@@ -326,14 +321,10 @@ int runExportHF() {
   auto st = check(exportQuantizedHF(*s->module, s->hf, store, e, TopOutput));
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!Quiet) {
-    if (!st.floatLayers.empty()) {
-      std::string names;
-      for (const std::string &l : st.floatLayers)
-        names += (names.empty() ? "" : ", ") + l;
+    if (!st.floatLayers.empty())
       errs() << formatv("qcc: note: {0} linear layers stay in float (row length not a multiple of "
                         "--group {1}): {2}\n",
-                        st.floatLayers.size(), o.group, names);
-    }
+                        st.floatLayers.size(), o.group, join(st.floatLayers, ", "));
     errs() << formatv("qcc: wrote {0} ({1} W{2} {3} {4}, method {5}; {6} layers quantized, {7:f2} "
                       "MiB of tensors) in {8:f1}s\n",
                       TopOutput.getValue(), Format.getValue(), bits,
@@ -410,14 +401,10 @@ int runCompile() {
         errs() << formatv("qcc: Q4_1 block minimums (-scale * zero) rounded once to fp16: worst "
                           "error {0:e3} ({1})\n",
                           r.worstMinError, r.worstName);
-      if (!r.rerounded.empty()) {
-        std::string names;
-        for (const std::string &n : r.rerounded)
-          names += (names.empty() ? "" : ", ") + n;
+      if (!r.rerounded.empty())
         errs() << formatv("qcc: note: re-quantizing {0} tensors whose groups the chosen type cannot "
                           "hold: {1}\n",
-                          r.rerounded.size(), names);
-      }
+                          r.rerounded.size(), join(r.rerounded, ", "));
     }
   }
   mlir::PassManager pm(s->context.get());
