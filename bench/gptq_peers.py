@@ -129,6 +129,13 @@ def worker_llmcompressor(a, windows):
     if sc["method"] == "awq":
         from llmcompressor.modifiers.awq import AWQModifier
 
+        if not torch.cuda.is_available():
+            # llm-compressor 0.14's AWQ pins its cached activations (pin_memory) for faster
+            # host-to-GPU copies, which needs a CUDA driver; without a GPU nothing is copied,
+            # so pinning is skipped. The algorithm is unchanged.
+            from llmcompressor.pipelines.cache import IntermediatesCache
+
+            IntermediatesCache.pin_memory = lambda self, *args, **kwargs: None
         recipe = AWQModifier(targets=["Linear"], scheme="W4A16_ASYM", ignore=["lm_head"])
     elif a.scheme == "gguf-q4_0":
         recipe = GPTQModifier(targets="Linear", scheme="W4A16", ignore=["lm_head"], dampening_frac=0.01)
@@ -170,7 +177,14 @@ def worker_gptqmodel(a, windows):
     model = GPTQModel.load(a.model, qc, device="cpu", dtype=getattr(torch, a.dtype))
     t["load"] = time.perf_counter()
     data = [{"input_ids": w, "attention_mask": [1] * len(w)} for w in windows]
-    model.quantize(data, batch_size=1)
+    if sc["method"] == "awq":
+        # GPTQModel picks its CUDA AWQ GEMM kernel for packing unless told otherwise; its
+        # portable torch kernel (BACKEND.TORCH -> AWQ_TORCH) runs on the CPU.
+        from gptqmodel import BACKEND
+
+        model.quantize(data, batch_size=1, backend=BACKEND.TORCH)
+    else:
+        model.quantize(data, batch_size=1)
     t["quantize"] = time.perf_counter()
     model.save(a.out)
     t["save"] = time.perf_counter()
@@ -291,15 +305,17 @@ def main():
                 rows[tool] = r
                 print(f"== {tool}: reusing {saved} (measured {r['when']})", file=sys.stderr)
                 continue
-        if tool == "qcc":
+        if tool == "qcc" or tool.startswith("qcc:"):
+            # "qcc:METHOD" runs qcc with another --method at the scheme's settings.
             sc = SCHEMES[a.scheme]
+            method = tool.split(":", 1)[1] if ":" in tool else sc["method"]
             cmd = [a.qcc, a.model, "--calib", a.calib, "--calib-samples", str(a.samples),
-                   "--calib-ctx", str(a.ctx), "--seed", str(a.seed), "--method=" + sc["method"], "--no-progress"]
+                   "--calib-ctx", str(a.ctx), "--seed", str(a.seed), "--method=" + method, "--no-progress"]
             if a.scheme == "gguf-q4_0":
                 cmd += ["--format=gguf:Q4_0", "-o", os.path.join(a.out, "qcc.gguf")]
             else:
                 cmd += ["--format=" + ("awq" if sc["method"] == "awq" else "gptq"), "--bits", str(sc["bits"]),
-                        "--group", "128", "--sym" if sc["sym"] else "--asym", "-o", os.path.join(a.out, "qcc")]
+                        "--group", "128", "--sym" if sc["sym"] else "--asym", "-o", os.path.join(a.out, tool)]
                 if sc["act"]:
                     cmd.append("--act-order")
             env = dict(os.environ, QCC_CALIB_TIMING="1")
@@ -324,7 +340,7 @@ def main():
         for tool, r in rows.items():
             if r["rc"] == 0:
                 r.update(judge(a, os.path.join(a.out, tool)))
-        ok = [r["kld"] for t, r in rows.items() if t != "qcc" and r.get("kld") is not None]
+        ok = [r["kld"] for t, r in rows.items() if not t.startswith("qcc") and r.get("kld") is not None]
         best = min(ok) if ok else None
         q = rows.get("qcc")
         lines = [f"{a.scheme}: {a.samples} windows x {a.ctx} tokens of {os.path.basename(a.calib)}, "
