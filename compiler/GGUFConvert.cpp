@@ -96,9 +96,11 @@ Expected<ConversionResult> packLosslessGGUF(Session &s, WeightStore &store,
         auto shape = w.getTensorType().getShape();
         store.setPacked(name, {*type, std::nullopt, std::vector<int64_t>(shape.begin(), shape.end()),
                                intpack::toGGML(g, *type, &err)});
-        if (err > r.worstMinError)
-          r.worstMinError = err, r.worstName = gguf;
+        if (err > r.worstError)
+          r.worstError = err, r.worstName = gguf;
         ++r.kept;
+        if (!intpack::scalesFitFP16(g))
+          ++r.scalesRounded;
       }))
     return std::move(e);
   return r;

@@ -18,7 +18,7 @@
 namespace qcc {
 
 /// What `--format=gguf` alone writes for a quantized model: each quantized
-/// linear in the first of Q4_0, Q4_1, Q8_0 that holds it exactly (Q8_0,
+/// linear in the first of Q4_0, Q4_1, Q8_0 that holds its codes (Q8_0,
 /// re-rounded, when none does) and every other matrix in its stored float
 /// type, as exact-name overrides; the preset is the most common of those.
 struct LosslessPlan {
@@ -28,9 +28,10 @@ struct LosslessPlan {
 llvm::Expected<LosslessPlan> planLosslessGGUF(Session &s);
 
 struct ConversionResult {
-  int kept = 0;                        ///< layers written from their groups
+  int kept = 0;                        ///< layers written from their codes
+  int scalesRounded = 0;               ///< of those, with scales rounded to fp16
   std::vector<std::string> rerounded;  ///< "name (TYPE: why)" for the others
-  double worstMinError = 0;            ///< Q4_1: largest |fp16(m) - m|
+  double worstError = 0;               ///< largest change of a weight (Q4_1's m, rounded scales)
   std::string worstName;
 };
 /// Runs qcc-ggml-mixture (`preset`, `tensorTypes`) on the session's module and

@@ -23,10 +23,7 @@ std::string ggmlUnrepresentable(const GroupQuant &g, ggml::Type type) {
   const int64_t ng = g.groups();
   for (int64_t o = 0; o < g.out; ++o)
     for (int64_t k = 0; k < ng; ++k) {
-      const float s = g.scale[o * ng + k];
       const int z = g.zero[o * ng + k];
-      if (!fp16Exact(s))
-        return "a scale fp16 cannot hold";
       for (int64_t i = k * g.groupSize; i < std::min(g.in, (k + 1) * g.groupSize); ++i) {
         const int c = g.q[o * g.in + i];
         bool ok = type == ggml::Type::Q4_0   ? (c - z + 8 >= 0 && c - z + 8 <= 15)
@@ -37,6 +34,13 @@ std::string ggmlUnrepresentable(const GroupQuant &g, ggml::Type type) {
       }
     }
   return "";
+}
+
+bool scalesFitFP16(const GroupQuant &g) {
+  for (float s : g.scale)
+    if (!fp16Exact(s))
+      return false;
+  return true;
 }
 
 std::optional<ggml::Type> losslessGGMLType(const GroupQuant &g) {
@@ -58,6 +62,10 @@ std::vector<uint8_t> toGGML(const GroupQuant &g, ggml::Type type, double *worstE
       const int z = g.zero[o * ng + k];
       const uint8_t *c = &g.q[o * g.in + b * QK];
       uint8_t *dst = &out[(o * nb + b) * bb];
+      const double d = halfToFloat(floatToHalf(s));
+      for (int j = 0; j < QK; ++j)
+        if (type != ggml::Type::Q4_1)
+          worst = std::max(worst, std::fabs((d - double(s)) * (c[j] - z)));
       if (type == ggml::Type::Q4_0) {
         ggml::BlockQ4_0 blk;
         blk.d = floatToHalf(s);
@@ -67,9 +75,10 @@ std::vector<uint8_t> toGGML(const GroupQuant &g, ggml::Type type, double *worstE
       } else if (type == ggml::Type::Q4_1) {
         ggml::BlockQ4_1 blk;
         blk.d = floatToHalf(s);
-        const double m = -double(s) * z;
+        const double m = -double(s) * z, mh = halfToFloat(floatToHalf(float(m)));
         blk.m = floatToHalf(float(m));
-        worst = std::max(worst, std::fabs(double(halfToFloat(blk.m)) - m));
+        for (int j = 0; j < QK; ++j)
+          worst = std::max(worst, std::fabs(d * c[j] + mh - double(s) * (c[j] - z)));
         for (int j = 0; j < QK / 2; ++j)
           blk.qs[j] = uint8_t(c[j] | (c[j + QK / 2] << 4));
         std::memcpy(dst, &blk, sizeof blk);

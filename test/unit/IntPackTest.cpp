@@ -1,5 +1,8 @@
 //===- IntPackTest.cpp - GPU checkpoint packings ---------------------------===//
 #include "formats/intpack/IntPack.h"
+#include "formats/intpack/ToGGML.h"
+
+#include <cmath>
 
 #include <gtest/gtest.h>
 
@@ -139,4 +142,66 @@ TEST(IntPack, DequantizeUsesTheGroupOfEachChannel) {
       int k = g.gIdx[i];
       EXPECT_EQ(w[o * 64 + i], g.scale[o * 2 + k] * float(int(g.q[o * 64 + i]) - g.zero[o * 2 + k]));
     }
+}
+
+// Groups moved into ggml blocks: the values ggml's own dequantization gives
+// back are the group's, exactly where fp16 holds the scales (Q4_0, Q8_0),
+// within the rounding of the minimum (Q4_1) or of the scales otherwise.
+static void expectBlocksHold(const GroupQuant &g, qcc::ggml::Type t, double tol) {
+  double worst = -1;
+  std::vector<uint8_t> b = toGGML(g, t, &worst);
+  std::vector<float> w(g.out * g.in), y(g.out * g.in);
+  g.dequantize(w.data());
+  const size_t rb = qcc::ggml::rowBytes(t, g.in);
+  ASSERT_EQ(b.size(), rb * g.out);
+  double maxDiff = 0;
+  for (int64_t o = 0; o < g.out; ++o)
+    qcc::ggml::dequantizeRow(t, b.data() + o * rb, y.data() + o * g.in, g.in);
+  for (size_t i = 0; i < w.size(); ++i)
+    maxDiff = std::max(maxDiff, double(std::fabs(w[i] - y[i])));
+  EXPECT_LE(maxDiff, tol);
+  EXPECT_LE(maxDiff, worst * 1.0001 + 1e-7); // the reported worst bounds what happened
+  if (tol == 0)
+    EXPECT_EQ(worst, 0);
+}
+
+TEST(ToGGML, SymmetricFourBitIsQ4_0Exactly) {
+  GroupQuant g = randomQuant(4, 8, 256, 128, true, false, 5);
+  EXPECT_EQ(losslessGGMLType(g), qcc::ggml::Type::Q4_0);
+  expectBlocksHold(g, qcc::ggml::Type::Q4_0, 0);
+}
+
+TEST(ToGGML, ZeroPointsGoToQ4_1WithTheMinimumRoundedOnce) {
+  GroupQuant g = randomQuant(4, 8, 256, 64, false, false, 6);
+  EXPECT_NE(ggmlUnrepresentable(g, qcc::ggml::Type::Q4_0), ""); // some code - zero + 8 > 15
+  EXPECT_EQ(losslessGGMLType(g), qcc::ggml::Type::Q4_1);
+  expectBlocksHold(g, qcc::ggml::Type::Q4_1, 1e-3);
+}
+
+TEST(ToGGML, EightBitSymmetricIsQ8_0AndThreeBitFitsQ4_0) {
+  GroupQuant g8 = randomQuant(8, 4, 128, 32, true, false, 7);
+  EXPECT_EQ(losslessGGMLType(g8), qcc::ggml::Type::Q8_0);
+  expectBlocksHold(g8, qcc::ggml::Type::Q8_0, 0);
+  GroupQuant g3 = randomQuant(3, 4, 128, 32, false, false, 8);
+  EXPECT_EQ(losslessGGMLType(g3), qcc::ggml::Type::Q4_0);
+  expectBlocksHold(g3, qcc::ggml::Type::Q4_0, 0);
+}
+
+TEST(ToGGML, WhatBlocksCannotHold) {
+  GroupQuant p = randomQuant(4, 4, 128, 32, true, true, 9);
+  EXPECT_NE(ggmlUnrepresentable(p, qcc::ggml::Type::Q4_0).find("act-order"), std::string::npos);
+  GroupQuant g16 = randomQuant(4, 4, 128, 16, true, false, 10);
+  EXPECT_NE(ggmlUnrepresentable(g16, qcc::ggml::Type::Q4_0).find("blocks of 32"), std::string::npos);
+  GroupQuant g8 = randomQuant(8, 4, 128, 32, false, false, 11);
+  EXPECT_FALSE(losslessGGMLType(g8).has_value());
+  EXPECT_NE(ggmlUnrepresentable(g8, qcc::ggml::Type::Q4_K), "");
+}
+
+TEST(ToGGML, ScalesFP16CannotHoldAreRoundedOnceAndCodesKept) {
+  GroupQuant g = randomQuant(4, 4, 128, 32, true, false, 12);
+  for (float &s : g.scale)
+    s *= 1.0001f; // no longer fp16 values
+  EXPECT_FALSE(scalesFitFP16(g));
+  EXPECT_EQ(losslessGGMLType(g), qcc::ggml::Type::Q4_0);
+  expectBlocksHold(g, qcc::ggml::Type::Q4_0, 1e-3);
 }

@@ -395,12 +395,14 @@ int runCompile() {
     ConversionResult r = check(packLosslessGGUF(*s, store, tensorTypes, preset));
     if (!Quiet) {
       if (r.kept)
-        errs() << formatv("qcc: {0} {1} layers moved into ggml blocks without re-rounding\n", r.kept,
-                          s->hf.quant->methodName());
-      if (r.worstMinError > 0)
-        errs() << formatv("qcc: Q4_1 block minimums (-scale * zero) rounded once to fp16: worst "
-                          "error {0:e3} ({1})\n",
-                          r.worstMinError, r.worstName);
+        errs() << formatv("qcc: {0} {1} layers moved into ggml blocks without re-rounding their codes{2}\n",
+                          r.kept, s->hf.quant->methodName(),
+                          r.scalesRounded ? formatv(" ({0} with scales rounded once to fp16)", r.scalesRounded).str()
+                                          : std::string());
+      if (r.worstError > 0)
+        errs() << formatv("qcc: largest change of a weight (fp16 rounding of Q4_1 minimums or of scales): "
+                          "{0:e3} ({1})\n",
+                          r.worstError, r.worstName);
       if (!r.rerounded.empty())
         errs() << formatv("qcc: note: re-quantizing {0} tensors whose groups the chosen type cannot "
                           "hold: {1}\n",
