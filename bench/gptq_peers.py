@@ -174,7 +174,9 @@ def worker_gptqmodel(a, windows):
     else:
         qc = QuantizeConfig(bits=sc["bits"], group_size=128, desc_act=sc["act"], sym=sc["sym"],
                             damp_percent=0.01)
-    model = GPTQModel.load(a.model, qc, device="cpu", dtype=getattr(torch, a.dtype))
+    # GPTQModel's AWQ modules (AwqTorchLinear) accept only fp16 / bf16 models.
+    dtype = torch.bfloat16 if sc["method"] == "awq" and a.dtype == "float32" else getattr(torch, a.dtype)
+    model = GPTQModel.load(a.model, qc, device="cpu", dtype=dtype)
     t["load"] = time.perf_counter()
     data = [{"input_ids": w, "attention_mask": [1] * len(w)} for w in windows]
     if sc["method"] == "awq":
