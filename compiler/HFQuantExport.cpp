@@ -37,13 +37,11 @@ intpack::GroupQuant groupQuantFromRTN(const rtn::Params &p, const uint8_t *bytes
   for (int64_t o = 0; o < out; ++o)
     for (int64_t k = 0; k < ng; ++k) {
       float s, z;
-      std::memcpy(&s, b, 4);
-      std::memcpy(&z, b + 4, 4);
-      b += 8;
+      const uint8_t *codes = rtn::readGroupBytes(b, s, z);
       g.scale[o * ng + k] = s;
       g.zero[o * ng + k] = int16_t(z);
-      std::memcpy(&g.q[o * in + k * G], b, G);
-      b += G;
+      std::memcpy(&g.q[o * in + k * G], codes, G);
+      b = codes + G;
     }
   return g;
 }

@@ -71,6 +71,12 @@ void writeGroupBytes(uint8_t *out, float scale, float zero, const int *codes, in
     out[8 + i] = uint8_t(codes[i]);
 }
 
+const uint8_t *readGroupBytes(const uint8_t *in, float &scale, float &zero) {
+  std::memcpy(&scale, in, 4);
+  std::memcpy(&zero, in + 4, 4);
+  return in + 8;
+}
+
 size_t rowBytes(const Params &p, int64_t n) {
   int64_t g = p.groupSize(n);
   return size_t(n / g) * size_t(8 + g);
@@ -136,10 +142,9 @@ void dequantizeRow(const Params &p, const uint8_t *in, float *y, int64_t n) {
   const int64_t g = p.groupSize(n);
   for (int64_t b = 0; b < n; b += g, in += 8 + g) {
     float s, z;
-    std::memcpy(&s, in, 4);
-    std::memcpy(&z, in + 4, 4);
+    const uint8_t *codes = readGroupBytes(in, s, z);
     for (int64_t i = 0; i < g; ++i)
-      y[b + i] = s * (float(in[8 + i]) - z);
+      y[b + i] = s * (float(codes[i]) - z);
   }
 }
 

@@ -51,6 +51,8 @@ void fitGroup(const Params &p, const float *x, const float *imp, int64_t g, bool
               float &z, int *codes);
 /// Writes one packed group.
 void writeGroupBytes(uint8_t *out, float scale, float zero, const int *codes, int64_t g);
+/// Reads one packed group: its scale and zero, and a pointer to its `g` codes.
+const uint8_t *readGroupBytes(const uint8_t *in, float &scale, float &zero);
 
 } // namespace qcc::rtn
 
