@@ -19,6 +19,7 @@
 #include "passes/Passes.h"
 #include "quant/AWQ.h"
 #include "quant/GPTQ.h"
+#include "quant/Gram.h"
 #include "quant/Grids.h"
 #include "quant/RTN.h"
 #include "runtime/Executor.h"
@@ -46,10 +47,6 @@ namespace mlir::qcc {
 #define GEN_PASS_DEF_CALIBRATE
 #include "Passes.h.inc"
 } // namespace mlir::qcc
-
-extern "C" void ssyrk_(const char *uplo, const char *trans, const int *n, const int *k,
-                       const float *alpha, const float *a, const int *lda, const float *beta,
-                       float *c, const int *ldc);
 
 using namespace mlir;
 using namespace mlir::qcc;
@@ -156,11 +153,11 @@ struct Stats {
   std::vector<float> energy;  ///< sum x_j^2 (the diagonal of H)
 };
 
-// Determinism: every reduction below runs over a fixed partition of the
-// tokens (kChunk rows), each chunk single-threaded (BLAS called inside an
-// OpenMP region runs on one thread), and the partial results are added in
-// chunk order, so the statistics do not depend on the number of threads.
-constexpr int64_t kChunk = 2048;
+// Determinism: the sums below run over a fixed partition of the tokens
+// (kChunk rows, the Gram matrix's own chunks), and the partial results are
+// added in chunk order, so the statistics do not depend on the number of
+// threads.
+constexpr int64_t kChunk = kq::kGramChunk;
 
 Stats statistics(const float *X, int64_t T, int64_t n, bool gram) {
   PhaseTimer timer(kStats);
@@ -186,45 +183,10 @@ Stats statistics(const float *X, int64_t T, int64_t n, bool gram) {
     s.energy[j] = float(e);
   }
   if (gram) {
-    // H = X^T X: the column-major view of row-major X is X^T [n x rows].
-    // Chunks in waves of one per thread, added in chunk order.
-    s.H.assign(n * n, 0.0f);
-    const int wave = std::max(1, omp_get_max_threads());
-    std::vector<std::vector<float>> part(wave, std::vector<float>(n * n));
-    for (int64_t c0 = 0; c0 < chunks; c0 += wave) {
-      const int64_t cn = std::min<int64_t>(wave, chunks - c0);
-#pragma omp parallel for schedule(static, 1)
-      for (int64_t k = 0; k < cn; ++k) {
-        const int64_t t0 = (c0 + k) * kChunk, rows = std::min(T, t0 + kChunk) - t0;
-        const int nn = int(n), kk = int(rows);
-        const float one = 1, zero = 0;
-        ssyrk_("U", "N", &nn, &kk, &one, X + t0 * n, &nn, &zero, part[k].data(), &nn);
-      }
-      for (int64_t k = 0; k < cn; ++k)
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < n; ++i)
-          for (int64_t j = 0; j <= i; ++j)
-            s.H[i * n + j] += part[k][i * n + j];
-    }
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = i + 1; j < n; ++j)
-        s.H[i * n + j] = s.H[j * n + i];
+    s.H.resize(n * n);
+    kq::gram(X, T, n, s.H.data());
   }
   return s;
-}
-
-/// kernels::linear over fixed chunks of tokens, one thread each (deterministic).
-void linearChunked(const float *x, const float *W, const float *b, float *out, int64_t T,
-                   int64_t din, int64_t dout) {
-  // 512 rows a call: oneDNN's single-threaded sgemm runs 10-60 % faster than
-  // at 256 on Zen 3 for these shapes (most of all for narrow k/v outputs).
-  constexpr int64_t kRows = 512;
-  const int64_t chunks = (T + kRows - 1) / kRows;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t t0 = c * kRows, rows = std::min<int64_t>(T, t0 + kRows) - t0;
-    kn::linear(x + t0 * din, W, b, out + t0 * dout, rows, din, dout);
-  }
 }
 
 /// Divides input channel j of the statistics (and the value itself) by s_j.
@@ -407,7 +369,7 @@ struct Driver {
       if (!W || (l.getBiasAttr() && !loadFloat(weight(l.getBiasAttr()), bias)))
         return false;
       int64_t din = dimOf(l.getInput()), dout = dimOf(l.getResult());
-      linearChunked(in(l.getInput()), W->data(), bias.empty() ? nullptr : bias.data(), result(dout),
+      kn::linearChunked(in(l.getInput()), W->data(), bias.empty() ? nullptr : bias.data(), result(dout),
                     T, din, dout);
       return true;
     }

@@ -59,6 +59,19 @@ void linear(const float *x, const float *W, const float *bias, float *out, int64
         out[t * dOut + i] += bias[i];
 }
 
+void linearChunked(const float *x, const float *W, const float *bias, float *out, int64_t n,
+                   int64_t dIn, int64_t dOut) {
+  // 512 rows a call: oneDNN's single-threaded sgemm runs 10-60 % faster than
+  // at 256 on Zen 3 for these shapes (most of all for narrow k/v outputs).
+  constexpr int64_t kRows = 512;
+  const int64_t chunks = (n + kRows - 1) / kRows;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t t0 = c * kRows, rows = std::min<int64_t>(n, t0 + kRows) - t0;
+    linear(x + t0 * dIn, W, bias, out + t0 * dOut, rows, dIn, dOut);
+  }
+}
+
 void rope(const float *x, float *out, int64_t n, int64_t p0, int64_t heads, int64_t headDim,
           const float *invFreq) {
   const int64_t half = headDim / 2, d = heads * headDim;

@@ -60,6 +60,11 @@ void rmsNorm(const float *x, const float *w, float *out, int64_t n, int64_t d, f
 /// out[n x dOut] = x[n x dIn] * W^T (+ bias), W stored [dOut x dIn].
 void linear(const float *x, const float *W, const float *bias, float *out, int64_t n, int64_t dIn,
             int64_t dOut);
+/// linear over fixed chunks of rows, each chunk one single-threaded sgemm on
+/// one thread: results do not depend on the thread count. What calibration
+/// runs over all its tokens.
+void linearChunked(const float *x, const float *W, const float *bias, float *out, int64_t n,
+                   int64_t dIn, int64_t dOut);
 /// Rotate-half RoPE of `heads` heads of `headDim` at positions p0 .. p0+n-1.
 void rope(const float *x, float *out, int64_t n, int64_t p0, int64_t heads, int64_t headDim,
           const float *invFreq);
