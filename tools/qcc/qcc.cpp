@@ -39,6 +39,9 @@
 #include <chrono>
 #include <map>
 #include <random>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 using namespace llvm;
 using namespace qcc;
@@ -699,7 +702,22 @@ void groupOptionsForHelp() {
 }
 } // namespace
 
+/// Keeps freed large buffers in the process. qcc allocates and frees
+/// activation and statistics buffers of hundreds of megabytes per op; glibc
+/// returns each one to the kernel (mmap/munmap), so every op faults in and
+/// zeroes fresh pages again. With the threshold at 1 GiB they come from the
+/// heap and are reused: the calibrated pipeline on debtext-29m spent 9 s of
+/// system time on page faults before (docs/BENCHMARKS.md, "Time").
+static void keepLargeAllocations() {
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
+#endif
+}
+
 int main(int argc, char **argv) {
+  keepLargeAllocations();
   groupOptionsForHelp();
   std::string errMsg;
   raw_string_ostream errStream(errMsg);
