@@ -47,7 +47,8 @@ llvm::Expected<std::optional<QuantizationConfig>> readQuantizationConfig(llvm::S
 bool isQuantizedLinear(const Checkpoint &ck, const QuantizationConfig &qc, llvm::StringRef prefix);
 
 /// The linear `P` whose weight tensor `name` ("P.weight") is stored quantized
-/// in `ck` instead of as `name` itself; nullopt for any other tensor.
+/// in `ck` instead of as `name` itself (a prefix of `name`, so it lives as long
+/// as `name` does); nullopt for any other tensor.
 std::optional<llvm::StringRef> quantizedLinearOf(const Checkpoint &ck, const QuantizationConfig *qc,
                                                  llvm::StringRef name, size_t rank);
 

@@ -3,7 +3,10 @@
 #   scripts/install-deps.sh          product build dependencies (Debian packages)
 #   scripts/install-deps.sh --test   plus the Python test oracles (PyPI: numpy, tokenizers, sentencepiece, gguf)
 set -euo pipefail
-PKGS=(cmake g++ libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22 libdnnl-dev
+# clang-22 with its sanitizer / libFuzzer runtimes and OpenMP builds the fuzz targets
+# (scripts/fuzz.sh).
+PKGS=(cmake g++ libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22 libclang-rt-22-dev
+      libomp-22-dev libdnnl-dev
       ocl-icd-opencl-dev libflatbuffers-dev flatbuffers-compiler ninja-build libgtest-dev
       libsentencepiece-dev libicu-dev libomp-dev libopenblas-openmp-dev python3)
 missing=()

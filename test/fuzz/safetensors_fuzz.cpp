@@ -1,0 +1,28 @@
+//===- safetensors_fuzz.cpp - the safetensors reader ----------------------===//
+//
+// Input: one .safetensors file. Opens it as a checkpoint (header, tensor
+// table, offsets) and converts every float tensor it accepts to float32.
+//
+//===----------------------------------------------------------------------===//
+#include "FuzzInput.h"
+#include "frontends/Safetensors.h"
+
+#include <vector>
+
+using namespace qcc;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  std::string path = fuzz::writeFile("model.safetensors", data, size);
+  auto ck = Checkpoint::open(path);
+  if (!fuzz::ok(ck))
+    return 0;
+  std::vector<float> buf;
+  for (const std::string &name : (*ck)->names()) {
+    const TensorView *t = (*ck)->find(name);
+    if (!t || !isFloatDType(t->dtype))
+      continue;
+    buf.resize(size_t(t->numel()));
+    fuzz::consume(toFloat32(*t, buf.data()));
+  }
+  return 0;
+}

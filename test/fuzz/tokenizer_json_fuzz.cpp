@@ -1,0 +1,14 @@
+//===- tokenizer_json_fuzz.cpp - tokenizer.json (BPE) -----------------------===//
+#include "FuzzInput.h"
+#include "TokenizerUse.h"
+
+using namespace qcc;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  std::string path = fuzz::writeFile("tokenizer.json", data, size);
+  auto tok = loadBPETokenizer(path);
+  if (!fuzz::ok(tok))
+    return 0;
+  fuzz::useTokenizer(**tok, data, size);
+  return 0;
+}
