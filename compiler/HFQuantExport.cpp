@@ -2,7 +2,7 @@
 #include "compiler/HFQuantExport.h"
 #include "dialects/qcc/QccDialect.h"
 #include "exporters/SafetensorsWriter.h"
-#include "exporters/TextFile.h"
+#include "frontends/AtomicFile.h"
 #include "frontends/Error.h"
 #include "frontends/JSONFile.h"
 
@@ -14,7 +14,11 @@
 #include "llvm/Support/Regex.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cerrno>
+#include <cstdio> // renameat2
 #include <cstring>
+#include <fcntl.h>
+#include <signal.h>
 
 using namespace llvm;
 namespace q = mlir::qcc;
@@ -248,14 +252,14 @@ Expected<HFQuantExportStats> writeInto(mlir::ModuleOp module, const HFModel &hf,
   if (o.format == QuantizationConfig::Method::GPTQ) {
     SmallString<256> path(tmp);
     sys::path::append(path, "quantize_config.json");
-    if (auto e = writeTextFile(path.str().str(), pretty(json::Object(qc))))
+    if (auto e = writeFileAtomically(path.str().str(), pretty(json::Object(qc))))
       return std::move(e);
     st.files.push_back("quantize_config.json");
   }
   (*root)["quantization_config"] = std::move(qc);
   SmallString<256> cfgPath(tmp);
   sys::path::append(cfgPath, "config.json");
-  if (auto e = writeTextFile(cfgPath.str().str(), pretty(std::move(*cfg))))
+  if (auto e = writeFileAtomically(cfgPath.str().str(), pretty(std::move(*cfg))))
     return std::move(e);
   st.files.push_back("config.json");
 
@@ -271,6 +275,29 @@ Expected<HFQuantExportStats> writeInto(mlir::ModuleOp module, const HFModel &hf,
     st.files.push_back(f);
   }
   return st;
+}
+
+/// Removes `base`.qcc-tmp-PID / .qcc-old-PID directories that a qcc process
+/// killed while exporting to `base` left behind (PID no longer running).
+void removeStaleStaging(const std::string &base) {
+  SmallString<256> parent(base);
+  sys::path::remove_filename(parent);
+  if (parent.empty())
+    parent = ".";
+  const std::string name = sys::path::filename(base).str();
+  std::error_code ec;
+  for (sys::fs::directory_iterator it(parent, ec), end; it != end && !ec; it.increment(ec)) {
+    StringRef f = sys::path::filename(it->path());
+    if (!f.consume_front(name))
+      continue;
+    if (!f.consume_front(".qcc-tmp-") && !f.consume_front(".qcc-old-"))
+      continue;
+    int pid = 0;
+    if (f.getAsInteger(10, pid) || pid <= 0)
+      continue;
+    if (::kill(pid, 0) != 0 && errno == ESRCH)
+      sys::fs::remove_directories(it->path());
+  }
 }
 
 Error removeTree(const std::string &dir) {
@@ -293,6 +320,7 @@ Expected<HFQuantExportStats> exportQuantizedHF(mlir::ModuleOp module, const HFMo
     base.pop_back();
   const std::string tag = std::to_string(sys::Process::getProcessId());
   const std::string tmp = base + ".qcc-tmp-" + tag, old = base + ".qcc-old-" + tag;
+  removeStaleStaging(base);
   sys::fs::remove_directories(tmp);
   if (auto ec = sys::fs::create_directories(tmp, /*IgnoreExisting=*/true, sys::fs::all_all))
     return fileError(dir, "cannot create a directory beside it: {0}", ec.message());
@@ -301,9 +329,18 @@ Expected<HFQuantExportStats> exportQuantizedHF(mlir::ModuleOp module, const HFMo
     sys::fs::remove_directories(tmp);
     return st.takeError();
   }
-  // Swap the complete directory into place; an existing DIR is kept until
-  // the new one is there.
+  // Swap the complete directory into place. An existing DIR is exchanged
+  // with the new one in one step (renameat2 RENAME_EXCHANGE), so DIR is
+  // always either the old or the new directory; where that is unsupported it
+  // is moved aside first and restored on failure.
   bool hadOld = sys::fs::exists(base);
+#ifdef RENAME_EXCHANGE
+  if (hadOld && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, base.c_str(), RENAME_EXCHANGE) == 0) {
+    if (auto e = removeTree(tmp)) // now the old directory
+      return std::move(e);
+    return st;
+  }
+#endif
   if (hadOld)
     if (auto ec = sys::fs::rename(base, old)) {
       sys::fs::remove_directories(tmp);

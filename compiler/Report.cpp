@@ -1,6 +1,6 @@
 //===- Report.cpp - what the quantization passes decided, per tensor ------===//
 #include "compiler/Report.h"
-#include "exporters/TextFile.h"
+#include "frontends/AtomicFile.h"
 #include "dialects/qcc/QccDialect.h"
 #include "frontends/Error.h"
 #include "formats/ggml/TensorNames.h"
@@ -140,9 +140,9 @@ Error writeReport(mlir::ModuleOp module, const std::string &path) {
   sys::path::replace_extension(svgPath, "svg");
   if (svgPath == path)
     svgPath += ".svg";
-  if (auto e = writeTextFile(svgPath.str().str(), svg(series, std::max(layers, 1))))
+  if (auto e = writeFileAtomically(svgPath.str().str(), svg(series, std::max(layers, 1))))
     return e;
-  return writeTextFile(path, text);
+  return writeFileAtomically(path, text);
 }
 
 } // namespace qcc

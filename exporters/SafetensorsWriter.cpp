@@ -1,6 +1,7 @@
 //===- SafetensorsWriter.cpp - safetensors files and shard sets -----------===//
 #include "exporters/SafetensorsWriter.h"
 
+#include "frontends/AtomicFile.h"
 #include "frontends/Error.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -36,33 +37,19 @@ Error writeSafetensors(StringRef path, const std::vector<TensorOut> &tensors,
   std::string h;
   raw_string_ostream(h) << json::Value(std::move(header));
   h.append((8 - h.size() % 8) % 8, ' ');
-  std::string tmp = (path + ".tmp").str();
-  {
-    std::error_code ec;
-    raw_fd_ostream os(tmp, ec, sys::fs::OF_None);
-    if (ec)
-      return fileError(path, "cannot write: {0}", ec.message());
-    uint64_t n = h.size();
-    char len[8];
-    for (int i = 0; i < 8; ++i)
-      len[i] = char((n >> (8 * i)) & 0xff);
-    os.write(len, 8);
-    os << h;
-    for (const TensorOut &t : tensors)
-      os.write(reinterpret_cast<const char *>(t.bytes.data()), t.bytes.size());
-    os.close();
-    if (os.has_error()) {
-      std::string msg = os.error().message();
-      os.clear_error();
-      sys::fs::remove(tmp);
-      return fileError(path, "write failed: {0}", msg);
-    }
-  }
-  if (auto ec = sys::fs::rename(tmp, path)) {
-    sys::fs::remove(tmp);
-    return fileError(path, "cannot rename into place: {0}", ec.message());
-  }
-  return Error::success();
+  auto file = AtomicFile::create(path);
+  if (!file)
+    return file.takeError();
+  raw_fd_ostream &os = (*file)->os();
+  uint64_t n = h.size();
+  char len[8];
+  for (int i = 0; i < 8; ++i)
+    len[i] = char((n >> (8 * i)) & 0xff);
+  os.write(len, 8);
+  os << h;
+  for (const TensorOut &t : tensors)
+    os.write(reinterpret_cast<const char *>(t.bytes.data()), t.bytes.size());
+  return (*file)->commit();
 }
 
 Expected<std::vector<std::string>> writeSafetensorsModel(StringRef dir,
@@ -110,18 +97,8 @@ Expected<std::vector<std::string>> writeSafetensorsModel(StringRef dir,
   json::Object index{{"metadata", json::Object{{"total_size", int64_t(total)}}},
                      {"weight_map", std::move(weightMap)}};
   std::string path = pathOf("model.safetensors.index.json");
-  std::error_code ec;
-  raw_fd_ostream os(path + ".tmp", ec, sys::fs::OF_Text);
-  if (ec)
-    return fileError(path, "cannot write: {0}", ec.message());
-  os << formatv("{0:2}", json::Value(std::move(index))) << "\n";
-  os.close();
-  if (os.has_error()) {
-    os.clear_error();
-    return fileError(path, "write failed");
-  }
-  if (auto e = sys::fs::rename(path + ".tmp", path))
-    return fileError(path, "cannot rename into place: {0}", e.message());
+  if (auto e = writeFileAtomically(path, formatv("{0:2}\n", json::Value(std::move(index))).str()))
+    return std::move(e);
   names.push_back("model.safetensors.index.json");
   return names;
 }

@@ -1,5 +1,6 @@
 //===- GGUF.cpp - GGUF reader and writer ----------------------------------===//
 #include "frontends/GGUF.h"
+#include "frontends/AtomicFile.h"
 #include "frontends/Error.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -271,11 +272,10 @@ uint64_t Writer::payloadBytes() const {
 }
 
 Error Writer::write(const std::string &path) const {
-  std::string tmp = path + ".tmp";
-  std::error_code ec;
-  raw_fd_ostream os(tmp, ec, sys::fs::OF_None);
-  if (ec)
-    return fileError(path, "cannot write: {0}", ec.message());
+  auto file = AtomicFile::create(path);
+  if (!file)
+    return file.takeError();
+  raw_fd_ostream &os = (*file)->os();
   uint64_t pos = 0;
   auto raw = [&](const void *p, size_t n) {
     os.write(static_cast<const char *>(p), n);
@@ -339,17 +339,7 @@ Error Writer::write(const std::string &path) const {
     raw(t.bytes.data(), t.bytes.size());
     pad();
   }
-  os.close();
-  if (os.has_error()) {
-    os.clear_error();
-    sys::fs::remove(tmp);
-    return fileError(path, "write failed (disk full?)");
-  }
-  if (auto e = sys::fs::rename(tmp, path)) {
-    sys::fs::remove(tmp);
-    return fileError(path, "cannot rename the finished file into place: {0}", e.message());
-  }
-  return Error::success();
+  return (*file)->commit();
 }
 
 } // namespace qcc::gguf

@@ -1,5 +1,6 @@
 //===- Eval.cpp - perplexity and KL divergence ----------------------------===//
 #include "runtime/Eval.h"
+#include "frontends/AtomicFile.h"
 #include "frontends/Error.h"
 #include "runtime/Progress.h"
 
@@ -133,16 +134,15 @@ Expected<EvalResult> evaluate(Executor &ex, ArrayRef<int32_t> textTokens, bool a
       return fileError(o.kldBase, "was computed on a different text, tokenization or fewer chunks");
   }
 
-  // Output log-prob file, written to a temporary and renamed when complete.
-  std::unique_ptr<raw_fd_ostream> save;
-  SmallString<256> tmp;
+  // Output log-prob file, put in place only when complete.
+  std::unique_ptr<AtomicFile> saveFile;
+  raw_fd_ostream *save = nullptr;
   if (!o.saveLogits.empty()) {
-    tmp = o.saveLogits;
-    tmp += ".tmp";
-    std::error_code ec;
-    save = std::make_unique<raw_fd_ostream>(tmp, ec, sys::fs::OF_None);
-    if (ec)
-      return fileError(o.saveLogits, "cannot write: {0}", ec.message());
+    auto f = AtomicFile::create(o.saveLogits);
+    if (!f)
+      return f.takeError();
+    saveFile = std::move(*f);
+    save = &saveFile->os();
     Header h;
     std::memcpy(h.magic, kMagic, 8);
     h.protocol = uint32_t(o.protocol);
@@ -236,16 +236,9 @@ Expected<EvalResult> evaluate(Executor &ex, ArrayRef<int32_t> textTokens, bool a
     k.p999 = percentile(klds, 0.999);
     res.kld = k;
   }
-  if (save) {
-    save->close();
-    if (save->has_error()) {
-      save->clear_error();
-      sys::fs::remove(tmp);
-      return fileError(o.saveLogits, "write failed (disk full?)");
-    }
-    if (auto ec = sys::fs::rename(tmp, o.saveLogits))
-      return fileError(o.saveLogits, "cannot rename the finished file into place: {0}", ec.message());
-  }
+  if (saveFile)
+    if (auto e = saveFile->commit())
+      return std::move(e);
   return res;
 }
 

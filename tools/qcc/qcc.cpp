@@ -19,6 +19,7 @@
 #include "compiler/Report.h"
 #include "compiler/Session.h"
 #include "quant/Mixture.h"
+#include "frontends/AtomicFile.h"
 #include "frontends/Error.h"
 #include "runtime/Eval.h"
 #include "runtime/Sampler.h"
@@ -39,6 +40,7 @@
 #include <chrono>
 #include <map>
 #include <random>
+#include <csignal>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -454,22 +456,10 @@ int runImport() {
     s->module->print(outs());
     return 0;
   }
-  std::string tmp = out + ".tmp";
-  std::error_code ec;
-  {
-    raw_fd_ostream os(tmp, ec);
-    if (ec)
-      die(fileError(out, "cannot write: {0}", ec.message()));
-    s->module->print(os);
-    os.close();
-    if (os.has_error()) {
-      os.clear_error();
-      sys::fs::remove(tmp);
-      die(fileError(out, "write failed"));
-    }
-  }
-  if (auto e = sys::fs::rename(tmp, out))
-    die(fileError(out, "cannot rename into place: {0}", e.message()));
+  auto file = check(AtomicFile::create(out));
+  s->module->print(file->os());
+  if (auto e = file->commit())
+    die(std::move(e));
   return 0;
 }
 
@@ -718,6 +708,9 @@ static void keepLargeAllocations() {
 
 int main(int argc, char **argv) {
   keepLargeAllocations();
+  // A write past the file-size limit then fails with EFBIG and is reported
+  // like any other failed write (the old output stays) instead of killing qcc.
+  signal(SIGXFSZ, SIG_IGN);
   groupOptionsForHelp();
   std::string errMsg;
   raw_string_ostream errStream(errMsg);
