@@ -22,6 +22,7 @@
 #include <unicode/utext.h>
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -119,6 +120,8 @@ public:
 
 private:
   void encodeSegment(StringRef seg, std::vector<int32_t> &out) const;
+  /// Normalizes (a Prepend only when `first`), pre-tokenizes and merges.
+  void encodeChunk(StringRef chunk, bool first, std::vector<int32_t> &out) const;
   void bpe(StringRef piece, std::vector<int32_t> &out) const;
   void preTokenize(const std::string &text, std::vector<std::string> &pieces) const;
 
@@ -491,14 +494,14 @@ void BPETokenizer::bpe(StringRef piece, std::vector<int32_t> &out) const {
   out.insert(out.end(), ids.begin(), ids.end());
   if (key.size() < 256) {
     std::lock_guard<std::mutex> lock(cacheMutex_);
+    if (cache_.size() >= (1u << 20)) // bounded: a huge text has millions of distinct words
+      cache_.clear();
     cache_[key] = std::move(ids);
   }
 }
 
-void BPETokenizer::encodeSegment(StringRef seg, std::vector<int32_t> &out) const {
-  if (seg.empty())
-    return;
-  std::string text = seg.str();
+void BPETokenizer::encodeChunk(StringRef chunk, bool first, std::vector<int32_t> &out) const {
+  std::string text = chunk.str();
   for (auto &n : norm_) {
     switch (n.kind) {
     case NormStep::NFC:
@@ -515,7 +518,8 @@ void BPETokenizer::encodeSegment(StringRef seg, std::vector<int32_t> &out) const
       break;
     }
     case NormStep::Prepend:
-      text = n.a + text;
+      if (first)
+        text = n.a + text;
       break;
     case NormStep::Replace: {
       if (n.a.empty())
@@ -537,6 +541,46 @@ void BPETokenizer::encodeSegment(StringRef seg, std::vector<int32_t> &out) const
   preTokenize(text, pieces);
   for (auto &p : pieces)
     bpe(p, out);
+}
+
+void BPETokenizer::encodeSegment(StringRef text, std::vector<int32_t> &out) const {
+  if (text.empty())
+    return;
+  // A long text is normalized and pre-tokenized a piece of about 1 MiB at a
+  // time, so the copies and pre-tokens in memory stay bounded (one line of
+  // hundreds of megabytes would otherwise hold tens of bytes a byte). A piece
+  // ends where every pre-tokenizer starts a new pre-token whatever the
+  // context: after a newline that a non-space follows, or (in a line longer
+  // than a piece) before a space that a letter follows and an ASCII letter or
+  // digit precedes. The ids equal those of the text in one piece.
+  constexpr size_t kPiece = size_t(1) << 20;
+  auto alnum = [](char c) { return std::isalnum((unsigned char)c) != 0; };
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.size();
+    if (end - pos > 2 * kPiece) {
+      const size_t limit = pos + 2 * kPiece;
+      size_t cut = std::string::npos;
+      for (size_t nl = text.find('\n', pos + kPiece); nl != std::string::npos && nl + 1 < limit;
+           nl = text.find('\n', nl + 1))
+        if (!space(text[nl + 1])) {
+          cut = nl + 1;
+          break;
+        }
+      if (cut == std::string::npos)
+        for (size_t sp = text.find(' ', pos + kPiece); sp != std::string::npos && sp + 1 < limit;
+             sp = text.find(' ', sp + 1))
+          if (alnum(text[sp - 1]) && std::isalpha((unsigned char)text[sp + 1])) {
+            cut = sp;
+            break;
+          }
+      if (cut != std::string::npos)
+        end = cut;
+    }
+    encodeChunk(text.substr(pos, end - pos), pos == 0, out);
+    pos = end;
+  }
 }
 
 std::vector<int32_t> BPETokenizer::encode(StringRef text) const {

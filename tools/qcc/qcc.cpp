@@ -201,17 +201,27 @@ std::unique_ptr<Session> open() {
   return s;
 }
 
-std::string readText(const std::string &path) {
+/// A text to tokenize whole (--text, --calib), memory-mapped. Its token ids
+/// are held in memory (up to 4 bytes a byte for a byte-level vocabulary), so
+/// its size is bounded.
+constexpr uint64_t kMaxTextBytes = uint64_t(256) << 20;
+std::unique_ptr<MemoryBuffer> readText(const std::string &path) {
+  uint64_t size = 0;
+  if (!sys::fs::file_size(path, size) && size > kMaxTextBytes)
+    die(fileError(path, "text is {0} MiB, expected at most {1} MiB (take a sample of it)",
+                  size >> 20, kMaxTextBytes >> 20));
   auto buf = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!buf)
     die(fileError(path, "cannot read text: {0}", buf.getError().message()));
-  return (*buf)->getBuffer().str();
+  if ((*buf)->getBufferSize() > kMaxTextBytes) // not a regular file: read, then checked
+    die(fileError(path, "text is over {0} MiB (take a sample of it)", kMaxTextBytes >> 20));
+  return std::move(*buf);
 }
 
 /// `samples` windows of `ctx` tokens drawn reproducibly (seeded) from the
 /// tokenized text; a window starts with BOS when the tokenizer adds one.
 Expected<std::vector<std::vector<int32_t>>> calibrationWindows(const Tokenizer &tok,
-                                                              const std::string &text,
+                                                              StringRef text,
                                                               const std::string &path,
                                                               int64_t samples, int64_t ctx,
                                                               uint64_t seed) {
@@ -252,7 +262,7 @@ std::optional<CalibrationOptions> calibrationFromFlags(Session &s, bool progress
     return std::nullopt;
   CalibrationOptions c;
   c.method = method;
-  c.windows = check(calibrationWindows(s.tokenizer(), readText(CalibFile), CalibFile, CalibSamples,
+  c.windows = check(calibrationWindows(s.tokenizer(), readText(CalibFile)->getBuffer(), CalibFile, CalibSamples,
                                        CalibCtx, GenerateCmd ? Seed.getValue() : CalibSeed.getValue()));
   c.damp = Damp;
   c.actOrder = ActOrder;
@@ -534,7 +544,8 @@ int runEval() {
     die("--ctx must be at least 2");
   if (Chunks == 0 || Chunks < -1)
     die("--chunks must be positive");
-  std::string text = readText(TextFile);
+  std::unique_ptr<MemoryBuffer> textBuf = readText(TextFile);
+  StringRef text = textBuf->getBuffer();
   auto s = open();
   Tokenizer &tok = s->tokenizer();
   auto t0 = std::chrono::steady_clock::now();
@@ -639,7 +650,7 @@ int runDequant() {
 }
 
 int runTokenize() {
-  std::string text = TextFile.empty() ? Prompt.getValue() : readText(TextFile);
+  std::string text = TextFile.empty() ? Prompt.getValue() : readText(TextFile)->getBuffer().str();
   if (ModelPath.empty())
     die("missing MODEL (a model directory or a file inside one)");
   // Only the tokenizer is needed: MODEL may be a .gguf, a directory or any file in it.
