@@ -11,6 +11,8 @@
 #ifndef QCC_TEST_FUZZ_FUZZINPUT_H
 #define QCC_TEST_FUZZ_FUZZINPUT_H
 
+#include "frontends/Safetensors.h"
+
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace qcc::fuzz {
 
@@ -56,6 +59,18 @@ template <typename T> bool ok(llvm::Expected<T> &v) {
     return true;
   llvm::consumeError(v.takeError());
   return false;
+}
+
+/// Converts every float tensor of `ck` to float32, as the importer does.
+inline void readFloatTensors(const Checkpoint &ck) {
+  std::vector<float> buf;
+  for (const std::string &name : ck.names()) {
+    const TensorView *t = ck.find(name);
+    if (!t || !isFloatDType(t->dtype))
+      continue;
+    buf.resize(size_t(t->numel()));
+    consume(toFloat32(*t, buf.data()));
+  }
 }
 
 } // namespace qcc::fuzz

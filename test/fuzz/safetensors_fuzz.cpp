@@ -7,7 +7,6 @@
 #include "FuzzInput.h"
 #include "frontends/Safetensors.h"
 
-#include <vector>
 
 using namespace qcc;
 
@@ -16,13 +15,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   auto ck = Checkpoint::open(path);
   if (!fuzz::ok(ck))
     return 0;
-  std::vector<float> buf;
-  for (const std::string &name : (*ck)->names()) {
-    const TensorView *t = (*ck)->find(name);
-    if (!t || !isFloatDType(t->dtype))
-      continue;
-    buf.resize(size_t(t->numel()));
-    fuzz::consume(toFloat32(*t, buf.data()));
-  }
+  fuzz::readFloatTensors(**ck);
   return 0;
 }
