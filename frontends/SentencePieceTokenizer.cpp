@@ -52,8 +52,20 @@ Expected<std::unique_ptr<Tokenizer>> loadSentencePieceTokenizer(const std::strin
   auto buf = MemoryBuffer::getFile(path, false, false);
   if (!buf)
     return fileError(path, "cannot open tokenizer: {0}", buf.getError().message());
-  auto st = tok->sp_.LoadFromSerializedProto(
-      absl::string_view((*buf)->getBufferStart(), (*buf)->getBufferSize()));
+  // libsentencepiece reports most bad models through its status, but some
+  // (a zero-length piece: Darts' trie builder) only by throwing.
+  std::string thrown;
+  sentencepiece::util::Status st;
+  try {
+    st = tok->sp_.LoadFromSerializedProto(
+        absl::string_view((*buf)->getBufferStart(), (*buf)->getBufferSize()));
+  } catch (const std::exception &e) {
+    thrown = e.what();
+  } catch (...) {
+    thrown = "unknown exception";
+  }
+  if (!thrown.empty())
+    return fileError(path, "not a valid SentencePiece model: {0}", thrown);
   if (!st.ok())
     return fileError(path, "not a valid SentencePiece model: {0}", st.ToString());
   if (tok->sp_.GetPieceSize() <= 0)

@@ -71,7 +71,9 @@ for t in "${TARGETS[@]}"; do
   [ -n "$d" ] && args+=("-dict=$d")
   if [ -n "$RUNS" ]; then args+=("-runs=$RUNS"); else args+=("-max_total_time=$TIME"); fi
   t0=$(date +%s)
-  TMPDIR=$SCRATCH "$bin" "${args[@]}" "$OUT/corpus/$t" "$OUT/seeds/$t" >"$OUT/$t.log" 2>&1
+  dirs=("$OUT/corpus/$t" "$OUT/seeds/$t")
+  [ -d "test/fuzz/regressions/$t" ] && dirs+=("test/fuzz/regressions/$t") # earlier findings, replayed
+  TMPDIR=$SCRATCH "$bin" "${args[@]}" "${dirs[@]}" >"$OUT/$t.log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$OUT/$t.log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$OUT/$t.log" | tail -1)
