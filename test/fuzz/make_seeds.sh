@@ -47,7 +47,7 @@ cp "$OUT"/gguf/m2-Q4_0.gguf "$OUT"/gguf/m3-Q4_0.gguf "$OUT/gguf_tokenizer/"
 export_seed() { # INDEX NAME qcc-flags...
   local idx=$1 name=$2
   shift 2
-  "$QCC" "$W/m1" "$@" -o "$W/q-$name" --quiet
+  "$QCC" "$W/m2" "$@" -o "$W/q-$name" --quiet
   cp "$W/q-$name/config.json" "$OUT/hf_config/q-$name.json"
   { printf "\\x$(printf %02x "$idx")"; cat "$W/q-$name/model.safetensors"; } \
     >"$OUT/quant_checkpoint/$name"
