@@ -10,6 +10,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Regex.h"
 
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -31,7 +32,9 @@ namespace {
 std::optional<int64_t> intField(const json::Object &o, StringRef key) {
   if (auto v = o.getInteger(key))
     return *v;
-  if (auto d = o.getNumber(key); d && *d == double(int64_t(*d)))
+  // A whole number in int64's range ("bits": 4.0); not inf, NaN or 1e30,
+  // whose conversion would be undefined.
+  if (auto d = o.getNumber(key); d && std::fabs(*d) < 9.0e18 && *d == std::trunc(*d))
     return int64_t(*d);
   return std::nullopt;
 }
@@ -49,6 +52,8 @@ Expected<QuantizationConfig> parseGPTQOrAWQ(const json::Object &o, StringRef met
     group = intField(o, "q_group_size");
   if (!bits)
     return fileError(file, "quantization_config has no integer 'bits'");
+  if (*bits < 1 || *bits > 32) // the exact set is checked below; keep the int honest
+    return fileError(file, "quantization_config bits must be 2, 3, 4 or 8, got {0}", *bits);
   qc.bits = int(*bits);
   qc.group = group ? *group : 128;
   if (qc.group == -1)
