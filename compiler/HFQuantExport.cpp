@@ -318,8 +318,9 @@ Expected<HFQuantExportStats> exportQuantizedHF(mlir::ModuleOp module, const HFMo
   std::string base = dir;
   while (base.size() > 1 && base.back() == '/')
     base.pop_back();
-  const std::string tag = std::to_string(sys::Process::getProcessId());
-  const std::string tmp = base + ".qcc-tmp-" + tag, old = base + ".qcc-old-" + tag;
+  // The staging name is AtomicFile's temporary name for DIR (DIR.qcc-tmp-PID).
+  const std::string tmp = AtomicFile::tempName(base);
+  const std::string old = base + ".qcc-old-" + std::to_string(sys::Process::getProcessId());
   removeStaleStaging(base);
   sys::fs::remove_directories(tmp);
   if (auto ec = sys::fs::create_directories(tmp, /*IgnoreExisting=*/true, sys::fs::all_all))

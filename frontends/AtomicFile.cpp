@@ -43,7 +43,6 @@ Expected<std::unique_ptr<AtomicFile>> AtomicFile::create(StringRef path) {
 }
 
 Error AtomicFile::commit() {
-  done_ = true;
   os_->flush();
   if (os_->has_error()) {
     std::string msg = os_->error().message();

@@ -39,7 +39,7 @@ private:
   AtomicFile() = default;
   std::string path_, named_; ///< named_: the named temporary, when one exists
   int fd_ = -1;
-  bool unnamed_ = false, done_ = false;
+  bool unnamed_ = false;
   std::unique_ptr<llvm::raw_fd_ostream> os_;
 };
 
