@@ -16,7 +16,8 @@ config.excludes = ["oracle", "unit", "Inputs", "CMakeLists.txt", "lit.cfg.py", "
 config.environment["PATH"] = os.pathsep.join(
     [os.path.join(config.qcc_tools_dir, "qcc"), os.path.join(config.qcc_tools_dir, "qcc-opt"),
      config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))])
-for var in ["HOME", "OMP_NUM_THREADS", "PYTHONPATH", "LANG", "LC_ALL"]:
+for var in ["HOME", "OMP_NUM_THREADS", "PYTHONPATH", "LANG", "LC_ALL",
+            "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"]:
     if var in os.environ:
         config.environment[var] = os.environ[var]
 
