@@ -658,7 +658,12 @@ struct Driver {
       std::vector<uint8_t> bytes;
       std::string methodName = method == Method::RTN ? "rtn" : method == Method::AWQ ? "awq"
                                : method == Method::GPTQ ? "gptq" : "awq+gptq";
-      if (Hd.empty()) {
+      if (Hd.empty() && method == Method::AWQ && grid.rtn && !st.H.empty()) {
+        // AWQ onto a GPU checkpoint's groups: the clipping search on the Gram matrix.
+        PhaseTimer timer(kRound);
+        bytes.resize(grid.rowBytes(n) * rows);
+        kq::clipSearch(*grid.rtn, W.data(), rows, n, st.energy.data(), st.H.data(), bytes.data());
+      } else if (Hd.empty()) {
         PhaseTimer timer(kRound);
         bytes = grid.quantize(W.data(), rows, n, st.energy.data());
       } else {

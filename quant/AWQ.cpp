@@ -82,4 +82,60 @@ AWQResult searchScales(const std::vector<AWQTarget> &targets, int64_t n, const f
   return best;
 }
 
+void clipSearch(const rtn::Params &p, const float *W, int64_t rows, int64_t n, const float *imp,
+                const float *H, uint8_t *out) {
+  const int64_t g = p.groupSize(n);
+  const size_t rb = rtn::rowBytes(p, n);
+  constexpr int kClips = 20;       // c = 1 - i / 40
+  constexpr int C = kClips + 1;    // and the importance-weighted fit
+  constexpr int64_t kRows = 16;    // rows per task: fixed, so threads do not change results
+  std::vector<float> Hg(g * g);
+  for (int64_t b = 0; b < n; b += g) {
+    for (int64_t i = 0; i < g; ++i)
+      for (int64_t j = 0; j < g; ++j)
+        Hg[i * g + j] = H[(b + i) * n + b + j];
+    const int64_t tasks = (rows + kRows - 1) / kRows;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t t = 0; t < tasks; ++t) {
+      const int64_t r0 = t * kRows, nr = std::min(rows, r0 + kRows) - r0;
+      std::vector<float> s(nr * C), z(nr * C), D(nr * C * g), E(nr * C * g);
+      std::vector<int> q(nr * C * g);
+      for (int64_t r = 0; r < nr; ++r) {
+        const float *x = W + (r0 + r) * n + b;
+        for (int c = 0; c < C; ++c) {
+          const int64_t k = r * C + c;
+          if (c == 0)
+            rtn::fitGroup(p, x, imp ? imp + b : nullptr, g, false, s[k], z[k], &q[k * g]);
+          else
+            rtn::fitGroup(p, x, nullptr, g, true, s[k], z[k], &q[k * g],
+                          1.0f - float(c - 1) / (2 * kClips));
+          for (int64_t i = 0; i < g; ++i)
+            D[k * g + i] = s[k] * (float(q[k * g + i]) - z[k]) - x[i];
+        }
+      }
+      if (dnnl_sgemm('N', 'N', nr * C, g, g, 1.0f, D.data(), g, Hg.data(), g, 0.0f, E.data(), g) !=
+          dnnl_success) {
+        fprintf(stderr, "qcc: internal error: dnnl_sgemm failed\n");
+        std::abort();
+      }
+      for (int64_t r = 0; r < nr; ++r) {
+        int best = 0;
+        double bestErr = INFINITY;
+        for (int c = 0; c < C; ++c) {
+          const int64_t k = r * C + c;
+          double e = 0;
+          for (int64_t i = 0; i < g; ++i)
+            e += double(E[k * g + i]) * D[k * g + i];
+          if (e < bestErr) {
+            bestErr = e;
+            best = c;
+          }
+        }
+        const int64_t k = r * C + best;
+        rtn::writeGroupBytes(out + (r0 + r) * rb + (b / g) * (8 + g), s[k], z[k], &q[k * g], g);
+      }
+    }
+  }
+}
+
 } // namespace qcc::quant

@@ -14,6 +14,8 @@
 #ifndef QCC_QUANT_AWQ_H
 #define QCC_QUANT_AWQ_H
 
+#include "quant/RTN.h"
+
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -44,6 +46,17 @@ double outputError(const float *A, const float *B, int64_t rows, int64_t n, cons
 /// sharing one input of n channels with mean |x| `meanAbs` and Gram matrix `H`.
 AWQResult searchScales(const std::vector<AWQTarget> &targets, int64_t n, const float *meanAbs,
                        const float *H, int grid = 20);
+
+/// AWQ's second step, a per-group clipping search, with its error measured
+/// exactly: for every group of every row of W [rows x n] (columns already
+/// scaled), the candidates are the importance-weighted fit (`imp`) and the
+/// min-max / max-abs fits of the range shrunk by c = 1, 0.975, ..., 0.525; the
+/// one with the lowest d^T H_gg d wins, d the group's rounding error and H_gg
+/// the group's diagonal block of the inputs' Gram matrix H [n x n]. Writes
+/// the packed rows (rtn::rowBytes(p, n) bytes each). The result does not
+/// depend on the number of threads.
+void clipSearch(const rtn::Params &p, const float *W, int64_t rows, int64_t n, const float *imp,
+                const float *H, uint8_t *out);
 
 } // namespace qcc::quant
 

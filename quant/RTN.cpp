@@ -83,7 +83,7 @@ size_t rowBytes(const Params &p, int64_t n) {
 }
 
 void fitGroup(const Params &p, const float *xs, const float *imp, int64_t g, bool minmax, float &s,
-              float &z, int *q) {
+              float &z, int *q, float clip) {
   const int qmax = (1 << p.bits) - 1, half = 1 << (p.bits - 1);
   if (minmax) {
     // The GPTQ paper's grid: symmetric max-abs, or min-max with a rounded zero.
@@ -91,11 +91,11 @@ void fitGroup(const Params &p, const float *xs, const float *imp, int64_t g, boo
       float amax = 0;
       for (int64_t i = 0; i < g; ++i)
         amax = std::max(amax, std::fabs(xs[i]));
-      s = amax / float(half - 1);
+      s = amax * clip / float(half - 1);
       z = float(half);
     } else {
-      float mn = std::min(0.0f, *std::min_element(xs, xs + g));
-      float mx = std::max(0.0f, *std::max_element(xs, xs + g));
+      float mn = std::min(0.0f, *std::min_element(xs, xs + g)) * clip;
+      float mx = std::max(0.0f, *std::max_element(xs, xs + g)) * clip;
       s = (mx - mn) / qmax;
       z = s > 0 ? float(std::clamp(roundi(-mn / s), 0, qmax)) : 0;
     }

@@ -47,8 +47,10 @@ inline void quantizeRowsMaxAbs(const Params &p, const float *x, uint8_t *out, in
 }
 /// Scale, zero and codes (in [0, 2^bits - 1]; value = s * (code - z)) of one
 /// group of `g` weights.
+/// With `minmax`, `clip` < 1 shrinks the range first (max-abs, or min and max,
+/// times clip): AWQ's clipping candidates.
 void fitGroup(const Params &p, const float *x, const float *imp, int64_t g, bool minmax, float &s,
-              float &z, int *codes);
+              float &z, int *codes, float clip = 1.0f);
 /// Writes one packed group.
 void writeGroupBytes(uint8_t *out, float scale, float zero, const int *codes, int64_t g);
 /// Reads one packed group: its scale and zero, and a pointer to its `g` codes.
