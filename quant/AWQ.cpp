@@ -10,6 +10,16 @@
 
 namespace qcc::quant {
 
+namespace {
+/// E = D H for D [m x n], H [n x n], row-major (single-threaded inside a parallel region).
+void multiply(const float *D, const float *H, float *E, int64_t m, int64_t n) {
+  if (dnnl_sgemm('N', 'N', m, n, n, 1.0f, D, n, H, n, 0.0f, E, n) != dnnl_success) {
+    fprintf(stderr, "qcc: internal error: dnnl_sgemm failed\n");
+    std::abort();
+  }
+}
+} // namespace
+
 double outputError(const float *A, const float *B, int64_t rows, int64_t n, const float *H) {
   // Fixed chunks of rows, one thread each (sgemm inside an OpenMP region runs
   // single-threaded), per-row sums added in row order: the result does not
@@ -23,10 +33,7 @@ double outputError(const float *A, const float *B, int64_t rows, int64_t n, cons
     std::vector<float> D(nr * n), E(nr * n);
     for (int64_t i = 0; i < nr * n; ++i)
       D[i] = A[r0 * n + i] - B[r0 * n + i];
-    if (dnnl_sgemm('N', 'N', nr, n, n, 1.0f, D.data(), n, H, n, 0.0f, E.data(), n) != dnnl_success) {
-      fprintf(stderr, "qcc: internal error: dnnl_sgemm failed\n");
-      std::abort();
-    }
+    multiply(D.data(), H, E.data(), nr, n);
     for (int64_t r = 0; r < nr; ++r) {
       double e = 0;
       for (int64_t j = 0; j < n; ++j)
@@ -113,11 +120,7 @@ void clipSearch(const rtn::Params &p, const float *W, int64_t rows, int64_t n, c
             D[k * g + i] = s[k] * (float(q[k * g + i]) - z[k]) - x[i];
         }
       }
-      if (dnnl_sgemm('N', 'N', nr * C, g, g, 1.0f, D.data(), g, Hg.data(), g, 0.0f, E.data(), g) !=
-          dnnl_success) {
-        fprintf(stderr, "qcc: internal error: dnnl_sgemm failed\n");
-        std::abort();
-      }
+      multiply(D.data(), Hg.data(), E.data(), nr * C, g);
       for (int64_t r = 0; r < nr; ++r) {
         int best = 0;
         double bestErr = INFINITY;
