@@ -5,7 +5,7 @@
 // -ffp-contract=off, so results equal ggml's dequantization bit for bit.
 //
 //===----------------------------------------------------------------------===//
-#include "formats/ggml/GGMLTypes.h"
+#include "formats/ggml/BlockCodes.h"
 #include "frontends/Safetensors.h"
 
 #include <cstring>
@@ -14,28 +14,6 @@ namespace qcc::ggml {
 
 namespace {
 inline float h2f(half h) { return halfToFloat(h); }
-
-const int8_t kIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
-
-/// 6-bit scale and min j of the 12-byte Q4_K/Q5_K scale block.
-inline void scaleMinK4(int j, const uint8_t *q, uint8_t &sc, uint8_t &m) {
-  if (j < 4) {
-    sc = q[j] & 63;
-    m = q[j + 4] & 63;
-  } else {
-    sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
-/// The 16 signed 6-bit scales of a Q3_K block (stored +32).
-inline void scalesQ3K(const uint8_t *b, int8_t out[16]) {
-  for (int s = 0; s < 16; ++s) {
-    int lo = s < 8 ? (b[s] & 0xF) : (b[s - 8] >> 4);
-    int hi = (b[8 + (s % 4)] >> (2 * (s / 4))) & 3;
-    out[s] = int8_t((lo | (hi << 4)) - 32);
-  }
-}
 
 void dqQ4_0(const BlockQ4_0 *x, float *y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i, y += QK) {

@@ -62,6 +62,13 @@ static_assert(sizeof(BlockQ6_K) == 210, "Q6_K block");
 struct BlockIQ4_NL { half d; uint8_t qs[QK / 2]; };
 static_assert(sizeof(BlockIQ4_NL) == 18, "IQ4_NL block");
 
+// The activation blocks llama.cpp multiplies quantized weights with: the
+// input row of a linear layer is rounded to one of these first.
+struct BlockQ8_1 { half d, s; int8_t qs[QK]; }; ///< s = d * sum(qs), rounded to fp16
+static_assert(sizeof(BlockQ8_1) == 36, "Q8_1 block");
+struct BlockQ8_K { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; }; ///< bsums: sums of 16 qs
+static_assert(sizeof(BlockQ8_K) == 292, "Q8_K block");
+
 struct TypeTraits {
   Type type;
   const char *name;  ///< "Q4_K"
@@ -132,6 +139,19 @@ void searchAffine(const float *x, const float *w, int n, int qmax, bool minNonPo
 /// those, nothing for F32. This writes those rounded activations (one row of
 /// `n`, a multiple of w's block size) as floats, so a float GEMM on
 /// dequantized weights computes what ggml computes.
+/// The block format a row of activations is quantized to before its dot
+/// products with weights of quantized type `w`: Q8_0 (Q4_0, Q5_0, Q8_0,
+/// IQ4_NL), Q8_1 (Q4_1, Q5_1) or Q8_K (the k-quants). n must be a multiple of
+/// that format's block (32 or 256).
+enum class ActType { Q8_0, Q8_1, Q8_K };
+ActType activationType(Type w);
+size_t activationRowBytes(Type w, int64_t n);
+void quantizeActivations(Type w, const float *x, void *out, int64_t n);
+void dequantizeActivations(Type w, const void *in, float *y, int64_t n);
+
+/// y = x rounded as llama.cpp rounds the input of a product with weights of
+/// type `w`: unchanged for F32, through F16 / BF16 for those, and through
+/// quantizeActivations / dequantizeActivations for quantized types.
 void roundActivations(Type w, const float *x, float *y, int64_t n);
 
 } // namespace qcc::ggml

@@ -14,12 +14,13 @@
 // divergence than weighting by sigma^2 + x_i^2 or by |x_i| (docs/BENCHMARKS.md).
 //
 //===----------------------------------------------------------------------===//
-#include "formats/ggml/GGMLTypes.h"
+#include "formats/ggml/BlockCodes.h"
 #include "frontends/Safetensors.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace qcc::ggml {
@@ -29,8 +30,6 @@ inline int roundi(float v) { return int(std::nearbyint(v)); }
 inline half f2h(float f) { return floatToHalf(f); }
 inline float h2f(half h) { return halfToFloat(h); }
 inline float fp16r(float f) { return h2f(f2h(f)); }
-
-const int8_t kIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 // ---------------------------------------------------------------- legacy
 // Each fit mirrors its dequantizer: value = step * stored_code + base.
@@ -568,6 +567,103 @@ void searchAffine(const float *x, const float *w, int n, int qmax, bool minNonPo
 }
 
 
+ActType activationType(Type w) {
+  switch (w) {
+  case Type::Q4_1: case Type::Q5_1:
+    return ActType::Q8_1;
+  case Type::Q2_K: case Type::Q3_K: case Type::Q4_K: case Type::Q5_K: case Type::Q6_K:
+    return ActType::Q8_K;
+  default:
+    return ActType::Q8_0;
+  }
+}
+
+size_t activationRowBytes(Type w, int64_t n) {
+  switch (activationType(w)) {
+  case ActType::Q8_0: return size_t(n / QK) * sizeof(BlockQ8_0);
+  case ActType::Q8_1: return size_t(n / QK) * sizeof(BlockQ8_1);
+  case ActType::Q8_K: return size_t(n / QK_K) * sizeof(BlockQ8_K);
+  }
+  return 0;
+}
+
+namespace {
+/// Q8_0 / Q8_1: d = max|x| / 127 (stored fp16), q = round(x / d).
+template <typename B> void quantizeQ8(const float *x, B *y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += QK) {
+    float amax = 0;
+    for (int j = 0; j < QK; ++j)
+      amax = std::max(amax, std::fabs(x[j]));
+    const float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f;
+    y[i].d = f2h(d);
+    int sum = 0;
+    for (int j = 0; j < QK; ++j) {
+      y[i].qs[j] = int8_t(roundi(x[j] * id));
+      sum += y[i].qs[j];
+    }
+    if constexpr (std::is_same_v<B, BlockQ8_1>)
+      y[i].s = f2h(float(sum) * d);
+  }
+}
+
+/// Q8_K: the element of largest magnitude maps to -127, d = 1 / that scale
+/// (float32), and the sums of every 16 codes are stored beside them.
+void quantizeQ8K(const float *x, BlockQ8_K *y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += QK_K) {
+    float amax = 0, mx = 0;
+    for (int j = 0; j < QK_K; ++j)
+      if (std::fabs(x[j]) > amax) {
+        amax = std::fabs(x[j]);
+        mx = x[j];
+      }
+    if (amax == 0) {
+      std::memset(&y[i], 0, sizeof(BlockQ8_K));
+      continue;
+    }
+    const float iscale = -127.0f / mx;
+    for (int j = 0; j < QK_K; ++j)
+      y[i].qs[j] = int8_t(std::min(127, roundi(iscale * x[j])));
+    for (int s = 0; s < QK_K / 16; ++s) {
+      int sum = 0;
+      for (int j = 0; j < 16; ++j)
+        sum += y[i].qs[16 * s + j];
+      y[i].bsums[s] = int16_t(sum);
+    }
+    y[i].d = 1.0f / iscale;
+  }
+}
+} // namespace
+
+void quantizeActivations(Type w, const float *x, void *out, int64_t n) {
+  switch (activationType(w)) {
+  case ActType::Q8_0: return quantizeQ8(x, static_cast<BlockQ8_0 *>(out), n / QK);
+  case ActType::Q8_1: return quantizeQ8(x, static_cast<BlockQ8_1 *>(out), n / QK);
+  case ActType::Q8_K: return quantizeQ8K(x, static_cast<BlockQ8_K *>(out), n / QK_K);
+  }
+}
+
+void dequantizeActivations(Type w, const void *in, float *y, int64_t n) {
+  switch (activationType(w)) {
+  case ActType::Q8_0:
+    return dequantizeRow(Type::Q8_0, in, y, n);
+  case ActType::Q8_1:
+    for (int64_t i = 0; i < n / QK; ++i) {
+      const BlockQ8_1 &b = static_cast<const BlockQ8_1 *>(in)[i];
+      const float d = h2f(b.d);
+      for (int j = 0; j < QK; ++j)
+        y[i * QK + j] = d * float(b.qs[j]);
+    }
+    return;
+  case ActType::Q8_K:
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+      const BlockQ8_K &b = static_cast<const BlockQ8_K *>(in)[i];
+      for (int j = 0; j < QK_K; ++j)
+        y[i * QK_K + j] = b.d * float(b.qs[j]);
+    }
+    return;
+  }
+}
+
 void roundActivations(Type w, const float *x, float *y, int64_t n) {
   switch (w) {
   case Type::F32:
@@ -581,34 +677,13 @@ void roundActivations(Type w, const float *x, float *y, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
       y[i] = bf16ToFloat(floatToBF16(x[i]));
     return;
-  case Type::Q4_0: case Type::Q4_1: case Type::Q5_0: case Type::Q5_1: case Type::Q8_0:
-  case Type::IQ4_NL:
-    for (int64_t b = 0; b < n; b += QK) { // Q8_0 / Q8_1
-      float amax = 0;
-      for (int j = 0; j < QK; ++j)
-        amax = std::max(amax, std::fabs(x[b + j]));
-      const float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f, dh = fp16r(d);
-      for (int j = 0; j < QK; ++j)
-        y[b + j] = dh * float(roundi(x[b + j] * id));
-    }
+  default: {
+    thread_local std::vector<uint8_t> q;
+    q.resize(activationRowBytes(w, n));
+    quantizeActivations(w, x, q.data(), n);
+    dequantizeActivations(w, q.data(), y, n);
     return;
-  case Type::Q2_K: case Type::Q3_K: case Type::Q4_K: case Type::Q5_K: case Type::Q6_K:
-    for (int64_t b = 0; b < n; b += QK_K) { // Q8_K
-      float amax = 0, mx = 0;
-      for (int j = 0; j < QK_K; ++j)
-        if (std::fabs(x[b + j]) > amax) {
-          amax = std::fabs(x[b + j]);
-          mx = x[b + j];
-        }
-      if (amax == 0) {
-        std::fill(y + b, y + b + QK_K, 0.0f);
-        continue;
-      }
-      const float iscale = -127.0f / mx, d = 1.0f / iscale;
-      for (int j = 0; j < QK_K; ++j)
-        y[b + j] = d * float(std::min(127, roundi(iscale * x[b + j])));
-    }
-    return;
+  }
   }
 }
 

@@ -1,0 +1,40 @@
+//===- QuantDot.h - dot products on ggml blocks ------------------*- C++ -*-===//
+//
+// The inner loop of every quantized linear layer: one row of weights in a
+// ggml block format times one row of activations quantized the way llama.cpp
+// quantizes them (ggml::quantizeActivations: Q8_0, Q8_1 or Q8_K by weight
+// type). Within a block every product and sum is an exact integer; the float
+// parts are combined once per block, in block order, by the functions of
+// DotCombine.h. So every variant (the scalar reference in ref/, the SIMD ones
+// in x86/) returns the same bits, and tests check that they do.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QCC_RUNTIME_KERNELS_QUANTDOT_H
+#define QCC_RUNTIME_KERNELS_QUANTDOT_H
+
+#include "formats/ggml/GGMLTypes.h"
+
+#include <cstdint>
+
+namespace qcc::kernels {
+
+/// The scalar reference, for every quantized type (not F32 / F16 / BF16).
+/// n: weights in the row, a multiple of the type's block.
+float dotRef(ggml::Type w, const void *wRow, const void *aRow, int64_t n);
+
+namespace avx2 {
+/// Whether this build has an AVX2 variant for `w` (whatever the CPU).
+bool has(ggml::Type w);
+/// The AVX2 + FMA variant; only where has(w) and the CPU supports AVX2.
+float dot(ggml::Type w, const void *wRow, const void *aRow, int64_t n);
+} // namespace avx2
+
+/// Whether this CPU runs AVX2 (checked once).
+bool cpuHasAVX2();
+
+/// The fastest variant on this CPU.
+float dot(ggml::Type w, const void *wRow, const void *aRow, int64_t n);
+
+} // namespace qcc::kernels
+
+#endif

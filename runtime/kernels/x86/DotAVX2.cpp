@@ -1,0 +1,158 @@
+//===- DotAVX2.cpp - AVX2 dot products on ggml blocks ---------------------===//
+//
+// Integer SIMD for the block formats llama.cpp files use most (Q4_0, Q8_0,
+// Q4_K, Q6_K): 32 weight codes at a time against 32 activation codes with
+// vpmaddubsw / vpmaddwd, the sub-block scales applied to the int32 lanes, one
+// horizontal sum per block, then DotCombine.h's float step, so the results
+// equal dotRef's bit for bit. Every function carries its own target
+// attribute: the file is built without -mavx2, and nothing here runs unless
+// the CPU has AVX2 (kernels::dot checks).
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/kernels/DotCombine.h"
+#include "runtime/kernels/QuantDot.h"
+
+#include "formats/ggml/BlockCodes.h"
+
+#include "frontends/Safetensors.h"
+
+#include <immintrin.h>
+
+namespace qcc::kernels::avx2 {
+
+using namespace ggml;
+
+namespace {
+
+#define QCC_AVX2 __attribute__((target("avx2,fma")))
+
+QCC_AVX2 inline int32_t hsum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+/// 8 int32 lanes, each the sum of 4 products of unsigned u (0..255, where
+/// every pair sums below 2^15) and signed a.
+QCC_AVX2 inline __m256i dotU8(__m256i u, __m256i a) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, a), _mm256_set1_epi16(1));
+}
+
+/// The same for signed w (-128..127) and a (-127..127).
+QCC_AVX2 inline __m256i dotI8(__m256i w, __m256i a) {
+  return dotU8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+}
+
+QCC_AVX2 inline __m256i load32(const void *p) {
+  return _mm256_loadu_si256(static_cast<const __m256i *>(p));
+}
+
+/// 16 bytes of packed nibbles -> 32 bytes: the low nibbles, then the high ones.
+QCC_AVX2 inline __m256i nibbles16(const uint8_t *q) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(q));
+  const __m128i m = _mm_set1_epi8(0xF);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m), _mm_and_si128(b, m));
+}
+
+QCC_AVX2 float dotQ4_0(const BlockQ4_0 *x, const BlockQ8_0 *y, int64_t nb) {
+  float sum = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    const __m256i w = _mm256_sub_epi8(nibbles16(x[i].qs), _mm256_set1_epi8(8));
+    const int32_t isum = hsum(dotI8(w, load32(y[i].qs)));
+    sum = combineQ8(sum, halfToFloat(x[i].d), halfToFloat(y[i].d), isum);
+  }
+  return sum;
+}
+
+QCC_AVX2 float dotQ8_0(const BlockQ8_0 *x, const BlockQ8_0 *y, int64_t nb) {
+  float sum = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    const int32_t isum = hsum(dotI8(load32(x[i].qs), load32(y[i].qs)));
+    sum = combineQ8(sum, halfToFloat(x[i].d), halfToFloat(y[i].d), isum);
+  }
+  return sum;
+}
+
+QCC_AVX2 float dotQ4_K(const BlockQ4_K *x, const BlockQ8_K *y, int64_t nb) {
+  const __m256i m4 = _mm256_set1_epi8(0xF);
+  float sum = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    uint8_t sc[8], mn[8];
+    for (int s = 0; s < 8; ++s)
+      scaleMinK4(s, x[i].scales, sc[s], mn[s]);
+    __m256i acc = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) { // 64 weights: sub-block 2c low nibbles, 2c + 1 high
+      const __m256i q = load32(x[i].qs + 32 * c);
+      const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(lo, load32(y[i].qs + 64 * c)),
+                                                     _mm256_set1_epi32(sc[2 * c])));
+      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(hi, load32(y[i].qs + 64 * c + 32)),
+                                                     _mm256_set1_epi32(sc[2 * c + 1])));
+    }
+    int32_t msum = 0;
+    for (int s = 0; s < 8; ++s)
+      msum += mn[s] * (y[i].bsums[2 * s] + y[i].bsums[2 * s + 1]);
+    sum = combineK(sum, y[i].d, halfToFloat(x[i].d), hsum(acc), halfToFloat(x[i].dmin), msum);
+  }
+  return sum;
+}
+
+QCC_AVX2 float dotQ6_K(const BlockQ6_K *x, const BlockQ8_K *y, int64_t nb) {
+  const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(0x0C),
+                m48 = _mm256_set1_epi8(0x30);
+  float sum = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    const int8_t *sc = x[i].scales;
+    __m256i acc = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i l0 = load32(x[i].ql + 64 * h), l1 = load32(x[i].ql + 64 * h + 32),
+                    qh = load32(x[i].qh + 32 * h);
+      // The six-bit codes 0..63 of weights 128h + 32k + l, k = 0..3.
+      const __m256i q[4] = {
+          _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4)),
+          _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m12), 2)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m48)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), m48))};
+      for (int k = 0; k < 4; ++k) {
+        const int s = 8 * h + 2 * k; // lanes 0-3: sub-block s, lanes 4-7: s + 1
+        const __m256i scale = _mm256_set_epi32(sc[s + 1], sc[s + 1], sc[s + 1], sc[s + 1], sc[s],
+                                               sc[s], sc[s], sc[s]);
+        acc = _mm256_add_epi32(
+            acc, _mm256_mullo_epi32(dotU8(q[k], load32(y[i].qs + 128 * h + 32 * k)), scale));
+      }
+    }
+    // The codes above are stored +32: sum((q - 32) a) = sum(q a) - 32 sum(a).
+    int32_t offset = 0;
+    for (int s = 0; s < 16; ++s)
+      offset += sc[s] * y[i].bsums[s];
+    sum = combineK(sum, y[i].d, halfToFloat(x[i].d), hsum(acc) - 32 * offset);
+  }
+  return sum;
+}
+
+#undef QCC_AVX2
+
+} // namespace
+
+bool has(Type w) {
+  return w == Type::Q4_0 || w == Type::Q8_0 || w == Type::Q4_K || w == Type::Q6_K;
+}
+
+float dot(Type w, const void *wRow, const void *aRow, int64_t n) {
+  switch (w) {
+  case Type::Q4_0:
+    return dotQ4_0(static_cast<const BlockQ4_0 *>(wRow), static_cast<const BlockQ8_0 *>(aRow), n / QK);
+  case Type::Q8_0:
+    return dotQ8_0(static_cast<const BlockQ8_0 *>(wRow), static_cast<const BlockQ8_0 *>(aRow), n / QK);
+  case Type::Q4_K:
+    return dotQ4_K(static_cast<const BlockQ4_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
+  case Type::Q6_K:
+    return dotQ6_K(static_cast<const BlockQ6_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
+  default:
+    return dotRef(w, wRow, aRow, n);
+  }
+}
+
+} // namespace qcc::kernels::avx2

@@ -1,0 +1,203 @@
+//===- QuantDotTest.cpp - dot products on ggml blocks ---------------------===//
+//
+// The scalar reference against an independent oracle (the formats' own
+// dequantizers and a float64 sum), llama.cpp's activation formats against
+// their definitions, and every SIMD variant against the reference, bit for
+// bit, on random blocks (random bytes: every code, scale and min pattern).
+//
+//===----------------------------------------------------------------------===//
+#include "formats/ggml/GGMLTypes.h"
+#include "frontends/Safetensors.h"
+#include "runtime/kernels/QuantDot.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+using namespace qcc;
+using namespace qcc::ggml;
+
+namespace {
+
+const Type kQuantized[] = {Type::Q4_0, Type::Q4_1, Type::Q5_0, Type::Q5_1, Type::Q8_0, Type::IQ4_NL,
+                           Type::Q2_K, Type::Q3_K, Type::Q4_K, Type::Q5_K, Type::Q6_K};
+
+std::vector<float> randomRow(std::mt19937 &rng, int64_t n, float outlier) {
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> x(n);
+  for (float &v : x)
+    v = g(rng);
+  for (int64_t i = 0; i < n; i += 97) // a few large channels, as real activations have
+    x[i] *= outlier;
+  return x;
+}
+
+std::vector<uint8_t> quantizeAct(Type w, const std::vector<float> &x) {
+  std::vector<uint8_t> a(activationRowBytes(w, int64_t(x.size())));
+  quantizeActivations(w, x.data(), a.data(), int64_t(x.size()));
+  return a;
+}
+
+uint32_t bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+/// Overwrites the fp16 scale fields of random-byte blocks with finite values.
+void finiteScales(Type t, uint8_t *row, int64_t n, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> u(-0.05f, 0.05f);
+  const TypeTraits &tr = traits(t);
+  for (int64_t b = 0; b < n / tr.blockSize; ++b) {
+    uint8_t *blk = row + b * tr.blockBytes;
+    auto put = [&](size_t off) {
+      half h = floatToHalf(u(rng));
+      std::memcpy(blk + off, &h, 2);
+    };
+    switch (t) {
+    case Type::Q4_0: case Type::Q8_0: case Type::Q5_0: case Type::IQ4_NL: put(0); break;
+    case Type::Q4_1: case Type::Q5_1: case Type::Q4_K: case Type::Q5_K: put(0); put(2); break;
+    case Type::Q2_K: put(offsetof(BlockQ2_K, d)); put(offsetof(BlockQ2_K, dmin)); break;
+    case Type::Q3_K: put(offsetof(BlockQ3_K, d)); break;
+    case Type::Q6_K: put(offsetof(BlockQ6_K, d)); break;
+    default: break;
+    }
+  }
+}
+
+} // namespace
+
+TEST(QuantDot, ReferenceEqualsTheDequantizedProduct) {
+  std::mt19937 rng(7);
+  const int64_t n = 1024;
+  for (Type t : kQuantized) {
+    SCOPED_TRACE(traits(t).name);
+    for (int rep = 0; rep < 4; ++rep) {
+      std::vector<float> w = randomRow(rng, n, 1.0f + 3.0f * rep), x = randomRow(rng, n, 8.0f);
+      std::vector<uint8_t> wq(rowBytes(t, n));
+      quantizeRows(t, w.data(), wq.data(), 1, n);
+      std::vector<uint8_t> aq = quantizeAct(t, x);
+      std::vector<float> wd(n), ad(n);
+      dequantizeRow(t, wq.data(), wd.data(), n);
+      dequantizeActivations(t, aq.data(), ad.data(), n);
+      double oracle = 0, wmax = 0, asum = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        oracle += double(wd[i]) * ad[i];
+        wmax = std::max(wmax, std::fabs(double(wd[i])));
+        asum += std::fabs(double(ad[i]));
+      }
+      if (activationType(t) == ActType::Q8_1) {
+        // Q8_1 stores d * sum(q) rounded to fp16; the kernels use it for the offset term.
+        for (int64_t b = 0; b < n / QK; ++b) {
+          const auto &ab = reinterpret_cast<const BlockQ8_1 *>(aq.data())[b];
+          const half mh = t == Type::Q4_1 ? reinterpret_cast<const BlockQ4_1 *>(wq.data())[b].m
+                                          : reinterpret_cast<const BlockQ5_1 *>(wq.data())[b].m;
+          double s = 0;
+          for (int j = 0; j < QK; ++j)
+            s += ad[b * QK + j];
+          oracle += double(halfToFloat(mh)) * (double(halfToFloat(ab.s)) - s);
+        }
+      }
+      const float got = kernels::dotRef(t, wq.data(), aq.data(), n);
+      EXPECT_NEAR(got, oracle, 4e-5 * wmax * asum) << "rep " << rep;
+    }
+  }
+}
+
+TEST(QuantDot, ActivationFormatsFollowTheirDefinitions) {
+  std::mt19937 rng(11);
+  const int64_t n = 512;
+  std::vector<float> x = randomRow(rng, n, 20.0f);
+  std::fill(x.begin() + 256, x.begin() + 288, 0.0f); // an all-zero Q8_0 block
+  // Q8_0 and Q8_1: d = fp16(max|x| / 127), q = round(x / d); Q8_1's s = fp16(d * sum q).
+  for (Type w : {Type::Q4_0, Type::Q4_1}) {
+    std::vector<uint8_t> a = quantizeAct(w, x);
+    for (int64_t b = 0; b < n / QK; ++b) {
+      float amax = 0;
+      for (int j = 0; j < QK; ++j)
+        amax = std::max(amax, std::fabs(x[b * QK + j]));
+      const int8_t *qs;
+      half d;
+      if (w == Type::Q4_0) {
+        const auto &blk = reinterpret_cast<const BlockQ8_0 *>(a.data())[b];
+        qs = blk.qs, d = blk.d;
+      } else {
+        const auto &blk = reinterpret_cast<const BlockQ8_1 *>(a.data())[b];
+        qs = blk.qs, d = blk.d;
+        int sum = 0;
+        for (int j = 0; j < QK; ++j)
+          sum += qs[j];
+        EXPECT_EQ(blk.s, floatToHalf(float(sum) * (amax / 127.0f)));
+      }
+      EXPECT_EQ(d, floatToHalf(amax / 127.0f));
+      const float id = amax ? 127.0f / amax : 0.0f;
+      for (int j = 0; j < QK; ++j) {
+        EXPECT_LE(std::abs(int(qs[j])), 127);
+        EXPECT_LE(std::fabs(float(qs[j]) - x[b * QK + j] * id), 0.5f + 1e-4f);
+      }
+    }
+  }
+  // Q8_K: the element of largest magnitude becomes -127, bsums are sums of 16 codes.
+  std::vector<uint8_t> a = quantizeAct(Type::Q4_K, x);
+  for (int64_t b = 0; b < n / QK_K; ++b) {
+    const auto &blk = reinterpret_cast<const BlockQ8_K *>(a.data())[b];
+    int64_t imax = b * QK_K;
+    for (int64_t j = b * QK_K; j < (b + 1) * QK_K; ++j)
+      if (std::fabs(x[j]) > std::fabs(x[imax]))
+        imax = j;
+    EXPECT_EQ(blk.qs[imax - b * QK_K], -127);
+    EXPECT_FLOAT_EQ(blk.d * -127.0f, x[imax]);
+    for (int s = 0; s < QK_K / 16; ++s) {
+      int sum = 0;
+      for (int j = 0; j < 16; ++j)
+        sum += blk.qs[16 * s + j];
+      EXPECT_EQ(blk.bsums[s], sum);
+    }
+  }
+  // roundActivations is the same rounding, dequantized.
+  std::vector<float> r(n), d(n);
+  roundActivations(Type::Q6_K, x.data(), r.data(), n);
+  dequantizeActivations(Type::Q6_K, a.data(), d.data(), n);
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_EQ(bits(r[i]), bits(d[i])) << i;
+}
+
+TEST(QuantDot, EveryVariantEqualsTheReferenceBitForBit) {
+  if (!kernels::cpuHasAVX2())
+    GTEST_SKIP() << "this CPU has no AVX2";
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> byte(0, 255);
+  int checked = 0;
+  for (Type t : kQuantized) {
+    if (!kernels::avx2::has(t))
+      continue;
+    SCOPED_TRACE(traits(t).name);
+    for (int64_t n : {256, 512, 4096}) {
+      for (int rep = 0; rep < 20; ++rep) {
+        std::vector<uint8_t> wq(rowBytes(t, n));
+        if (rep % 2) { // random bytes: every code, scale and min pattern
+          for (uint8_t &v : wq)
+            v = uint8_t(byte(rng));
+          finiteScales(t, wq.data(), n, rng);
+        } else {
+          std::vector<float> w = randomRow(rng, n, 4.0f);
+          quantizeRows(t, w.data(), wq.data(), 1, n);
+        }
+        std::vector<float> x = randomRow(rng, n, rep % 3 ? 30.0f : 1.0f);
+        if (rep == 4)
+          std::fill(x.begin(), x.begin() + 256, 0.0f); // zero blocks
+        std::vector<uint8_t> aq = quantizeAct(t, x);
+        const float ref = kernels::dotRef(t, wq.data(), aq.data(), n);
+        ASSERT_EQ(bits(kernels::avx2::dot(t, wq.data(), aq.data(), n)), bits(ref))
+            << "n " << n << " rep " << rep;
+        ASSERT_EQ(bits(kernels::dot(t, wq.data(), aq.data(), n)), bits(ref));
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 4 * 3 * 20); // Q4_0, Q8_0, Q4_K, Q6_K
+}
