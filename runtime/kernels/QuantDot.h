@@ -23,7 +23,8 @@ namespace qcc::kernels {
 float dotRef(ggml::Type w, const void *wRow, const void *aRow, int64_t n);
 
 namespace avx2 {
-/// Whether this build has an AVX2 variant for `w` (whatever the CPU).
+/// Whether this build has an AVX2 variant for `w` (whatever the CPU): every
+/// quantized type.
 bool has(ggml::Type w);
 /// The AVX2 + FMA variant; only where has(w) and the CPU supports AVX2.
 float dot(ggml::Type w, const void *wRow, const void *aRow, int64_t n);

@@ -1,7 +1,6 @@
 //===- DotAVX2.cpp - AVX2 dot products on ggml blocks ---------------------===//
 //
-// Integer SIMD for the block formats llama.cpp files use most (Q4_0, Q8_0,
-// Q4_K, Q6_K): 32 weight codes at a time against 32 activation codes with
+// Integer SIMD for every ggml block format: 32 weight codes at a time against 32 activation codes with
 // vpmaddubsw / vpmaddwd, the sub-block scales applied to the int32 lanes, one
 // horizontal sum per block, then DotCombine.h's float step, so the results
 // equal dotRef's bit for bit. Every function carries its own target
@@ -17,6 +16,9 @@
 #include "frontends/Safetensors.h"
 
 #include <immintrin.h>
+
+#include <cstring>
+#include <type_traits>
 
 namespace qcc::kernels::avx2 {
 
@@ -132,13 +134,150 @@ QCC_AVX2 float dotQ6_K(const BlockQ6_K *x, const BlockQ8_K *y, int64_t nb) {
   return sum;
 }
 
+/// 32 bits -> 32 bytes, byte e 0xFF where bit e is set.
+QCC_AVX2 inline __m256i bitsToBytes(uint32_t bits) {
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(int(bits)),
+      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+  const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+}
+
+/// Per-byte test of bit `mask` in 32 bytes: 0xFF where set.
+QCC_AVX2 inline __m256i hasBit(__m256i v, int mask) {
+  const __m256i m = _mm256_set1_epi8(char(mask));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
+}
+
+/// Q4_1 / Q5_1 codes (0..31) against Q8_1.
+template <typename B> QCC_AVX2 float dotQx_1(const B *x, const BlockQ8_1 *y, int64_t nb) {
+  float sum = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    __m256i u = nibbles16(x[i].qs);
+    if constexpr (std::is_same_v<B, BlockQ5_1>) {
+      uint32_t qh;
+      std::memcpy(&qh, x[i].qh, 4);
+      u = _mm256_or_si256(u, _mm256_and_si256(bitsToBytes(qh), _mm256_set1_epi8(16)));
+    }
+    const int32_t isum = hsum(dotU8(u, load32(y[i].qs)));
+    sum = combineQ8_1(sum, halfToFloat(x[i].d), halfToFloat(y[i].d), isum, halfToFloat(x[i].m),
+                      halfToFloat(y[i].s));
+  }
+  return sum;
+}
+
+QCC_AVX2 float dotQ5_0(const BlockQ5_0 *x, const BlockQ8_0 *y, int64_t nb) {
+  float sum = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    uint32_t qh;
+    std::memcpy(&qh, x[i].qh, 4);
+    const __m256i u =
+        _mm256_or_si256(nibbles16(x[i].qs), _mm256_and_si256(bitsToBytes(qh), _mm256_set1_epi8(16)));
+    const __m256i w = _mm256_sub_epi8(u, _mm256_set1_epi8(16));
+    sum = combineQ8(sum, halfToFloat(x[i].d), halfToFloat(y[i].d), hsum(dotI8(w, load32(y[i].qs))));
+  }
+  return sum;
+}
+
+QCC_AVX2 float dotIQ4_NL(const BlockIQ4_NL *x, const BlockQ8_0 *y, int64_t nb) {
+  const __m256i table =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i *>(kIQ4NL)));
+  float sum = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    const __m256i w = _mm256_shuffle_epi8(table, nibbles16(x[i].qs));
+    sum = combineQ8(sum, halfToFloat(x[i].d), halfToFloat(y[i].d), hsum(dotI8(w, load32(y[i].qs))));
+  }
+  return sum;
+}
+
+/// Sub-block scales for the two halves of a 32-weight vector of 16-weight sub-blocks.
+QCC_AVX2 inline __m256i pairScale(int lo, int hi) {
+  return _mm256_set_epi32(hi, hi, hi, hi, lo, lo, lo, lo);
+}
+
+QCC_AVX2 float dotQ2_K(const BlockQ2_K *x, const BlockQ8_K *y, int64_t nb) {
+  const __m256i m3 = _mm256_set1_epi8(3);
+  float sum = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t *sc = x[i].scales;
+    __m256i acc = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i q = load32(x[i].qs + 32 * h);
+      for (int j = 0; j < 4; ++j) { // weights 128h + 32j + l: sub-blocks 8h + 2j, + 1
+        const __m256i u = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
+        const int s = 8 * h + 2 * j;
+        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(u, load32(y[i].qs + 128 * h + 32 * j)),
+                                                       pairScale(sc[s] & 0xF, sc[s + 1] & 0xF)));
+      }
+    }
+    int32_t msum = 0;
+    for (int s = 0; s < 16; ++s)
+      msum += (sc[s] >> 4) * y[i].bsums[s];
+    sum = combineK(sum, y[i].d, halfToFloat(x[i].d), hsum(acc), halfToFloat(x[i].dmin), msum);
+  }
+  return sum;
+}
+
+QCC_AVX2 float dotQ3_K(const BlockQ3_K *x, const BlockQ8_K *y, int64_t nb) {
+  const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+  float sum = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    int8_t sc[16];
+    scalesQ3K(x[i].scales, sc);
+    const __m256i hm = load32(x[i].hmask);
+    __m256i acc = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i q = load32(x[i].qs + 32 * h);
+      for (int j = 0; j < 4; ++j) {
+        // Stored as low 2 bits + 4 * high bit (0..7); the code is that - 4.
+        const __m256i u = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3),
+                                          _mm256_and_si256(hasBit(hm, 1 << (4 * h + j)), four));
+        const int s = 8 * h + 2 * j;
+        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(u, load32(y[i].qs + 128 * h + 32 * j)),
+                                                       pairScale(sc[s], sc[s + 1])));
+      }
+    }
+    int32_t offset = 0;
+    for (int s = 0; s < 16; ++s)
+      offset += sc[s] * y[i].bsums[s];
+    sum = combineK(sum, y[i].d, halfToFloat(x[i].d), hsum(acc) - 4 * offset);
+  }
+  return sum;
+}
+
+QCC_AVX2 float dotQ5_K(const BlockQ5_K *x, const BlockQ8_K *y, int64_t nb) {
+  const __m256i m4 = _mm256_set1_epi8(0xF), sixteen = _mm256_set1_epi8(16);
+  float sum = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    uint8_t sc[8], mn[8];
+    for (int s = 0; s < 8; ++s)
+      scaleMinK4(s, x[i].scales, sc[s], mn[s]);
+    const __m256i qh = load32(x[i].qh);
+    __m256i acc = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = load32(x[i].qs + 32 * c);
+      const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4),
+                                         _mm256_and_si256(hasBit(qh, 1 << (2 * c)), sixteen));
+      const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
+                                         _mm256_and_si256(hasBit(qh, 2 << (2 * c)), sixteen));
+      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(lo, load32(y[i].qs + 64 * c)),
+                                                     _mm256_set1_epi32(sc[2 * c])));
+      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(hi, load32(y[i].qs + 64 * c + 32)),
+                                                     _mm256_set1_epi32(sc[2 * c + 1])));
+    }
+    int32_t msum = 0;
+    for (int s = 0; s < 8; ++s)
+      msum += mn[s] * (y[i].bsums[2 * s] + y[i].bsums[2 * s + 1]);
+    sum = combineK(sum, y[i].d, halfToFloat(x[i].d), hsum(acc), halfToFloat(x[i].dmin), msum);
+  }
+  return sum;
+}
+
 #undef QCC_AVX2
 
 } // namespace
 
-bool has(Type w) {
-  return w == Type::Q4_0 || w == Type::Q8_0 || w == Type::Q4_K || w == Type::Q6_K;
-}
+bool has(Type w) { return traits(w).quantized; }
 
 float dot(Type w, const void *wRow, const void *aRow, int64_t n) {
   switch (w) {
@@ -150,6 +289,21 @@ float dot(Type w, const void *wRow, const void *aRow, int64_t n) {
     return dotQ4_K(static_cast<const BlockQ4_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
   case Type::Q6_K:
     return dotQ6_K(static_cast<const BlockQ6_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
+  case Type::Q4_1:
+    return dotQx_1(static_cast<const BlockQ4_1 *>(wRow), static_cast<const BlockQ8_1 *>(aRow), n / QK);
+  case Type::Q5_1:
+    return dotQx_1(static_cast<const BlockQ5_1 *>(wRow), static_cast<const BlockQ8_1 *>(aRow), n / QK);
+  case Type::Q5_0:
+    return dotQ5_0(static_cast<const BlockQ5_0 *>(wRow), static_cast<const BlockQ8_0 *>(aRow), n / QK);
+  case Type::IQ4_NL:
+    return dotIQ4_NL(static_cast<const BlockIQ4_NL *>(wRow), static_cast<const BlockQ8_0 *>(aRow),
+                     n / QK);
+  case Type::Q2_K:
+    return dotQ2_K(static_cast<const BlockQ2_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
+  case Type::Q3_K:
+    return dotQ3_K(static_cast<const BlockQ3_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
+  case Type::Q5_K:
+    return dotQ5_K(static_cast<const BlockQ5_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
   default:
     return dotRef(w, wRow, aRow, n);
   }
