@@ -26,11 +26,11 @@ namespace avx2 {
 /// Whether this build has an AVX2 variant for `w` (whatever the CPU): every
 /// quantized type.
 bool has(ggml::Type w);
-/// The AVX2 + FMA variant; only where has(w) and the CPU supports AVX2.
+/// The AVX2 variant; only where has(w) and cpuHasAVX2().
 float dot(ggml::Type w, const void *wRow, const void *aRow, int64_t n);
 } // namespace avx2
 
-/// Whether this CPU runs AVX2 (checked once).
+/// Whether this CPU has AVX2, FMA and F16C (checked once).
 bool cpuHasAVX2();
 
 /// The fastest variant on this CPU.
