@@ -58,6 +58,21 @@ QCC_AVX2 inline __m256i nibbles16(const uint8_t *q) {
   return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m), _mm_and_si128(b, m));
 }
 
+/// 32 bits -> 32 bytes, byte e 0xFF where bit e is set.
+QCC_AVX2 inline __m256i bitsToBytes(uint32_t bits) {
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(int(bits)),
+      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+  const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+}
+
+/// Per-byte test of bit `mask` in 32 bytes: 0xFF where set.
+QCC_AVX2 inline __m256i hasBit(__m256i v, int mask) {
+  const __m256i m = _mm256_set1_epi8(char(mask));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
+}
+
 QCC_AVX2 float dotQ4_0(const BlockQ4_0 *x, const BlockQ8_0 *y, int64_t nb) {
   float sum = 0;
   for (int64_t i = 0; i < nb; ++i) {
@@ -77,17 +92,28 @@ QCC_AVX2 float dotQ8_0(const BlockQ8_0 *x, const BlockQ8_0 *y, int64_t nb) {
   return sum;
 }
 
-QCC_AVX2 float dotQ4_K(const BlockQ4_K *x, const BlockQ8_K *y, int64_t nb) {
-  const __m256i m4 = _mm256_set1_epi8(0xF);
+/// Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins; chunk c of
+/// 64 weights holds sub-block 2c in the low nibbles and 2c + 1 in the high
+/// ones; Q5_K's fifth bits are bits 2c and 2c + 1 of qh[l].
+template <typename B> QCC_AVX2 float dotK4K5(const B *x, const BlockQ8_K *y, int64_t nb) {
+  constexpr bool five = std::is_same_v<B, BlockQ5_K>;
+  const __m256i m4 = _mm256_set1_epi8(0xF), sixteen = _mm256_set1_epi8(16);
   float sum = 0;
   for (int64_t i = 0; i < nb; ++i) {
     uint8_t sc[8], mn[8];
     for (int s = 0; s < 8; ++s)
       scaleMinK4(s, x[i].scales, sc[s], mn[s]);
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (five)
+      qh = load32(x[i].qh);
     __m256i acc = _mm256_setzero_si256();
-    for (int c = 0; c < 4; ++c) { // 64 weights: sub-block 2c low nibbles, 2c + 1 high
+    for (int c = 0; c < 4; ++c) {
       const __m256i q = load32(x[i].qs + 32 * c);
-      const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      if constexpr (five) {
+        lo = _mm256_or_si256(lo, _mm256_and_si256(hasBit(qh, 1 << (2 * c)), sixteen));
+        hi = _mm256_or_si256(hi, _mm256_and_si256(hasBit(qh, 2 << (2 * c)), sixteen));
+      }
       acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(lo, load32(y[i].qs + 64 * c)),
                                                      _mm256_set1_epi32(sc[2 * c])));
       acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(hi, load32(y[i].qs + 64 * c + 32)),
@@ -133,21 +159,6 @@ QCC_AVX2 float dotQ6_K(const BlockQ6_K *x, const BlockQ8_K *y, int64_t nb) {
     sum = combineK(sum, y[i].d, h2f(x[i].d), hsum(acc) - 32 * offset);
   }
   return sum;
-}
-
-/// 32 bits -> 32 bytes, byte e 0xFF where bit e is set.
-QCC_AVX2 inline __m256i bitsToBytes(uint32_t bits) {
-  const __m256i spread = _mm256_shuffle_epi8(
-      _mm256_set1_epi32(int(bits)),
-      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
-  const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201));
-  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
-}
-
-/// Per-byte test of bit `mask` in 32 bytes: 0xFF where set.
-QCC_AVX2 inline __m256i hasBit(__m256i v, int mask) {
-  const __m256i m = _mm256_set1_epi8(char(mask));
-  return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
 }
 
 /// Q4_1 / Q5_1 codes (0..31) against Q8_1.
@@ -246,34 +257,6 @@ QCC_AVX2 float dotQ3_K(const BlockQ3_K *x, const BlockQ8_K *y, int64_t nb) {
   return sum;
 }
 
-QCC_AVX2 float dotQ5_K(const BlockQ5_K *x, const BlockQ8_K *y, int64_t nb) {
-  const __m256i m4 = _mm256_set1_epi8(0xF), sixteen = _mm256_set1_epi8(16);
-  float sum = 0;
-  for (int64_t i = 0; i < nb; ++i) {
-    uint8_t sc[8], mn[8];
-    for (int s = 0; s < 8; ++s)
-      scaleMinK4(s, x[i].scales, sc[s], mn[s]);
-    const __m256i qh = load32(x[i].qh);
-    __m256i acc = _mm256_setzero_si256();
-    for (int c = 0; c < 4; ++c) {
-      const __m256i q = load32(x[i].qs + 32 * c);
-      const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4),
-                                         _mm256_and_si256(hasBit(qh, 1 << (2 * c)), sixteen));
-      const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
-                                         _mm256_and_si256(hasBit(qh, 2 << (2 * c)), sixteen));
-      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(lo, load32(y[i].qs + 64 * c)),
-                                                     _mm256_set1_epi32(sc[2 * c])));
-      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(hi, load32(y[i].qs + 64 * c + 32)),
-                                                     _mm256_set1_epi32(sc[2 * c + 1])));
-    }
-    int32_t msum = 0;
-    for (int s = 0; s < 8; ++s)
-      msum += mn[s] * (y[i].bsums[2 * s] + y[i].bsums[2 * s + 1]);
-    sum = combineK(sum, y[i].d, h2f(x[i].d), hsum(acc), h2f(x[i].dmin), msum);
-  }
-  return sum;
-}
-
 #undef QCC_AVX2
 
 } // namespace
@@ -287,7 +270,7 @@ float dot(Type w, const void *wRow, const void *aRow, int64_t n) {
   case Type::Q8_0:
     return dotQ8_0(static_cast<const BlockQ8_0 *>(wRow), static_cast<const BlockQ8_0 *>(aRow), n / QK);
   case Type::Q4_K:
-    return dotQ4_K(static_cast<const BlockQ4_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
+    return dotK4K5(static_cast<const BlockQ4_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
   case Type::Q6_K:
     return dotQ6_K(static_cast<const BlockQ6_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
   case Type::Q4_1:
@@ -304,7 +287,7 @@ float dot(Type w, const void *wRow, const void *aRow, int64_t n) {
   case Type::Q3_K:
     return dotQ3_K(static_cast<const BlockQ3_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
   case Type::Q5_K:
-    return dotQ5_K(static_cast<const BlockQ5_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
+    return dotK4K5(static_cast<const BlockQ5_K *>(wRow), static_cast<const BlockQ8_K *>(aRow), n / QK_K);
   default:
     return dotRef(w, wRow, aRow, n);
   }
