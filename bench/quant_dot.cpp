@@ -5,7 +5,7 @@
 //  - float:  W dequantized to float32 once, y by oneDNN sgemm (N = 1), what
 //            the reference executor does for every token today;
 //  - ref:    kernels::dotRef on the packed rows (the scalar reference);
-//  - simd:   kernels::dot (AVX2 where the CPU has it), including the
+//  - simd:   kernels::gemv (AVX2 where the CPU has it), including the
 //            quantization of x (ggml::quantizeActivations).
 // Prints, per format, milliseconds per product (best of REPS), the weight
 // bytes streamed per second, and the float / simd and ref / simd ratios.
@@ -74,8 +74,7 @@ int main(int argc, char **argv) {
     });
     const double sms = bestMs(reps, [&] {
       ggml::quantizeActivations(t, x.data(), act.data(), cols);
-      for (int64_t r = 0; r < rows; ++r)
-        yq[r] = kernels::dot(t, packed.data() + r * rb, act.data(), cols);
+      kernels::gemv(t, packed.data(), rows, cols, act.data(), yq.data());
     });
     double ymax = 0, dmax = 0;
     for (int64_t r = 0; r < rows; ++r) {

@@ -1,6 +1,8 @@
 //===- QuantDot.cpp - choosing a dot-product variant ----------------------===//
 #include "runtime/kernels/QuantDot.h"
 
+#include <algorithm>
+
 namespace qcc::kernels {
 
 bool cpuHasAVX2() {
@@ -16,6 +18,24 @@ float dot(ggml::Type w, const void *wRow, const void *aRow, int64_t n) {
   if (cpuHasAVX2() && avx2::has(w))
     return avx2::dot(w, wRow, aRow, n);
   return dotRef(w, wRow, aRow, n);
+}
+
+void gemv(ggml::Type w, const void *W, int64_t rows, int64_t n, const void *act, float *y,
+          bool parallel) {
+  const bool simd = cpuHasAVX2() && avx2::has(w);
+  const size_t rb = ggml::rowBytes(w, n);
+  constexpr int64_t kRows = 64;
+  const int64_t chunks = (rows + kRows - 1) / kRows;
+#pragma omp parallel for schedule(static) if (parallel && chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t r0 = c * kRows, nr = std::min(rows, r0 + kRows) - r0;
+    const uint8_t *Wc = static_cast<const uint8_t *>(W) + r0 * rb;
+    if (simd)
+      avx2::gemv(w, Wc, nr, n, act, y + r0);
+    else
+      for (int64_t r = 0; r < nr; ++r)
+        y[r0 + r] = dotRef(w, Wc + r * rb, act, n);
+  }
 }
 
 } // namespace qcc::kernels

@@ -26,8 +26,9 @@ namespace avx2 {
 /// Whether this build has an AVX2 variant for `w` (whatever the CPU): every
 /// quantized type.
 bool has(ggml::Type w);
-/// The AVX2 variant; only where has(w) and cpuHasAVX2().
+/// The AVX2 variants; only where has(w) and cpuHasAVX2().
 float dot(ggml::Type w, const void *wRow, const void *aRow, int64_t n);
+void gemv(ggml::Type w, const void *W, int64_t rows, int64_t n, const void *act, float *y);
 } // namespace avx2
 
 /// Whether this CPU has AVX2, FMA and F16C (checked once).
@@ -35,6 +36,13 @@ bool cpuHasAVX2();
 
 /// The fastest variant on this CPU.
 float dot(ggml::Type w, const void *wRow, const void *aRow, int64_t n);
+
+/// y[r] = dot(row r of W, act) for every r < rows, the rows of W
+/// rowBytes(w, n) apart; the same bits as dot() row by row. Several rows run
+/// at once (independent sums in flight); with `parallel`, OpenMP threads take
+/// fixed 64-row ranges.
+void gemv(ggml::Type w, const void *W, int64_t rows, int64_t n, const void *act, float *y,
+          bool parallel = false);
 
 } // namespace qcc::kernels
 

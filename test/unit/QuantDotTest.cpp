@@ -201,3 +201,25 @@ TEST(QuantDot, EveryVariantEqualsTheReferenceBitForBit) {
   }
   EXPECT_EQ(checked, 11 * 3 * 20); // every quantized format
 }
+
+TEST(QuantDot, MatrixVectorEqualsRowByRowBitForBit) {
+  std::mt19937 rng(5);
+  const int64_t n = 512;
+  for (Type t : kQuantized) {
+    SCOPED_TRACE(traits(t).name);
+    for (int64_t rows : {1, 3, 4, 7, 9, 131}) { // remainders of the 4-row and 64-row steps
+      std::vector<float> w = randomRow(rng, rows * n, 3.0f), x = randomRow(rng, n, 10.0f);
+      std::vector<uint8_t> wq(rowBytes(t, n) * rows);
+      quantizeRows(t, w.data(), wq.data(), rows, n);
+      std::vector<uint8_t> aq = quantizeAct(t, x);
+      std::vector<float> y(rows), yp(rows);
+      kernels::gemv(t, wq.data(), rows, n, aq.data(), y.data());
+      kernels::gemv(t, wq.data(), rows, n, aq.data(), yp.data(), /*parallel=*/true);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float ref = kernels::dotRef(t, wq.data() + r * rowBytes(t, n), aq.data(), n);
+        ASSERT_EQ(bits(y[r]), bits(ref)) << "rows " << rows << " row " << r;
+        ASSERT_EQ(bits(yp[r]), bits(ref)) << "rows " << rows << " row " << r;
+      }
+    }
+  }
+}
