@@ -60,7 +60,7 @@ template <typename B> void k4k5(const B &x, const uint8_t *qh, BlockCodes &o) {
 } // namespace
 
 void decodeBlock(Type t, const void *block, BlockCodes &o) {
-  o.hasMin = o.hasM = false;
+  o.hasMin = false;
   o.dmin = o.m = 0;
   switch (t) {
   case Type::Q4_0: {
@@ -72,7 +72,7 @@ void decodeBlock(Type t, const void *block, BlockCodes &o) {
   case Type::Q4_1: {
     auto &x = *static_cast<const BlockQ4_1 *>(block);
     legacy(o, halfToFloat(x.d));
-    o.hasM = true, o.m = halfToFloat(x.m);
+    o.m = halfToFloat(x.m);
     nibbles(x.qs, 0, o);
     return;
   }
@@ -86,7 +86,7 @@ void decodeBlock(Type t, const void *block, BlockCodes &o) {
   case Type::Q5_1: {
     auto &x = *static_cast<const BlockQ5_1 *>(block);
     legacy(o, halfToFloat(x.d));
-    o.hasM = true, o.m = halfToFloat(x.m);
+    o.m = halfToFloat(x.m);
     nibbles(x.qs, 0, o);
     fifthBit(x.qh, o);
     return;

@@ -48,8 +48,7 @@ struct BlockCodes {
   int8_t code[QK_K];
   int16_t scale[16], min[16];
   float d = 0, dmin = 0, m = 0;
-  bool hasMin = false; ///< k-quant mins (Q2_K, Q4_K, Q5_K)
-  bool hasM = false;   ///< legacy offset (Q4_1, Q5_1)
+  bool hasMin = false; ///< k-quant mins (Q2_K, Q4_K, Q5_K); Q4_1 / Q5_1 set m
 };
 
 /// Decodes one block of quantized type `t` (not F32 / F16 / BF16).
