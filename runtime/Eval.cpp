@@ -86,7 +86,7 @@ double percentile(std::vector<float> &sorted, double p) {
 }
 } // namespace
 
-Expected<EvalResult> evaluate(Executor &ex, ArrayRef<int32_t> textTokens, bool addBos, int32_t bos,
+Expected<EvalResult> evaluate(LanguageModel &ex, ArrayRef<int32_t> textTokens, bool addBos, int32_t bos,
                               const EvalOptions &o) {
   const int64_t vocab = ex.vocabSize(), ctx = o.ctx;
   if (ctx < 2 || ctx > ex.maxContext())

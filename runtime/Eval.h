@@ -14,7 +14,9 @@
 #ifndef QCC_RUNTIME_EVAL_H
 #define QCC_RUNTIME_EVAL_H
 
-#include "runtime/Executor.h"
+#include "runtime/LanguageModel.h"
+
+#include "llvm/Support/Error.h"
 
 #include <optional>
 #include <string>
@@ -47,7 +49,7 @@ struct EvalResult {
 
 /// Scores `tokens` (the encoded text, without BOS). `bos` is prepended /
 /// substituted as the protocol says when `addBos` is set.
-llvm::Expected<EvalResult> evaluate(Executor &ex, llvm::ArrayRef<int32_t> tokens, bool addBos,
+llvm::Expected<EvalResult> evaluate(LanguageModel &ex, llvm::ArrayRef<int32_t> tokens, bool addBos,
                                     int32_t bos, const EvalOptions &opts);
 
 } // namespace qcc

@@ -11,6 +11,8 @@
 #ifndef QCC_RUNTIME_EXECUTOR_H
 #define QCC_RUNTIME_EXECUTOR_H
 
+#include "runtime/LanguageModel.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
@@ -39,24 +41,20 @@ struct QuantizationConfig;
 std::unique_ptr<WeightSource> checkpointWeights(const Checkpoint &ck,
                                                 const QuantizationConfig *quant = nullptr);
 
-class Executor {
+class Executor final : public LanguageModel {
 public:
   /// Compiles the module's @forward into a step list and loads its weights.
   /// `maxContext` bounds the KV cache (tokens).
   static llvm::Expected<std::unique_ptr<Executor>> create(mlir::ModuleOp module,
                                                           WeightSource &weights,
                                                           int64_t maxContext);
-  ~Executor();
+  ~Executor() override;
 
-  /// Processes `tokens` at positions [cacheLength(), cacheLength()+n) and
-  /// appends their keys/values to the cache. Writes logits for every token
-  /// ([n x vocab], row-major) or, if `lastOnly`, for the last one ([vocab]).
-  void forward(llvm::ArrayRef<int32_t> tokens, float *logits, bool lastOnly);
-  /// Forgets the KV cache.
-  void reset();
-  int64_t cacheLength() const;
-  int64_t maxContext() const;
-  int64_t vocabSize() const;
+  void forward(llvm::ArrayRef<int32_t> tokens, float *logits, bool lastOnly) override;
+  void reset() override;
+  int64_t cacheLength() const override;
+  int64_t maxContext() const override;
+  int64_t vocabSize() const override;
 
 private:
   Executor();

@@ -12,6 +12,8 @@
 // Bad input and bad flags: one line on stderr, exit status 2.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/cpu/Emit.h"
+#include "compiler/CompileCPU.h"
 #include "compiler/GGUFExport.h"
 #include "compiler/HFQuantExport.h"
 #include "compiler/GGUFConvert.h"
@@ -22,6 +24,7 @@
 #include "frontends/AtomicFile.h"
 #include "frontends/Error.h"
 #include "runtime/Eval.h"
+#include "runtime/Executor.h"
 #include "runtime/Sampler.h"
 
 #include "mlir/IR/AsmState.h"
@@ -116,6 +119,10 @@ cl::opt<bool> Sym("sym", cl::desc("GPU formats: symmetric groups (default for gp
 cl::opt<bool> Asym("asym", cl::desc("GPU formats: groups with a zero point (default for awq)"));
 cl::opt<bool> QuantizeHead("quantize-head", cl::desc("GPU formats: quantize lm_head too (untied heads only)"));
 cl::opt<std::string> TopOutput("o", cl::desc("output file"), cl::value_desc("file"));
+cl::opt<std::string> Target("target", cl::desc("cpu: also compile the model to native code and write "
+                                               "the executable -o NAME beside its weights NAME.gguf"));
+cl::opt<std::string> CPU("cpu", cl::desc("--target=cpu: native (default), x86-64-v3, x86-64-v4 or znver4"),
+                         cl::init("native"));
 cl::list<std::string> TensorType("tensor-type", cl::desc("per-tensor override GLOB=TYPE, e.g. "
                                                          "'blk.*.ffn_down.weight=Q6_K' (repeatable)"));
 cl::opt<bool> Quiet("quiet", cl::desc("no summary on stderr"));
@@ -349,9 +356,67 @@ int runExportHF() {
   return 0;
 }
 
+int runCompileFile();
+
+/// --target=cpu -o NAME: NAME.gguf (quantized as --format says, or a .gguf
+/// MODEL as it is), then NAME, the model compiled against that file.
+int runCompileCPU() {
+  if (TopOutput.empty())
+    die("--target=cpu needs -o NAME (the executable; its weights go to NAME.gguf)");
+  check(codegen::resolveCPU(CPU));
+  const std::string name = TopOutput, weights = name + ".gguf";
+  const bool fromGGUF = StringRef(Input).ends_with(".gguf");
+  if (!Format.empty() && !StringRef(Format).starts_with("gguf"))
+    die(formatv("--target=cpu runs GGUF block formats: --format must be gguf:TYPE, got '{0}'",
+                Format.getValue()));
+  if (Format.empty() && !fromGGUF)
+    die("--target=cpu needs --format=gguf:TYPE (or a .gguf MODEL, compiled as it is)");
+  auto t0 = std::chrono::steady_clock::now();
+  if (Format.empty()) {
+    // An existing GGUF is compiled as it is: no re-quantizing.
+    if (!sys::fs::exists(Input))
+      die(fileError(Input, "cannot read: no such file"));
+    check(gguf::Reader::open(Input)); // a clear error before anything is written
+    std::string tmp = AtomicFile::tempName(weights);
+    if (std::error_code ec = sys::fs::copy_file(Input, tmp)) {
+      sys::fs::remove(tmp);
+      die(fileError(weights, "cannot write: {0}", ec.message()));
+    }
+    if (std::error_code ec = sys::fs::rename(tmp, weights)) {
+      sys::fs::remove(tmp);
+      die(fileError(weights, "cannot write: {0}", ec.message()));
+    }
+  } else {
+    TopOutput = weights;
+    if (int rc = runCompileFile())
+      return rc;
+  }
+  // The module the code is generated from is the one the weights file
+  // describes: the same path for qcc's own output and for any GGUF.
+  auto s = check(openSession(weights));
+  if (auto e = compileCPU(*s->module, weights, name, CPU)) {
+    sys::fs::remove(weights);
+    die(std::move(e));
+  }
+  if (!Quiet) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    errs() << formatv("qcc: wrote {0} (compiled for --cpu={1}) and its weights {2} in {3:f1}s\n",
+                      name, CPU.getValue(), weights, secs);
+  }
+  return 0;
+}
+
 int runCompile() {
   if (Input.empty())
     die("expected a command (import, generate, eval, tokenize) or MODEL --format=gguf:TYPE -o FILE");
+  if (Target.getNumOccurrences() && Target != "cpu")
+    die(formatv("--target must be cpu, got '{0}'", Target.getValue()));
+  if (Target == "cpu")
+    return runCompileCPU();
+  return runCompileFile();
+}
+
+int runCompileFile() {
   if (Format == "gptq" || Format == "awq" || Format == "compressed-tensors")
     return runExportHF();
   StringRef fmt = Format;
@@ -689,7 +754,7 @@ void groupOptionsForHelp() {
     for (cl::Option *o : opts)
       o->addCategory(c);
   };
-  put(General, {&ModelPath, &Input, &Output, &TopOutput, &Threads, &NoProgress, &NoProgressTop, &Quiet, &Json});
+  put(General, {&ModelPath, &Input, &Output, &TopOutput, &Target, &CPU, &Threads, &NoProgress, &NoProgressTop, &Quiet, &Json});
   put(Compile, {&Format, &static_cast<cl::Option &>(TensorType), &Bpw, &ReportFile, &AllowRequantize, &Bits,
                 &Group, &Sym, &Asym, &QuantizeHead});
   put(Calib, {&CalibFile, &CalibSamples, &CalibCtx, &CalibSeed, &Method, &ActOrder, &StaticGroups, &Damp,

@@ -1,0 +1,29 @@
+//===- Emit.h - LLVM-dialect module to a CPU object file --------*- C++ -*-===//
+#ifndef QCC_CODEGEN_CPU_EMIT_H
+#define QCC_CODEGEN_CPU_EMIT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace qcc::codegen {
+
+/// A CPU to compile for: `--cpu=native|x86-64-v3|x86-64-v4|znver4`.
+struct CPUTarget {
+  std::string cpu;      ///< LLVM CPU name
+  std::string features; ///< "+avx2,+fma,..." (empty: the CPU's own)
+};
+/// Resolves a --cpu value; an error for an unknown name, or for `native` on
+/// a host without AVX2 / FMA / F16C (what the runtime's kernels need).
+llvm::Expected<CPUTarget> resolveCPU(llvm::StringRef name);
+
+/// Translates `module` (LLVM dialect, after buildCPUPipeline) to LLVM IR,
+/// optimizes it at O3 for `target` (the features go to this module's
+/// TargetMachine, not to global flags) and writes an ELF object to `path`
+/// (atomically).
+llvm::Error emitObject(mlir::ModuleOp module, const CPUTarget &target, const std::string &path);
+
+} // namespace qcc::codegen
+
+#endif

@@ -1,0 +1,501 @@
+//===- LowerToCPU.cpp - qcc graph to buffers, linalg and microkernels -----===//
+//
+// One walk over @forward in program order. Every qcc value (a 2-D f32
+// activation tensor) gets a buffer memref<?xDxf32>; n, the number of tokens,
+// is the only dynamic size. Weights are views of the GGUF data section.
+// See Passes.td for what each op becomes.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/Passes.h"
+
+#include "dialects/qcc/QccDialect.h"
+#include "formats/ggml/GGMLTypes.h"
+#include "runtime/Executor.h" // ropeInvFreq: one definition of RoPE's frequencies
+
+#include "mlir/Dialect/Math/Transforms/Approximation.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <map>
+#include "llvm/Support/FormatVariadic.h"
+
+namespace mlir::qcc {
+#define GEN_PASS_DEF_LOWERTOCPU
+#include "codegen/cpu/Passes.h.inc"
+} // namespace mlir::qcc
+
+using namespace mlir;
+namespace q = ::mlir::qcc;
+using llvm::formatv;
+
+namespace {
+
+/// Where a weight's data sits in the GGUF file.
+struct Placed {
+  std::string ggufName;
+  ::qcc::ggml::Type type;
+  int64_t offset = 0, bytes = 0;
+  llvm::SmallVector<int64_t> shape; ///< as the module declares it ([out, in])
+};
+
+struct Lowering {
+  ModuleOp module;
+  OpBuilder b;
+  Location loc;
+  func::FuncOp fn;
+  Value rt, wfile, tokens, pos0, logits, n;
+  llvm::DenseMap<Value, Value> buf;
+  llvm::StringMap<Placed> placed;
+  llvm::StringMap<func::FuncOp> externs;
+  std::string signature;
+  llvm::StringSet<> signed_;
+  bool interleaved = false;
+  // RoPE cos/sin tables per distinct frequency vector.
+  std::map<std::vector<float>, std::pair<Value, Value>> ropeTables;
+  int globals = 0;
+
+  Lowering(ModuleOp m) : module(m), b(m.getContext()), loc(m.getLoc()) {}
+
+  Type f32() { return b.getF32Type(); }
+  Type i64() { return b.getI64Type(); }
+  Type ptrTy() { return LLVM::LLVMPointerType::get(b.getContext()); }
+  Value cIdx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value cI64(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 64); }
+  Value cI32(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); }
+  Value cF32(double v) { return arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(float(v))); }
+
+  LogicalResult fail(Operation *op, const llvm::Twine &msg) {
+    return op->emitOpError(msg);
+  }
+
+  /// The data pointer of `memref` (offset 0) plus `elemOffset` elements.
+  Value ptr(Value memref, Value elemOffset = {}, int64_t elemBytes = 4) {
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+    if (elemOffset)
+      base = arith::AddIOp::create(b, loc, base,
+                                   arith::MulIOp::create(b, loc, elemOffset, cIdx(elemBytes)));
+    Value i = arith::IndexCastOp::create(b, loc, i64(), base);
+    return LLVM::IntToPtrOp::create(b, loc, ptrTy(), i);
+  }
+
+  func::FuncOp external(StringRef name, TypeRange args) {
+    auto it = externs.find(name);
+    if (it != externs.end())
+      return it->second;
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto f = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+    f.setPrivate();
+    externs[name] = f;
+    return f;
+  }
+
+  void call(StringRef name, ArrayRef<Value> args) {
+    SmallVector<Type> types;
+    for (Value a : args)
+      types.push_back(a.getType());
+    func::CallOp::create(b, loc, external(name, types), ValueRange(args));
+  }
+
+  MemRefType actType(int64_t d) { return MemRefType::get({ShapedType::kDynamic, d}, f32()); }
+  Value alloc(int64_t d) { return memref::AllocOp::create(b, loc, actType(d), ValueRange{n}); }
+  int64_t width(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
+
+  /// The weight `sym` placed in the file: its view, recorded in the signature.
+  FailureOr<const Placed *> weight(Operation *user, FlatSymbolRefAttr sym) {
+    auto it = placed.find(sym.getValue());
+    if (it == placed.end())
+      return fail(user, formatv("weight @{0} has no qcc.gguf placement", sym.getValue()).str());
+    const Placed &p = it->second;
+    if (signed_.insert(p.ggufName).second)
+      signature += formatv("{0} {1} {2} {3}\n", p.ggufName, unsigned(p.type), p.offset, p.bytes).str();
+    return &p;
+  }
+  /// A view of the placed weight: [rows x rowBytes] bytes for a block
+  /// format, [len] f32 for a float vector.
+  Value blocksView(const Placed &p) {
+    int64_t rows = 1;
+    for (size_t i = 0; i + 1 < p.shape.size(); ++i)
+      rows *= p.shape[i];
+    int64_t rowBytes = p.bytes / std::max<int64_t>(rows, 1);
+    auto t = MemRefType::get({rows, rowBytes}, b.getI8Type());
+    return memref::ViewOp::create(b, loc, t, wfile, cIdx(p.offset), ValueRange{});
+  }
+  FailureOr<Value> vectorView(Operation *user, const Placed &p) {
+    if (p.type != ::qcc::ggml::Type::F32 || p.shape.size() != 1 || p.offset % 4)
+      return fail(user, formatv("vector weight {0} must be an aligned F32 tensor in the GGUF file",
+                                p.ggufName)
+                            .str());
+    auto t = MemRefType::get({p.shape[0]}, f32());
+    return Value(memref::ViewOp::create(b, loc, t, wfile, cIdx(p.offset), ValueRange{}));
+  }
+
+  AffineMap map(unsigned dims, ArrayRef<AffineExpr> r) {
+    return AffineMap::get(dims, 0, r, b.getContext());
+  }
+  AffineExpr d(unsigned i) { return b.getAffineDimExpr(i); }
+  AffineExpr c(int64_t v) { return b.getAffineConstantExpr(v); }
+
+  /// out = a + b, elementwise over [n x D] (b may be a broadcast [D] vector).
+  void addInto(Value a, Value bv, Value out, bool broadcast) {
+    auto par = utils::IteratorType::parallel;
+    linalg::GenericOp::create(
+        b, loc, ValueRange{a, bv}, ValueRange{out},
+        {map(2, {d(0), d(1)}), broadcast ? map(2, {d(1)}) : map(2, {d(0), d(1)}),
+         map(2, {d(0), d(1)})},
+        {par, par}, [](OpBuilder &b, Location loc, ValueRange a) {
+          linalg::YieldOp::create(b, loc, Value(arith::AddFOp::create(b, loc, a[0], a[1])));
+        });
+  }
+
+  LogicalResult lowerEmbed(q::EmbedOp op) {
+    auto p = weight(op, op.getWeightAttr());
+    if (failed(p))
+      return failure();
+    int64_t d = width(op.getResult());
+    Value out = alloc(d);
+    call("qcc_rt_embed", {rt, cI32(int((*p)->type)), ptr(blocksView(**p)), cI64((*p)->shape[0]),
+                          cI64(d), ptr(tokens), arith::IndexCastOp::create(b, loc, i64(), n),
+                          ptr(out)});
+    buf[op.getResult()] = out;
+    return success();
+  }
+
+  LogicalResult lowerRMSNorm(q::RMSNormOp op) {
+    auto p = weight(op, op.getWeightAttr());
+    if (failed(p))
+      return failure();
+    auto w = vectorView(op, **p);
+    if (failed(w))
+      return failure();
+    const int64_t D = width(op.getResult());
+    const float eps = float(op.getEpsilon().convertToDouble());
+    Value x = buf.lookup(op.getInput());
+    Value ss = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, f32()),
+                                       ValueRange{n});
+    linalg::FillOp::create(b, loc, ValueRange{cF32(0)}, ValueRange{ss});
+    auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
+    auto fm = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::reassoc |
+                                                                 arith::FastMathFlags::contract);
+    linalg::GenericOp::create(b, loc, ValueRange{x}, ValueRange{ss},
+                              {map(2, {d(0), d(1)}), map(2, {d(0)})}, {par, red},
+                              [&](OpBuilder &b, Location loc, ValueRange a) {
+                                Value sq = arith::MulFOp::create(b, loc, a[0], a[0], fm);
+                                linalg::YieldOp::create(
+                                    b, loc, Value(arith::AddFOp::create(b, loc, a[1], sq, fm)));
+                              });
+    Value out = alloc(D);
+    linalg::GenericOp::create(
+        b, loc, ValueRange{x, ss, *w}, ValueRange{out},
+        {map(2, {d(0), d(1)}), map(2, {d(0)}), map(2, {d(1)}), map(2, {d(0), d(1)})}, {par, par},
+        [&](OpBuilder &b, Location loc, ValueRange a) {
+          Value mean = arith::DivFOp::create(
+              b, loc, a[1], arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(float(D))));
+          Value e = arith::AddFOp::create(
+              b, loc, mean, arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(eps)));
+          Value inv = arith::DivFOp::create(
+              b, loc, arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(1.0f)),
+              math::SqrtOp::create(b, loc, e));
+          Value v = arith::MulFOp::create(b, loc, a[2], arith::MulFOp::create(b, loc, a[0], inv));
+          linalg::YieldOp::create(b, loc, v);
+        });
+    memref::DeallocOp::create(b, loc, ss);
+    buf[op.getResult()] = out;
+    return success();
+  }
+
+  /// y = x W^T (+ addend), through the runtime's quantized GEMM.
+  LogicalResult emitLinear(Operation *op, FlatSymbolRefAttr wsym, Value input, Value addend,
+                           Value out, Value rowOffset, Value rows) {
+    auto p = weight(op, wsym);
+    if (failed(p))
+      return failure();
+    const Placed &pl = **p;
+    int64_t dOut = pl.shape[0], dIn = pl.shape[1];
+    Value xp = ptr(input, rowOffset ? arith::MulIOp::create(b, loc, rowOffset, cIdx(dIn)) : Value());
+    Value ap = addend ? ptr(addend) : Value(LLVM::ZeroOp::create(b, loc, ptrTy()));
+    call("qcc_rt_linear", {rt, cI32(int(pl.type)), ptr(blocksView(pl)), cI64(dIn), cI64(dOut), xp,
+                           arith::IndexCastOp::create(b, loc, i64(), rows), ap, ptr(out)});
+    return success();
+  }
+
+  LogicalResult lowerLinear(q::LinearOp op, Value addend, Value result) {
+    Value out = alloc(width(result));
+    if (failed(emitLinear(op, op.getWeightAttr(), buf.lookup(op.getInput()), addend, out, {}, n)))
+      return failure();
+    if (auto bias = op.getBiasAttr()) {
+      auto p = weight(op, bias);
+      if (failed(p))
+        return failure();
+      auto bv = vectorView(op, **p);
+      if (failed(bv))
+        return failure();
+      addInto(out, *bv, out, /*broadcast=*/true);
+    }
+    buf[result] = out;
+    return success();
+  }
+
+  LogicalResult lowerLMHead(q::LMHeadOp op) {
+    // Only the last m rows, m = the logits buffer's rows (1 or n).
+    Value m = memref::DimOp::create(b, loc, logits, 0);
+    Value first = arith::SubIOp::create(b, loc, n, m);
+    return emitLinear(op, op.getWeightAttr(), buf.lookup(op.getInput()), {}, logits, first, m);
+  }
+
+  /// cos and sin of position * freq, [n x half], once per distinct frequency vector.
+  std::pair<Value, Value> ropeTable(const std::vector<float> &freq) {
+    auto it = ropeTables.find(freq);
+    if (it != ropeTables.end())
+      return it->second;
+    const int64_t half = freq.size();
+    auto ft = MemRefType::get({half}, f32());
+    std::string name = formatv("qcc_rope_freq_{0}", globals++).str();
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(module.getBody());
+      auto tt = RankedTensorType::get({half}, f32());
+      memref::GlobalOp::create(b, loc, name, b.getStringAttr("private"), ft,
+                               DenseElementsAttr::get(tt, ArrayRef<float>(freq)),
+                               /*constant=*/true, IntegerAttr());
+    }
+    Value f = memref::GetGlobalOp::create(b, loc, ft, name);
+    Value cosT = alloc(half), sinT = alloc(half);
+    auto par = utils::IteratorType::parallel;
+    Value p0 = pos0;
+    linalg::GenericOp::create(
+        b, loc, ValueRange{f}, ValueRange{cosT, sinT},
+        {map(2, {d(1)}), map(2, {d(0), d(1)}), map(2, {d(0), d(1)})}, {par, par},
+        [&](OpBuilder &b, Location loc, ValueRange a) {
+          Value t = linalg::IndexOp::create(b, loc, 0);
+          Value p = arith::AddIOp::create(b, loc, t, p0);
+          Value pf = arith::SIToFPOp::create(
+              b, loc, b.getF32Type(), arith::IndexCastOp::create(b, loc, b.getI64Type(), p));
+          Value ang = arith::MulFOp::create(b, loc, pf, a[0]);
+          linalg::YieldOp::create(b, loc, ValueRange{math::CosOp::create(b, loc, ang),
+                                                      math::SinOp::create(b, loc, ang)});
+        });
+    return ropeTables[freq] = {cosT, sinT};
+  }
+
+  LogicalResult lowerRoPE(q::RoPEOp op) {
+    const int64_t H = op.getNumHeads(), hd = op.getHeadDim(), half = hd / 2;
+    if (hd % 2)
+      return fail(op, "head_dim must be even");
+    auto [cosT, sinT] = ropeTable(::qcc::ropeInvFreq(op));
+    Value x = buf.lookup(op.getInput());
+    Value out = alloc(H * hd);
+    // [n, H*hd] as [n, H, 2, half] (rotate-half) or [n, H, half, 2] (pairs).
+    SmallVector<int64_t> shape = interleaved ? SmallVector<int64_t>{ShapedType::kDynamic, H, half, 2}
+                                             : SmallVector<int64_t>{ShapedType::kDynamic, H, 2, half};
+    auto t4 = MemRefType::get(shape, f32());
+    SmallVector<ReassociationIndices> re = {{0}, {1, 2, 3}};
+    SmallVector<OpFoldResult> os = {n, b.getIndexAttr(shape[1]), b.getIndexAttr(shape[2]),
+                                    b.getIndexAttr(shape[3])};
+    Value x4 = memref::ExpandShapeOp::create(b, loc, t4, x, re, os);
+    Value o4 = memref::ExpandShapeOp::create(b, loc, t4, out, re, os);
+    // Loops (t, h, a, b) over the 4-D view; the pair index is a (interleaved:
+    // b), the feature within the half b (interleaved: a).
+    const unsigned pairDim = interleaved ? 3 : 2, iDim = interleaved ? 2 : 3;
+    auto at = [&](int64_t which) {
+      SmallVector<AffineExpr> r = {d(0), d(1), d(2), d(3)};
+      r[pairDim] = c(which);
+      return map(4, r);
+    };
+    auto par = utils::IteratorType::parallel;
+    linalg::GenericOp::create(
+        b, loc, ValueRange{x4, x4, cosT, sinT}, ValueRange{o4},
+        {at(0), at(1), map(4, {d(0), d(iDim)}), map(4, {d(0), d(iDim)}),
+         map(4, {d(0), d(1), d(2), d(3)})},
+        {par, par, par, par}, [&](OpBuilder &b, Location loc, ValueRange a) {
+          // o0 = x0 c - x1 s; o1 = x1 c + x0 s
+          Value c0 = arith::MulFOp::create(b, loc, a[0], a[2]);
+          Value s1 = arith::MulFOp::create(b, loc, a[1], a[3]);
+          Value c1 = arith::MulFOp::create(b, loc, a[1], a[2]);
+          Value s0 = arith::MulFOp::create(b, loc, a[0], a[3]);
+          Value o0 = arith::SubFOp::create(b, loc, c0, s1);
+          Value o1 = arith::AddFOp::create(b, loc, c1, s0);
+          Value which = linalg::IndexOp::create(b, loc, pairDim);
+          Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, which,
+                                                arith::ConstantIndexOp::create(b, loc, 0));
+          linalg::YieldOp::create(b, loc, Value(arith::SelectOp::create(b, loc, isFirst, o0, o1)));
+        });
+    buf[op.getResult()] = out;
+    return success();
+  }
+
+  LogicalResult lowerAttention(q::AttentionOp op) {
+    const int64_t H = op.getNumHeads(), KV = op.getNumKvHeads(), hd = op.getHeadDim();
+    Value out = alloc(H * hd);
+    call("qcc_rt_attention",
+         {rt, cI64(op.getLayer()), ptr(buf.lookup(op.getQ())), ptr(buf.lookup(op.getK())),
+          ptr(buf.lookup(op.getV())), arith::IndexCastOp::create(b, loc, i64(), n),
+          arith::IndexCastOp::create(b, loc, i64(), pos0), cI64(H), cI64(KV), cI64(hd),
+          cF32(op.getScale().convertToDouble()), cI64(op.getSlidingWindow()), ptr(out)});
+    buf[op.getResult()] = out;
+    return success();
+  }
+
+  LogicalResult lowerSwiGLU(q::SwiGLUOp op) {
+    Value out = alloc(width(op.getResult()));
+    auto par = utils::IteratorType::parallel;
+    linalg::GenericOp::create(
+        b, loc, ValueRange{buf.lookup(op.getGate()), buf.lookup(op.getUp())}, ValueRange{out},
+        {map(2, {d(0), d(1)}), map(2, {d(0), d(1)}), map(2, {d(0), d(1)})}, {par, par},
+        [&](OpBuilder &b, Location loc, ValueRange a) {
+          Value one = arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(1.0f));
+          Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, a[0]));
+          Value s = arith::DivFOp::create(b, loc, a[0], arith::AddFOp::create(b, loc, one, e));
+          linalg::YieldOp::create(b, loc, Value(arith::MulFOp::create(b, loc, s, a[1])));
+        });
+    buf[op.getResult()] = out;
+    return success();
+  }
+
+  LogicalResult run() {
+    auto fwd = module.lookupSymbol<func::FuncOp>("forward");
+    if (!fwd || fwd.getNumArguments() != 2 || fwd.getBody().getBlocks().size() != 1)
+      return module.emitError("qcc-lower-to-cpu needs func.func @forward(tokens, positions)");
+    if (auto l = module->getAttrOfType<StringAttr>("qcc.rope_layout"))
+      interleaved = l.getValue() == "interleaved";
+    // Weight placements.
+    for (auto w : module.getOps<q::WeightOp>()) {
+      auto g = w->getAttrOfType<DictionaryAttr>("qcc.gguf");
+      if (!g)
+        continue;
+      auto name = g.getAs<StringAttr>("name");
+      auto type = g.getAs<IntegerAttr>("type");
+      auto off = g.getAs<IntegerAttr>("offset");
+      auto bytes = g.getAs<IntegerAttr>("bytes");
+      auto t = type ? ::qcc::ggml::typeFromId(unsigned(type.getInt())) : std::nullopt;
+      if (!name || !t || !off || !bytes)
+        return w.emitOpError("qcc.gguf needs {name, type, offset, bytes} with a known ggml type");
+      Placed p{name.getValue().str(), *t, off.getInt(), bytes.getInt(),
+               llvm::to_vector(w.getTensorType().getShape())};
+      placed[w.getSymName()] = p;
+    }
+    auto vocabType = dyn_cast<RankedTensorType>(fwd.getFunctionType().getResult(0));
+    if (!vocabType || vocabType.getRank() != 2 || vocabType.isDynamicDim(1))
+      return fwd.emitOpError("must return [tokens x vocab] logits");
+    const int64_t vocab = vocabType.getDimSize(1);
+
+    // The function.
+    b.setInsertionPointToEnd(module.getBody());
+    auto bytesT = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+    auto tokT = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
+    auto logT = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic}, f32());
+    fn = func::FuncOp::create(
+        b, loc, "qcc_forward",
+        b.getFunctionType({ptrTy(), bytesT, tokT, b.getIndexType(), logT}, {}));
+    fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    rt = entry->getArgument(0);
+    wfile = entry->getArgument(1);
+    tokens = entry->getArgument(2);
+    pos0 = entry->getArgument(3);
+    logits = entry->getArgument(4);
+    n = memref::DimOp::create(b, loc, tokens, 0);
+
+    // Last use of each value (program order), and adds to fuse into linears.
+    Block &body = fwd.getBody().front();
+    llvm::DenseMap<Operation *, unsigned> order;
+    unsigned i = 0;
+    for (Operation &op : body)
+      order[&op] = i++;
+    llvm::DenseMap<Value, unsigned> lastUse;
+    for (Operation &op : body)
+      for (Value v : op.getOperands())
+        lastUse[v] = std::max(lastUse.lookup(v), order[&op]);
+    llvm::DenseMap<Operation *, q::LinearOp> fusedInto; // add -> its linear
+    llvm::DenseSet<Operation *> deferred;
+    for (auto add : body.getOps<q::AddOp>())
+      for (Value operand : {add.getRhs(), add.getLhs()}) {
+        auto lin = operand.getDefiningOp<q::LinearOp>();
+        if (lin && lin->hasOneUse() && !lin.getBiasAttr() && !fusedInto.count(add)) {
+          fusedInto[add] = lin;
+          deferred.insert(lin);
+        }
+      }
+    std::vector<std::vector<Value>> freeAfter(i);
+    for (auto &[v, at] : lastUse)
+      if (!isa<BlockArgument>(v))
+        freeAfter[at].push_back(v);
+
+    for (Operation &op : body) {
+      LogicalResult r = success();
+      if (deferred.count(&op))
+        continue;
+      if (auto o = dyn_cast<q::EmbedOp>(op))
+        r = lowerEmbed(o);
+      else if (auto o = dyn_cast<q::RMSNormOp>(op))
+        r = lowerRMSNorm(o);
+      else if (auto o = dyn_cast<q::LinearOp>(op))
+        r = lowerLinear(o, {}, o.getResult());
+      else if (auto o = dyn_cast<q::RoPEOp>(op))
+        r = lowerRoPE(o);
+      else if (auto o = dyn_cast<q::AttentionOp>(op))
+        r = lowerAttention(o);
+      else if (auto o = dyn_cast<q::SwiGLUOp>(op))
+        r = lowerSwiGLU(o);
+      else if (auto o = dyn_cast<q::AddOp>(op)) {
+        if (auto lin = fusedInto.lookup(&op)) {
+          Value other = o.getLhs() == lin.getResult() ? o.getRhs() : o.getLhs();
+          r = lowerLinear(lin, buf.lookup(other), o.getResult());
+        } else {
+          Value out = alloc(width(o.getResult()));
+          addInto(buf.lookup(o.getLhs()), buf.lookup(o.getRhs()), out, false);
+          buf[o.getResult()] = out;
+        }
+      } else if (auto o = dyn_cast<q::LMHeadOp>(op))
+        r = lowerLMHead(o);
+      else if (isa<func::ReturnOp>(op))
+        continue;
+      else
+        r = op.emitOpError("has no CPU lowering");
+      if (failed(r))
+        return failure();
+      for (Value v : freeAfter[order[&op]])
+        if (Value m = buf.lookup(v))
+          memref::DeallocOp::create(b, loc, m);
+    }
+    for (auto &[freq, t] : ropeTables) {
+      memref::DeallocOp::create(b, loc, t.first);
+      memref::DeallocOp::create(b, loc, t.second);
+    }
+    func::ReturnOp::create(b, loc);
+
+    // The constants the runtime checks, then drop the graph and its weights.
+    b.setInsertionPointToEnd(module.getBody());
+    auto sigT = LLVM::LLVMArrayType::get(b.getI8Type(), signature.size() + 1);
+    LLVM::GlobalOp::create(b, loc, sigT, /*isConstant=*/true, LLVM::Linkage::External,
+                           "qcc_model_signature", b.getStringAttr(signature + '\0'));
+    LLVM::GlobalOp::create(b, loc, i64(), true, LLVM::Linkage::External, "qcc_model_vocab",
+                           b.getI64IntegerAttr(vocab));
+    fwd.erase();
+    for (auto w : llvm::make_early_inc_range(module.getOps<q::WeightOp>()))
+      w.erase();
+    return success();
+  }
+};
+
+struct LowerToCPUPass : public q::impl::LowerToCPUBase<LowerToCPUPass> {
+  void runOnOperation() override {
+    ModuleOp m = getOperation();
+    Lowering l(m);
+    if (failed(l.run()))
+      return signalPassFailure();
+    // exp (SiLU) as a polynomial in arith, so that the loops vectorize.
+    RewritePatternSet ps(&getContext());
+    populateMathPolynomialApproximationPatterns(ps, [](StringRef name) { return name == "math.exp"; });
+    if (failed(applyPatternsGreedily(m, std::move(ps))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,35 @@
+//===- LanguageModel.h - what evaluation and generation run -----*- C++ -*-===//
+//
+// A causal language model with a KV cache, whatever executes it: the float32
+// reference executor (runtime/Executor.h, which interprets the qcc module) or
+// compiled native code (runtime/native/, which runs on the packed weights).
+// Evaluation (runtime/Eval.h) and the generation loops take this interface,
+// so the AOT binaries and `qcc eval` score text with the same code. MLIR-free.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QCC_RUNTIME_LANGUAGEMODEL_H
+#define QCC_RUNTIME_LANGUAGEMODEL_H
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <cstdint>
+
+namespace qcc {
+
+class LanguageModel {
+public:
+  virtual ~LanguageModel() = default;
+  /// Processes `tokens` at positions [cacheLength(), cacheLength()+n) and
+  /// appends their keys/values to the cache. Writes logits for every token
+  /// ([n x vocab], row-major) or, if `lastOnly`, for the last one ([vocab]).
+  virtual void forward(llvm::ArrayRef<int32_t> tokens, float *logits, bool lastOnly) = 0;
+  /// Forgets the KV cache.
+  virtual void reset() = 0;
+  virtual int64_t cacheLength() const = 0;
+  virtual int64_t maxContext() const = 0;
+  virtual int64_t vocabSize() const = 0;
+};
+
+} // namespace qcc
+
+#endif

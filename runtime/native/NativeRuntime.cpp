@@ -1,0 +1,351 @@
+//===- NativeRuntime.cpp - the microkernels compiled models call ----------===//
+//
+// qcc_rt_embed / qcc_rt_linear / qcc_rt_attention (NativeABI.h) and the
+// NativeModel that owns their state. Threads are OpenMP's persistent pool;
+// every parallel loop is a static partition (fixed ranges of output rows or
+// heads), so results do not depend on the thread count.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/native/NativeModel.h"
+
+#include "formats/ggml/GGMLTypes.h"
+#include "frontends/Error.h"
+#include "frontends/GGUF.h"
+#include "runtime/Kernels.h"
+#include "runtime/kernels/QuantDot.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+using namespace llvm;
+using qcc::ggml::Type;
+
+struct QccRt {
+  qcc::KVType kv = qcc::KVType::F16;
+  int64_t maxCtx = 0;
+  /// Per layer: keys and values of every cached position, [maxCtx x kvDim]
+  /// as F16 or as Q8_0 blocks.
+  struct Slot {
+    int64_t kvDim = 0;
+    std::vector<uint8_t> k, v;
+  };
+  std::vector<Slot> slots;
+  std::vector<uint8_t> act;                // quantized activations
+  std::vector<std::vector<float>> scratch; // per thread
+};
+
+namespace {
+
+size_t kvRowBytes(qcc::KVType kv, int64_t kvDim) {
+  return kv == qcc::KVType::F16 ? size_t(kvDim) * 2 : size_t(kvDim / 32) * sizeof(qcc::ggml::BlockQ8_0);
+}
+
+std::vector<float> &threadScratch(QccRt *rt, size_t n) {
+  auto &s = rt->scratch[omp_get_thread_num()];
+  if (s.size() < n)
+    s.resize(n);
+  return s;
+}
+
+float dotF16(const float *q, const uint16_t *k, int64_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i),
+                          _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i))), acc);
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  s = _mm_hadd_ps(s, s);
+  s = _mm_hadd_ps(s, s);
+  float r = _mm_cvtss_f32(s);
+  for (; i < n; ++i)
+    r += q[i] * _cvtsh_ss(k[i]);
+  return r;
+}
+
+void axpyF16(float *out, float w, const uint16_t *v, int64_t n) {
+  const __m256 wv = _mm256_set1_ps(w);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i,
+                     _mm256_fmadd_ps(wv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i))),
+                                     _mm256_loadu_ps(out + i)));
+  for (; i < n; ++i)
+    out[i] += w * _cvtsh_ss(v[i]);
+}
+
+/// The head at element `off` of a Q8_0 row, `n` elements (off and n multiples of 32).
+float dotQ8(const float *q, const qcc::ggml::BlockQ8_0 *row, int64_t off, int64_t n) {
+  float r = 0;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const auto &blk = row[off / 32 + b];
+    __m256 acc = _mm256_setzero_ps();
+    for (int j = 0; j < 32; j += 8) {
+      __m256 kv = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk.qs + j))));
+      acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + b * 32 + j), kv, acc);
+    }
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    s = _mm_hadd_ps(s, s);
+    s = _mm_hadd_ps(s, s);
+    r += _mm_cvtss_f32(s) * _cvtsh_ss(blk.d);
+  }
+  return r;
+}
+
+void axpyQ8(float *out, float w, const qcc::ggml::BlockQ8_0 *row, int64_t off, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const auto &blk = row[off / 32 + b];
+    const __m256 wv = _mm256_set1_ps(w * _cvtsh_ss(blk.d));
+    for (int j = 0; j < 32; j += 8) {
+      __m256 kv = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk.qs + j))));
+      float *o = out + b * 32 + j;
+      _mm256_storeu_ps(o, _mm256_fmadd_ps(wv, kv, _mm256_loadu_ps(o)));
+    }
+  }
+}
+
+void storeKV(QccRt *rt, uint8_t *dst, const float *src, int64_t kvDim) {
+  if (rt->kv == qcc::KVType::F16) {
+    auto *d = reinterpret_cast<uint16_t *>(dst);
+    for (int64_t i = 0; i < kvDim; ++i)
+      d[i] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
+  } else {
+    qcc::ggml::quantizeRows(Type::Q8_0, src, dst, 1, kvDim);
+  }
+}
+
+} // namespace
+
+extern "C" {
+
+void qcc_rt_embed(QccRt *rt, int32_t type, const void *w, int64_t vocab, int64_t d,
+                  const int32_t *tokens, int64_t n, float *out) {
+  const Type t = Type(type);
+  const size_t rb = qcc::ggml::rowBytes(t, d);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t id = tokens[i];
+    if (id < 0 || id >= vocab)
+      id = 0; // callers validate ids; never read out of bounds
+    qcc::ggml::dequantizeRow(t, static_cast<const uint8_t *>(w) + id * rb, out + i * d, d);
+  }
+}
+
+void qcc_rt_linear(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t out,
+                   const float *x, int64_t n, const float *addend, float *y) {
+  const Type t = Type(type);
+  const auto &tr = qcc::ggml::traits(t);
+  const size_t rb = qcc::ggml::rowBytes(t, in);
+  const auto *W = static_cast<const uint8_t *>(w);
+  constexpr int64_t kRows = 64;
+  const int64_t chunks = (out + kRows - 1) / kRows;
+  if (tr.quantized) {
+    const size_t ab = qcc::ggml::activationRowBytes(t, in);
+    if (rt->act.size() < ab * n)
+      rt->act.resize(ab * n);
+    uint8_t *act = rt->act.data();
+#pragma omp parallel for schedule(static) if (n > 8)
+    for (int64_t i = 0; i < n; ++i)
+      qcc::ggml::quantizeActivations(t, x + i * in, act + i * ab, in);
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t r0 = c * kRows, nr = std::min(out, r0 + kRows) - r0;
+      for (int64_t i = 0; i < n; ++i) {
+        float *yr = y + i * out + r0;
+        qcc::kernels::gemv(t, W + r0 * rb, nr, in, act + i * ab, yr);
+        if (addend)
+          for (int64_t r = 0; r < nr; ++r)
+            yr[r] += addend[i * out + r0 + r];
+      }
+    }
+    return;
+  }
+  // F32 / F16 / BF16 weights: 64 rows at a time upcast, then float dots.
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t r0 = c * kRows, nr = std::min(out, r0 + kRows) - r0;
+    std::vector<float> &Wf = threadScratch(rt, size_t(nr * in));
+    for (int64_t r = 0; r < nr; ++r)
+      qcc::ggml::dequantizeRow(t, W + (r0 + r) * rb, Wf.data() + r * in, in);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t r = 0; r < nr; ++r) {
+        const float *a = x + i * in, *b = Wf.data() + r * in;
+        float s = 0;
+        for (int64_t k = 0; k < in; ++k)
+          s += a[k] * b[k];
+        y[i * out + r0 + r] = s + (addend ? addend[i * out + r0 + r] : 0.0f);
+      }
+  }
+}
+
+void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, const float *v,
+                      int64_t n, int64_t pos0, int64_t heads, int64_t kvHeads, int64_t hd,
+                      float scale, int64_t window, float *out) {
+  const int64_t kvDim = kvHeads * hd, qDim = heads * hd, group = heads / kvHeads;
+  if (pos0 + n > rt->maxCtx) {
+    fprintf(stderr, "qcc: internal error: %lld tokens past a context of %lld\n",
+            (long long)(pos0 + n), (long long)rt->maxCtx);
+    abort();
+  }
+  if (size_t(layer) >= rt->slots.size())
+    rt->slots.resize(layer + 1);
+  QccRt::Slot &s = rt->slots[layer];
+  const size_t rowB = kvRowBytes(rt->kv, kvDim);
+  if (s.k.empty()) {
+    s.kvDim = kvDim;
+    s.k.resize(rowB * rt->maxCtx);
+    s.v.resize(rowB * rt->maxCtx);
+  }
+#pragma omp parallel for schedule(static) if (n > 8)
+  for (int64_t i = 0; i < n; ++i) {
+    storeKV(rt, s.k.data() + (pos0 + i) * rowB, k + i * kvDim, kvDim);
+    storeKV(rt, s.v.data() + (pos0 + i) * rowB, v + i * kvDim, kvDim);
+  }
+  const bool f16 = rt->kv == qcc::KVType::F16;
+#pragma omp parallel for schedule(static) collapse(2)
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t p = pos0 + i, g = h / group;
+      const int64_t first = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
+      std::vector<float> &S = threadScratch(rt, size_t(p + 1));
+      const float *qh = q + i * qDim + h * hd;
+      float mx = -INFINITY;
+      for (int64_t j = first; j <= p; ++j) {
+        const uint8_t *row = s.k.data() + j * rowB;
+        float d = f16 ? dotF16(qh, reinterpret_cast<const uint16_t *>(row) + g * hd, hd)
+                      : dotQ8(qh, reinterpret_cast<const qcc::ggml::BlockQ8_0 *>(row), g * hd, hd);
+        S[j] = d * scale;
+        mx = std::max(mx, S[j]);
+      }
+      float sum = 0;
+      for (int64_t j = first; j <= p; ++j) {
+        S[j] = qcc::kernels::expf(S[j] - mx);
+        sum += S[j];
+      }
+      const float inv = 1.0f / sum;
+      float *o = out + i * qDim + h * hd;
+      std::fill(o, o + hd, 0.0f);
+      for (int64_t j = first; j <= p; ++j) {
+        const uint8_t *row = s.v.data() + j * rowB;
+        if (f16)
+          axpyF16(o, S[j] * inv, reinterpret_cast<const uint16_t *>(row) + g * hd, hd);
+        else
+          axpyQ8(o, S[j] * inv, reinterpret_cast<const qcc::ggml::BlockQ8_0 *>(row), g * hd, hd);
+      }
+    }
+}
+
+} // extern "C"
+
+namespace qcc {
+
+Expected<KVType> parseKVType(StringRef s) {
+  if (s.equals_insensitive("f16"))
+    return KVType::F16;
+  if (s.equals_insensitive("q8_0"))
+    return KVType::Q8_0;
+  return createStringError("the KV cache type must be f16 or q8_0, got '" + s.str() + "'");
+}
+
+Expected<std::unique_ptr<NativeModel>> NativeModel::create(QccForwardFn forward,
+                                                          const char *signature, int64_t vocab,
+                                                          std::shared_ptr<gguf::Reader> file,
+                                                          int64_t maxContext, KVType kv) {
+  std::unique_ptr<NativeModel> m(new NativeModel());
+  const std::string &path = file->path();
+  // The code reads tensors at fixed offsets: each must be in this file with
+  // the type, offset and size the code was compiled for.
+  const uint8_t *base = nullptr;
+  int64_t end = 0;
+  for (const gguf::TensorInfo &t : file->tensors()) {
+    if (!base)
+      base = t.data - t.offset;
+    end = std::max<int64_t>(end, int64_t(t.offset + t.nbytes));
+  }
+  SmallVector<StringRef> lines;
+  StringRef(signature).split(lines, '\n', -1, false);
+  for (StringRef line : lines) {
+    SmallVector<StringRef> f;
+    line.split(f, ' ');
+    uint64_t type = 0, offset = 0, bytes = 0;
+    if (f.size() != 4 || f[1].getAsInteger(10, type) || f[2].getAsInteger(10, offset) ||
+        f[3].getAsInteger(10, bytes))
+      return fileError(path, "internal error: malformed compiled signature line '{0}'", line);
+    const gguf::TensorInfo *t = file->tensor(f[0]);
+    if (!t)
+      return fileError(path, "is not the file this model was compiled for: no tensor '{0}'", f[0]);
+    if (uint64_t(t->type) != type || t->offset != offset || t->nbytes != bytes)
+      return fileError(path,
+                       "is not the file this model was compiled for: tensor '{0}' has another "
+                       "type, offset or size",
+                       f[0]);
+  }
+  if (lines.empty() || !base)
+    return fileError(path, "has no tensors for the compiled model");
+  if (maxContext < 1)
+    return fileError(path, "the context must hold at least one token");
+  if (kv == KVType::Q8_0) {
+    const int64_t hd = [&]() -> int64_t {
+      for (auto &[key, val] : file->metadata())
+        if (StringRef(key).ends_with(".attention.key_length"))
+          return val.i ? val.i : int64_t(val.u);
+      auto arch = file->getString("general.architecture");
+      if (!arch) {
+        consumeError(arch.takeError());
+        return 0;
+      }
+      auto e = file->getInt(*arch + ".embedding_length");
+      auto h = file->getInt(*arch + ".attention.head_count");
+      if (!e || !h) {
+        consumeError(e.takeError());
+        consumeError(h.takeError());
+        return 0;
+      }
+      return *h ? *e / *h : 0;
+    }();
+    if (hd % 32 != 0)
+      return fileError(path, "a Q8_0 KV cache needs a head size that is a multiple of 32 (it is {0})",
+                       hd);
+  }
+  m->fn_ = forward;
+  m->file_ = std::move(file);
+  m->data_ = base;
+  m->dataBytes_ = end;
+  m->vocab_ = vocab;
+  m->maxCtx_ = maxContext;
+  m->rt_ = new QccRt();
+  m->rt_->kv = kv;
+  m->rt_->maxCtx = maxContext;
+  m->rt_->scratch.resize(std::max(1, omp_get_max_threads()));
+  return m;
+}
+
+NativeModel::~NativeModel() { delete rt_; }
+
+void NativeModel::reset() { cacheLen_ = 0; }
+
+void NativeModel::forward(ArrayRef<int32_t> tokens, float *logits, bool lastOnly) {
+  const int64_t n = tokens.size();
+  if (n == 0)
+    return;
+  if (cacheLen_ + n > maxCtx_) {
+    fprintf(stderr, "qcc: internal error: %lld tokens past a context of %lld\n",
+            (long long)(cacheLen_ + n), (long long)maxCtx_);
+    abort();
+  }
+  QccMemRef1D w{const_cast<uint8_t *>(data_), const_cast<uint8_t *>(data_), 0, dataBytes_, 1};
+  QccMemRef1D t{const_cast<int32_t *>(tokens.data()), const_cast<int32_t *>(tokens.data()), 0, n, 1};
+  const int64_t m = lastOnly ? 1 : n;
+  QccMemRef2D l{logits, logits, 0, {m, vocab_}, {vocab_, 1}};
+  fn_(rt_, &w, &t, cacheLen_, &l);
+  cacheLen_ += n;
+}
+
+} // namespace qcc
