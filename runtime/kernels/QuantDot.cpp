@@ -38,4 +38,15 @@ void gemv(ggml::Type w, const void *W, int64_t rows, int64_t n, const void *act,
   }
 }
 
+void gemm(ggml::Type w, const void *W, int64_t rows, int64_t n, const void *act, int64_t tokens,
+          float *y, int64_t ldy) {
+  if (cpuHasAVX2() && avx2::has(w))
+    return avx2::gemm(w, W, rows, n, act, tokens, y, ldy);
+  const size_t rb = ggml::rowBytes(w, n), ab = ggml::activationRowBytes(w, n);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t r = 0; r < rows; ++r)
+      y[t * ldy + r] = dotRef(w, static_cast<const uint8_t *>(W) + r * rb,
+                              static_cast<const uint8_t *>(act) + t * ab, n);
+}
+
 } // namespace qcc::kernels

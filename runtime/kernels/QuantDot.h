@@ -29,6 +29,8 @@ bool has(ggml::Type w);
 /// The AVX2 variants; only where has(w) and cpuHasAVX2().
 float dot(ggml::Type w, const void *wRow, const void *aRow, int64_t n);
 void gemv(ggml::Type w, const void *W, int64_t rows, int64_t n, const void *act, float *y);
+void gemm(ggml::Type w, const void *W, int64_t rows, int64_t n, const void *act, int64_t tokens,
+          float *y, int64_t ldy);
 } // namespace avx2
 
 /// Whether this CPU has AVX2, FMA and F16C (checked once).
@@ -43,6 +45,13 @@ float dot(ggml::Type w, const void *wRow, const void *aRow, int64_t n);
 /// fixed 64-row ranges.
 void gemv(ggml::Type w, const void *W, int64_t rows, int64_t n, const void *act, float *y,
           bool parallel = false);
+
+/// y[t * ldy + r] = dot(row r of W, activation row t) for r < rows and
+/// t < tokens, the activation rows activationRowBytes(w, n) apart: each
+/// result the same bits as dot(). Tiles of rows x tokens unpack each weight
+/// block once for several tokens (prompt processing). Single-threaded.
+void gemm(ggml::Type w, const void *W, int64_t rows, int64_t n, const void *act, int64_t tokens,
+          float *y, int64_t ldy);
 
 } // namespace qcc::kernels
 

@@ -157,13 +157,11 @@ void qcc_rt_linear(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t o
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (int64_t c = 0; c < chunks; ++c) {
       const int64_t r0 = c * kRows, nr = std::min(out, r0 + kRows) - r0;
-      for (int64_t i = 0; i < n; ++i) {
-        float *yr = y + i * out + r0;
-        qcc::kernels::gemv(t, W + r0 * rb, nr, in, act + i * ab, yr);
-        if (addend)
+      qcc::kernels::gemm(t, W + r0 * rb, nr, in, act, n, y + r0, out);
+      if (addend)
+        for (int64_t i = 0; i < n; ++i)
           for (int64_t r = 0; r < nr; ++r)
-            yr[r] += addend[i * out + r0 + r];
-      }
+            y[i * out + r0 + r] += addend[i * out + r0 + r];
     }
     return;
   }

@@ -223,3 +223,38 @@ TEST(QuantDot, MatrixVectorEqualsRowByRowBitForBit) {
     }
   }
 }
+
+TEST(QuantDot, MatrixMatrixEqualsEachDotBitForBit) {
+  // Prompt processing: tiles of rows x tokens and their remainders, each
+  // (row, token) result the same bits as the reference dot of that pair.
+  std::mt19937 rng(7);
+  const int64_t n = 512;
+  for (Type t : kQuantized) {
+    SCOPED_TRACE(traits(t).name);
+    for (int64_t rows : {1, 5, 10}) {
+      for (int64_t tokens : {1, 2, 3, 5, 9}) {
+        std::vector<float> w = randomRow(rng, rows * n, 3.0f);
+        std::vector<uint8_t> wq(rowBytes(t, n) * rows);
+        quantizeRows(t, w.data(), wq.data(), rows, n);
+        const size_t ab = activationRowBytes(t, n);
+        std::vector<uint8_t> aq(ab * tokens);
+        for (int64_t k = 0; k < tokens; ++k) {
+          std::vector<uint8_t> row = quantizeAct(t, randomRow(rng, n, 10.0f));
+          std::copy(row.begin(), row.end(), aq.begin() + k * ab);
+        }
+        const int64_t ldy = rows + 3; // a wider output row than the tile
+        std::vector<float> y(tokens * ldy, -1.0f);
+        kernels::gemm(t, wq.data(), rows, n, aq.data(), tokens, y.data(), ldy);
+        for (int64_t k = 0; k < tokens; ++k) {
+          for (int64_t r = 0; r < rows; ++r) {
+            const float ref =
+                kernels::dotRef(t, wq.data() + r * rowBytes(t, n), aq.data() + k * ab, n);
+            ASSERT_EQ(bits(y[k * ldy + r]), bits(ref)) << rows << "x" << tokens << " at " << r << "," << k;
+          }
+          for (int64_t r = rows; r < ldy; ++r)
+            ASSERT_EQ(y[k * ldy + r], -1.0f) << "wrote past the tile";
+        }
+      }
+    }
+  }
+}

@@ -1,8 +1,8 @@
 //===- DotRef.cpp - scalar reference dot products -------------------------===//
 //
 // One loop for every format: each weight block is decoded to its integer
-// view (ggml::decodeBlock), multiplied with the activation codes in exact
-// integer arithmetic, and combined as DotCombine.h defines.
+// view (ggml::decodeBlock), its lanes are summed in exact integer arithmetic
+// and combined as DotCombine.h defines.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/kernels/DotCombine.h"
@@ -21,7 +21,7 @@ float dotRef(Type w, const void *wRow, const void *aRow, int64_t n) {
   const auto *wb = static_cast<const uint8_t *>(wRow);
   const ActType at = activationType(w);
   BlockCodes c;
-  float sum = 0;
+  float F[8] = {}, corr = 0;
   for (int64_t b = 0; b < nb; ++b) {
     decodeBlock(w, wb + b * tr.blockBytes, c);
     // The activation codes of this block and their scale.
@@ -38,26 +38,25 @@ float dotRef(Type w, const void *wRow, const void *aRow, int64_t n) {
       const auto &ab = static_cast<const BlockQ8_0 *>(aRow)[b];
       a = ab.qs, da = halfToFloat(ab.d);
     }
-    int32_t isum = 0, msum = 0;
+    int32_t L[8] = {}, msum = 0;
     for (int s = 0; s < c.n / c.subLen; ++s) {
-      int32_t dot = 0, asum = 0;
+      int32_t asum = 0;
       for (int e = s * c.subLen; e < (s + 1) * c.subLen; ++e) {
-        dot += int32_t(c.code[e]) * a[e];
+        L[(e % 32) / 4] += int32_t(c.scale[s]) * c.code[e] * a[e];
         asum += a[e];
       }
-      isum += c.scale[s] * dot;
       msum += c.min[s] * asum;
     }
-    if (at == ActType::Q8_0)
-      sum = combineQ8(sum, c.d, da, isum);
-    else if (at == ActType::Q8_1)
-      sum = combineQ8_1(sum, c.d, da, isum, c.m, halfToFloat(a1->s));
+    const float d = at == ActType::Q8_K ? da * c.d : c.d * da;
+    for (int j = 0; j < 8; ++j)
+      F[j] = std::fmaf(d, float(L[j]), F[j]);
+    if (at == ActType::Q8_1)
+      corr = corr + c.m * halfToFloat(a1->s);
     else if (c.hasMin)
-      sum = combineK(sum, da, c.d, isum, c.dmin, msum);
-    else
-      sum = combineK(sum, da, c.d, isum);
+      corr = std::fmaf(da * c.dmin, float(msum), corr);
   }
-  return sum;
+  const float s = sumLanes(F);
+  return at == ActType::Q8_1 ? s + corr : s - corr;
 }
 
 } // namespace qcc::kernels

@@ -1,11 +1,17 @@
 //===- DotAVX2.cpp - AVX2 dot products on ggml blocks ---------------------===//
 //
-// Integer SIMD for every ggml block format: 32 weight codes at a time against 32 activation codes with
-// vpmaddubsw / vpmaddwd, the sub-block scales applied to the int32 lanes, one
-// horizontal sum per block, then DotCombine.h's float step, so the results
-// equal dotRef's bit for bit. Every function carries its own target
-// attribute: the file is built without -mavx2, and nothing here runs unless
-// the CPU has AVX2 (kernels::dot checks).
+// Integer SIMD for every ggml block format: 32 weight codes at a time against
+// 32 activation codes with vpmaddubsw, the sub-block scales applied by
+// vpmaddwd, so each block yields DotCombine.h's eight integer lanes; those are
+// converted (exactly) and accumulated with one FMA per block into eight float
+// lanes, reduced once per row. The results equal dotRef's bit for bit.
+//
+// Each format is a struct with prep() (the weight block unpacked once:
+// codes, scales) and lanes() (the prepared block against one activation
+// block), so a tile of R rows x T tokens unpacks each weight block once for
+// T tokens (prompt processing) and each activation block is read for R rows.
+// Every function carries its own target attribute: the file is built without
+// -mavx2, and nothing here runs unless the CPU has AVX2 (kernels::dot checks).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/kernels/DotCombine.h"
@@ -15,6 +21,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -24,42 +31,38 @@ using namespace ggml;
 
 namespace {
 
-#define QCC_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define QCC_AVX2 __attribute__((target("avx2,fma,f16c"), always_inline)) inline
 
 /// fp16 -> fp32 in one instruction (exact, as frontends' halfToFloat is).
-QCC_AVX2 inline float h2f(half h) { return _cvtsh_ss(h); }
+QCC_AVX2 float h2f(half h) { return _cvtsh_ss(h); }
 
-QCC_AVX2 inline int32_t hsum(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
+QCC_AVX2 __m256i load32(const void *p) { return _mm256_loadu_si256(static_cast<const __m256i *>(p)); }
+
+/// Eight int32 lanes: lane j sums bytes 4j .. 4j+3 of u (unsigned, 0..255,
+/// every pair below 2^15) times a (signed), the pair sums times the 16-bit
+/// scales in sc.
+QCC_AVX2 __m256i dotU8(__m256i u, __m256i a, __m256i sc) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, a), sc);
 }
-
-/// 8 int32 lanes, each the sum of 4 products of unsigned u (0..255, where
-/// every pair sums below 2^15) and signed a.
-QCC_AVX2 inline __m256i dotU8(__m256i u, __m256i a) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, a), _mm256_set1_epi16(1));
-}
-
 /// The same for signed w (-128..127) and a (-127..127).
-QCC_AVX2 inline __m256i dotI8(__m256i w, __m256i a) {
-  return dotU8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+QCC_AVX2 __m256i dotI8(__m256i w, __m256i a, __m256i sc) {
+  return dotU8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w), sc);
 }
-
-QCC_AVX2 inline __m256i load32(const void *p) {
-  return _mm256_loadu_si256(static_cast<const __m256i *>(p));
+QCC_AVX2 __m256i ones16() { return _mm256_set1_epi16(1); }
+/// Scale lo for lanes 0-3 (the first 16 weights), hi for lanes 4-7.
+QCC_AVX2 __m256i scale2(int lo, int hi) {
+  return _mm256_set_m128i(_mm_set1_epi16(int16_t(hi)), _mm_set1_epi16(int16_t(lo)));
 }
 
 /// 16 bytes of packed nibbles -> 32 bytes: the low nibbles, then the high ones.
-QCC_AVX2 inline __m256i nibbles16(const uint8_t *q) {
+QCC_AVX2 __m256i nibbles16(const uint8_t *q) {
   const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(q));
   const __m128i m = _mm_set1_epi8(0xF);
   return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m), _mm_and_si128(b, m));
 }
 
 /// 32 bits -> 32 bytes, byte e 0xFF where bit e is set.
-QCC_AVX2 inline __m256i bitsToBytes(uint32_t bits) {
+QCC_AVX2 __m256i bitsToBytes(uint32_t bits) {
   const __m256i spread = _mm256_shuffle_epi8(
       _mm256_set1_epi32(int(bits)),
       _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
@@ -68,29 +71,92 @@ QCC_AVX2 inline __m256i bitsToBytes(uint32_t bits) {
 }
 
 /// Per-byte test of bit `mask` in 32 bytes: 0xFF where set.
-QCC_AVX2 inline __m256i hasBit(__m256i v, int mask) {
+QCC_AVX2 __m256i hasBit(__m256i v, int mask) {
   const __m256i m = _mm256_set1_epi8(char(mask));
   return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
 }
 
-struct Q4_0 {
-  using W = BlockQ4_0;
+QCC_AVX2 float sumLanes(__m256 F) {
+  __m128 v = _mm_add_ps(_mm256_castps256_ps128(F), _mm256_extractf128_ps(F, 1));
+  v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+  v = _mm_add_ss(v, _mm_movehdup_ps(v));
+  return _mm_cvtss_f32(v);
+}
+
+// ---- The 32-weight formats against Q8_0 / Q8_1 ----------------------------
+
+/// Signed codes against Q8_0: Q4_0, Q5_0, Q8_0, IQ4_NL differ only in unpacking.
+template <typename B, typename Unpack> struct Signed32 {
+  using W = B;
   using A = BlockQ8_0;
-  QCC_AVX2 static float step(float sum, const BlockQ4_0 &xb, const BlockQ8_0 &yb) {
-    const __m256i w = _mm256_sub_epi8(nibbles16(xb.qs), _mm256_set1_epi8(8));
-    const int32_t isum = hsum(dotI8(w, load32(yb.qs)));
-    return combineQ8(sum, h2f(xb.d), h2f(yb.d), isum);
+  static constexpr Combine kind = Combine::Q8_0;
+  struct P {
+    __m256i w;
+    float d;
+  };
+  QCC_AVX2 static P prep(const B &x) { return {Unpack::codes(x), h2f(x.d)}; }
+  QCC_AVX2 static __m256i lanes(const P &p, const A &a, int32_t &) {
+    return dotI8(p.w, load32(a.qs), ones16());
+  }
+  QCC_AVX2 static float scale(const P &p, const A &a) { return p.d * h2f(a.d); }
+};
+
+struct UnpackQ4_0 {
+  QCC_AVX2 static __m256i codes(const BlockQ4_0 &x) {
+    return _mm256_sub_epi8(nibbles16(x.qs), _mm256_set1_epi8(8));
+  }
+};
+struct UnpackQ8_0 {
+  QCC_AVX2 static __m256i codes(const BlockQ8_0 &x) { return load32(x.qs); }
+};
+struct UnpackQ5_0 {
+  QCC_AVX2 static __m256i codes(const BlockQ5_0 &x) {
+    uint32_t qh;
+    std::memcpy(&qh, x.qh, 4);
+    const __m256i u =
+        _mm256_or_si256(nibbles16(x.qs), _mm256_and_si256(bitsToBytes(qh), _mm256_set1_epi8(16)));
+    return _mm256_sub_epi8(u, _mm256_set1_epi8(16));
+  }
+};
+struct UnpackIQ4_NL {
+  QCC_AVX2 static __m256i codes(const BlockIQ4_NL &x) {
+    const __m256i table =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i *>(kIQ4NL)));
+    return _mm256_shuffle_epi8(table, nibbles16(x.qs));
   }
 };
 
-struct Q8_0 {
-  using W = BlockQ8_0;
-  using A = BlockQ8_0;
-  QCC_AVX2 static float step(float sum, const BlockQ8_0 &xb, const BlockQ8_0 &yb) {
-    const int32_t isum = hsum(dotI8(load32(xb.qs), load32(yb.qs)));
-    return combineQ8(sum, h2f(xb.d), h2f(yb.d), isum);
+using Q4_0 = Signed32<BlockQ4_0, UnpackQ4_0>;
+using Q8_0 = Signed32<BlockQ8_0, UnpackQ8_0>;
+using Q5_0 = Signed32<BlockQ5_0, UnpackQ5_0>;
+using IQ4_NL = Signed32<BlockIQ4_NL, UnpackIQ4_NL>;
+
+/// Q4_1 / Q5_1 codes (0..31) against Q8_1.
+template <typename B> struct Qx_1 {
+  using W = B;
+  using A = BlockQ8_1;
+  static constexpr Combine kind = Combine::Q8_1;
+  struct P {
+    __m256i u;
+    float d, m;
+  };
+  QCC_AVX2 static P prep(const B &x) {
+    __m256i u = nibbles16(x.qs);
+    if constexpr (std::is_same_v<B, BlockQ5_1>) {
+      uint32_t qh;
+      std::memcpy(&qh, x.qh, 4);
+      u = _mm256_or_si256(u, _mm256_and_si256(bitsToBytes(qh), _mm256_set1_epi8(16)));
+    }
+    return {u, h2f(x.d), h2f(x.m)};
   }
+  QCC_AVX2 static __m256i lanes(const P &p, const A &a, int32_t &) {
+    return dotU8(p.u, load32(a.qs), ones16());
+  }
+  QCC_AVX2 static float scale(const P &p, const A &a) { return p.d * h2f(a.d); }
+  QCC_AVX2 static float corr(const P &p, const A &a) { return p.m * h2f(a.s); }
 };
+
+// ---- The k-quants against Q8_K ---------------------------------------------
 
 /// Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins; chunk c of
 /// 64 weights holds sub-block 2c in the low nibbles and 2c + 1 in the high
@@ -98,216 +164,271 @@ struct Q8_0 {
 template <typename B> struct K4K5 {
   using W = B;
   using A = BlockQ8_K;
-  QCC_AVX2 static float step(float sum, const B &xb, const BlockQ8_K &yb) {
+  static constexpr Combine kind = Combine::KMin;
+  struct P {
+    __m256i u[8];
+    int16_t sc[8], mn[8];
+    float d, dmin;
+  };
+  QCC_AVX2 static P prep(const B &x) {
     constexpr bool five = std::is_same_v<B, BlockQ5_K>;
+    P p;
+    for (int s = 0; s < 8; ++s) {
+      uint8_t sc, mn;
+      scaleMinK4(s, x.scales, sc, mn);
+      p.sc[s] = sc, p.mn[s] = mn;
+    }
     const __m256i m4 = _mm256_set1_epi8(0xF), sixteen = _mm256_set1_epi8(16);
-    uint8_t sc[8], mn[8];
-    for (int s = 0; s < 8; ++s)
-      scaleMinK4(s, xb.scales, sc[s], mn[s]);
     __m256i qh = _mm256_setzero_si256();
     if constexpr (five)
-      qh = load32(xb.qh);
-    __m256i acc = _mm256_setzero_si256();
+      qh = load32(x.qh);
     for (int c = 0; c < 4; ++c) {
-      const __m256i q = load32(xb.qs + 32 * c);
+      const __m256i q = load32(x.qs + 32 * c);
       __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
       if constexpr (five) {
         lo = _mm256_or_si256(lo, _mm256_and_si256(hasBit(qh, 1 << (2 * c)), sixteen));
         hi = _mm256_or_si256(hi, _mm256_and_si256(hasBit(qh, 2 << (2 * c)), sixteen));
       }
-      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(lo, load32(yb.qs + 64 * c)),
-                                                     _mm256_set1_epi32(sc[2 * c])));
-      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(hi, load32(yb.qs + 64 * c + 32)),
-                                                     _mm256_set1_epi32(sc[2 * c + 1])));
+      p.u[2 * c] = lo, p.u[2 * c + 1] = hi;
     }
-    int32_t msum = 0;
-    for (int s = 0; s < 8; ++s)
-      msum += mn[s] * (yb.bsums[2 * s] + yb.bsums[2 * s + 1]);
-    return combineK(sum, yb.d, h2f(xb.d), hsum(acc), h2f(xb.dmin), msum);
+    p.d = h2f(x.d), p.dmin = h2f(x.dmin);
+    return p;
   }
+  QCC_AVX2 static __m256i lanes(const P &p, const A &a, int32_t &msum) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int s = 0; s < 8; ++s)
+      acc = _mm256_add_epi32(acc, dotU8(p.u[s], load32(a.qs + 32 * s), _mm256_set1_epi16(p.sc[s])));
+    int32_t m = 0;
+    for (int s = 0; s < 8; ++s)
+      m += p.mn[s] * (a.bsums[2 * s] + a.bsums[2 * s + 1]);
+    msum = m;
+    return acc;
+  }
+  QCC_AVX2 static float scale(const P &p, const A &a) { return a.d * p.d; }
+  QCC_AVX2 static float scaleMin(const P &p, const A &a) { return a.d * p.dmin; }
 };
 
+/// Q6_K: 16 sub-blocks of 16, signed 8-bit scales, six-bit codes stored +32.
 struct Q6_K {
   using W = BlockQ6_K;
   using A = BlockQ8_K;
-  QCC_AVX2 static float step(float sum, const BlockQ6_K &xb, const BlockQ8_K &yb) {
-    const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(0x0C),
-                  m48 = _mm256_set1_epi8(0x30);
-    const int8_t *sc = xb.scales;
-    __m256i acc = _mm256_setzero_si256();
+  static constexpr Combine kind = Combine::K;
+  struct P {
+    __m256i w[8]; ///< weights 32v .. 32v+31, signed
+    int8_t sc[16];
+    float d;
+  };
+  QCC_AVX2 static P prep(const BlockQ6_K &x) {
+    const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3),
+                  m12 = _mm256_set1_epi8(0x0C), m48 = _mm256_set1_epi8(0x30),
+                  off = _mm256_set1_epi8(32);
+    P p;
     for (int h = 0; h < 2; ++h) {
-      const __m256i l0 = load32(xb.ql + 64 * h), l1 = load32(xb.ql + 64 * h + 32),
-                    qh = load32(xb.qh + 32 * h);
-      // The six-bit codes 0..63 of weights 128h + 32k + l, k = 0..3.
-      const __m256i q[4] = {
-          _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4)),
-          _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m12), 2)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m48)),
+      const __m256i l0 = load32(x.ql + 64 * h), l1 = load32(x.ql + 64 * h + 32),
+                    qh = load32(x.qh + 32 * h);
+      // The six-bit codes 0..63 of weights 128h + 32k + l, k = 0..3, minus 32.
+      p.w[4 * h + 0] = _mm256_sub_epi8(
+          _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4)), off);
+      p.w[4 * h + 1] = _mm256_sub_epi8(
+          _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m12), 2)), off);
+      p.w[4 * h + 2] = _mm256_sub_epi8(
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m48)), off);
+      p.w[4 * h + 3] = _mm256_sub_epi8(
           _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), m48))};
-      for (int k = 0; k < 4; ++k) {
-        const int s = 8 * h + 2 * k; // lanes 0-3: sub-block s, lanes 4-7: s + 1
-        const __m256i scale = _mm256_set_epi32(sc[s + 1], sc[s + 1], sc[s + 1], sc[s + 1], sc[s],
-                                               sc[s], sc[s], sc[s]);
-        acc = _mm256_add_epi32(
-            acc, _mm256_mullo_epi32(dotU8(q[k], load32(yb.qs + 128 * h + 32 * k)), scale));
-      }
+                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), m48)),
+          off);
     }
-    // The codes above are stored +32: sum((q - 32) a) = sum(q a) - 32 sum(a).
-    int32_t offset = 0;
-    for (int s = 0; s < 16; ++s)
-      offset += sc[s] * yb.bsums[s];
-    return combineK(sum, yb.d, h2f(xb.d), hsum(acc) - 32 * offset);
+    std::memcpy(p.sc, x.scales, 16);
+    p.d = h2f(x.d);
+    return p;
   }
+  QCC_AVX2 static __m256i lanes(const P &p, const A &a, int32_t &) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int v = 0; v < 8; ++v)
+      acc = _mm256_add_epi32(acc, dotI8(p.w[v], load32(a.qs + 32 * v),
+                                        scale2(p.sc[2 * v], p.sc[2 * v + 1])));
+    return acc;
+  }
+  QCC_AVX2 static float scale(const P &p, const A &a) { return a.d * p.d; }
 };
 
-/// Q4_1 / Q5_1 codes (0..31) against Q8_1.
-template <typename B> struct Qx_1 {
-  using W = B;
-  using A = BlockQ8_1;
-  QCC_AVX2 static float step(float sum, const B &xb, const BlockQ8_1 &yb) {
-    __m256i u = nibbles16(xb.qs);
-    if constexpr (std::is_same_v<B, BlockQ5_1>) {
-      uint32_t qh;
-      std::memcpy(&qh, xb.qh, 4);
-      u = _mm256_or_si256(u, _mm256_and_si256(bitsToBytes(qh), _mm256_set1_epi8(16)));
-    }
-    const int32_t isum = hsum(dotU8(u, load32(yb.qs)));
-    return combineQ8_1(sum, h2f(xb.d), h2f(yb.d), isum, h2f(xb.m),
-                      h2f(yb.s));
-  }
-};
-
-struct Q5_0 {
-  using W = BlockQ5_0;
-  using A = BlockQ8_0;
-  QCC_AVX2 static float step(float sum, const BlockQ5_0 &xb, const BlockQ8_0 &yb) {
-    uint32_t qh;
-    std::memcpy(&qh, xb.qh, 4);
-    const __m256i u =
-        _mm256_or_si256(nibbles16(xb.qs), _mm256_and_si256(bitsToBytes(qh), _mm256_set1_epi8(16)));
-    const __m256i w = _mm256_sub_epi8(u, _mm256_set1_epi8(16));
-    return combineQ8(sum, h2f(xb.d), h2f(yb.d), hsum(dotI8(w, load32(yb.qs))));
-  }
-};
-
-struct IQ4_NL {
-  using W = BlockIQ4_NL;
-  using A = BlockQ8_0;
-  QCC_AVX2 static float step(float sum, const BlockIQ4_NL &xb, const BlockQ8_0 &yb) {
-    const __m256i table =
-        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i *>(kIQ4NL)));
-    const __m256i w = _mm256_shuffle_epi8(table, nibbles16(xb.qs));
-    return combineQ8(sum, h2f(xb.d), h2f(yb.d), hsum(dotI8(w, load32(yb.qs))));
-  }
-};
-
-/// Sub-block scales for the two halves of a 32-weight vector of 16-weight sub-blocks.
-QCC_AVX2 inline __m256i pairScale(int lo, int hi) {
-  return _mm256_set_epi32(hi, hi, hi, hi, lo, lo, lo, lo);
-}
-
+/// Q2_K: 16 sub-blocks of 16, 2-bit codes, 4-bit scales and mins.
 struct Q2_K {
   using W = BlockQ2_K;
   using A = BlockQ8_K;
-  QCC_AVX2 static float step(float sum, const BlockQ2_K &xb, const BlockQ8_K &yb) {
+  static constexpr Combine kind = Combine::KMin;
+  struct P {
+    __m256i u[8];
+    uint8_t sc[16];
+    float d, dmin;
+  };
+  QCC_AVX2 static P prep(const BlockQ2_K &x) {
     const __m256i m3 = _mm256_set1_epi8(3);
-    const uint8_t *sc = xb.scales;
-    __m256i acc = _mm256_setzero_si256();
+    P p;
     for (int h = 0; h < 2; ++h) {
-      const __m256i q = load32(xb.qs + 32 * h);
-      for (int j = 0; j < 4; ++j) { // weights 128h + 32j + l: sub-blocks 8h + 2j, + 1
-        const __m256i u = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
-        const int s = 8 * h + 2 * j;
-        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(u, load32(yb.qs + 128 * h + 32 * j)),
-                                                       pairScale(sc[s] & 0xF, sc[s + 1] & 0xF)));
-      }
+      const __m256i q = load32(x.qs + 32 * h);
+      for (int j = 0; j < 4; ++j) // weights 128h + 32j + l
+        p.u[4 * h + j] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
     }
-    int32_t msum = 0;
-    for (int s = 0; s < 16; ++s)
-      msum += (sc[s] >> 4) * yb.bsums[s];
-    return combineK(sum, yb.d, h2f(xb.d), hsum(acc), h2f(xb.dmin), msum);
+    std::memcpy(p.sc, x.scales, 16);
+    p.d = h2f(x.d), p.dmin = h2f(x.dmin);
+    return p;
   }
+  QCC_AVX2 static __m256i lanes(const P &p, const A &a, int32_t &msum) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int v = 0; v < 8; ++v)
+      acc = _mm256_add_epi32(acc, dotU8(p.u[v], load32(a.qs + 32 * v),
+                                        scale2(p.sc[2 * v] & 0xF, p.sc[2 * v + 1] & 0xF)));
+    int32_t m = 0;
+    for (int s = 0; s < 16; ++s)
+      m += (p.sc[s] >> 4) * a.bsums[s];
+    msum = m;
+    return acc;
+  }
+  QCC_AVX2 static float scale(const P &p, const A &a) { return a.d * p.d; }
+  QCC_AVX2 static float scaleMin(const P &p, const A &a) { return a.d * p.dmin; }
 };
 
+/// Q3_K: 16 sub-blocks of 16, signed 6-bit scales, codes 0..7 stored +4.
 struct Q3_K {
   using W = BlockQ3_K;
   using A = BlockQ8_K;
-  QCC_AVX2 static float step(float sum, const BlockQ3_K &xb, const BlockQ8_K &yb) {
-    const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+  static constexpr Combine kind = Combine::K;
+  struct P {
+    __m256i w[8];
     int8_t sc[16];
-    scalesQ3K(xb.scales, sc);
-    const __m256i hm = load32(xb.hmask);
-    __m256i acc = _mm256_setzero_si256();
+    float d;
+  };
+  QCC_AVX2 static P prep(const BlockQ3_K &x) {
+    const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    P p;
+    scalesQ3K(x.scales, p.sc);
+    const __m256i hm = load32(x.hmask);
     for (int h = 0; h < 2; ++h) {
-      const __m256i q = load32(xb.qs + 32 * h);
+      const __m256i q = load32(x.qs + 32 * h);
       for (int j = 0; j < 4; ++j) {
         // Stored as low 2 bits + 4 * high bit (0..7); the code is that - 4.
         const __m256i u = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3),
                                           _mm256_and_si256(hasBit(hm, 1 << (4 * h + j)), four));
-        const int s = 8 * h + 2 * j;
-        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dotU8(u, load32(yb.qs + 128 * h + 32 * j)),
-                                                       pairScale(sc[s], sc[s + 1])));
+        p.w[4 * h + j] = _mm256_sub_epi8(u, four);
       }
     }
-    int32_t offset = 0;
-    for (int s = 0; s < 16; ++s)
-      offset += sc[s] * yb.bsums[s];
-    return combineK(sum, yb.d, h2f(xb.d), hsum(acc) - 4 * offset);
+    p.d = h2f(x.d);
+    return p;
   }
+  QCC_AVX2 static __m256i lanes(const P &p, const A &a, int32_t &) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int v = 0; v < 8; ++v)
+      acc = _mm256_add_epi32(acc, dotI8(p.w[v], load32(a.qs + 32 * v),
+                                        scale2(p.sc[2 * v], p.sc[2 * v + 1])));
+    return acc;
+  }
+  QCC_AVX2 static float scale(const P &p, const A &a) { return a.d * p.d; }
 };
 
-/// R rows of K's weights (rowBytes apart) against one activation row: R
-/// independent float chains, each summed exactly as a single row is.
-template <typename K, int R>
-QCC_AVX2 void rowsOf(const uint8_t *W, size_t rowBytes, const void *act, int64_t nb, float *out) {
-  const auto *y = static_cast<const typename K::A *>(act);
-  float s[R];
-  for (int r = 0; r < R; ++r)
-    s[r] = 0;
-  for (int64_t i = 0; i < nb; ++i)
-    for (int r = 0; r < R; ++r)
-      s[r] = K::step(s[r], reinterpret_cast<const typename K::W *>(W + r * rowBytes)[i], y[i]);
-  for (int r = 0; r < R; ++r)
-    out[r] = s[r];
-}
-
-template <typename K>
-void gemvOf(const void *W, size_t rowBytes, int64_t rows, const void *act, int64_t nb, float *y) {
-  const auto *w = static_cast<const uint8_t *>(W);
-  int64_t r = 0;
-  for (; r + 4 <= rows; r += 4)
-    rowsOf<K, 4>(w + r * rowBytes, rowBytes, act, nb, y + r);
-  for (; r < rows; ++r)
-    rowsOf<K, 1>(w + r * rowBytes, rowBytes, act, nb, y + r);
-}
-
 #undef QCC_AVX2
+#define QCC_AVX2_FN __attribute__((target("avx2,fma,f16c")))
+
+/// R weight rows (rowBytes apart) against T activation rows (actBytes
+/// apart): y[t * ldy + r]. Each weight block is unpacked once for the T
+/// tokens; every (row, token) sum evolves exactly as a lone dot product's.
+template <typename K, int R, int T>
+QCC_AVX2_FN void tile(const uint8_t *W, size_t rowBytes, const uint8_t *act, size_t actBytes,
+                      int64_t nb, float *y, int64_t ldy) {
+  __m256 F[R][T];
+  float c[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t)
+      F[r][t] = _mm256_setzero_ps(), c[r][t] = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    for (int r = 0; r < R; ++r) {
+      const typename K::P p = K::prep(reinterpret_cast<const typename K::W *>(W + r * rowBytes)[i]);
+      for (int t = 0; t < T; ++t) {
+        const auto &a = reinterpret_cast<const typename K::A *>(act + t * actBytes)[i];
+        int32_t msum = 0;
+        const __m256 L = _mm256_cvtepi32_ps(K::lanes(p, a, msum));
+        F[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(K::scale(p, a)), L, F[r][t]);
+        if constexpr (K::kind == Combine::Q8_1)
+          c[r][t] = c[r][t] + K::corr(p, a);
+        else if constexpr (K::kind == Combine::KMin)
+          c[r][t] = __builtin_fmaf(K::scaleMin(p, a), float(msum), c[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) {
+      const float s = sumLanes(F[r][t]);
+      y[t * ldy + r] = K::kind == Combine::Q8_1 ? s + c[r][t] : s - c[r][t];
+    }
+}
+
+/// rows x tokens in tiles of R x T, remainders in tiles of 1.
+template <typename K, int R, int T>
+void gemmOf(const void *W, size_t rowBytes, int64_t rows, const void *act, size_t actBytes,
+            int64_t tokens, int64_t nb, float *y, int64_t ldy) {
+  const auto *w = static_cast<const uint8_t *>(W);
+  const auto *a = static_cast<const uint8_t *>(act);
+  int64_t t = 0;
+  for (; t + T <= tokens; t += T) {
+    int64_t r = 0;
+    for (; r + R <= rows; r += R)
+      tile<K, R, T>(w + r * rowBytes, rowBytes, a + t * actBytes, actBytes, nb, y + t * ldy + r, ldy);
+    for (; r < rows; ++r)
+      tile<K, 1, T>(w + r * rowBytes, rowBytes, a + t * actBytes, actBytes, nb, y + t * ldy + r, ldy);
+  }
+  for (; t < tokens; ++t) {
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4)
+      tile<K, 4, 1>(w + r * rowBytes, rowBytes, a + t * actBytes, actBytes, nb, y + t * ldy + r, ldy);
+    for (; r < rows; ++r)
+      tile<K, 1, 1>(w + r * rowBytes, rowBytes, a + t * actBytes, actBytes, nb, y + t * ldy + r, ldy);
+  }
+}
+
+/// Tile shapes: the 32-weight formats hold 4 x 2 accumulators in registers;
+/// the k-quants' unpacked super-block is large, so more tokens share it.
+template <typename K>
+void gemmK(const void *W, size_t rb, int64_t rows, const void *act, size_t ab, int64_t tokens,
+           int64_t nb, float *y, int64_t ldy) {
+  if constexpr (K::kind == Combine::Q8_0 || K::kind == Combine::Q8_1)
+    gemmOf<K, 4, 2>(W, rb, rows, act, ab, tokens, nb, y, ldy);
+  else
+    gemmOf<K, 2, 4>(W, rb, rows, act, ab, tokens, nb, y, ldy);
+}
+
+#undef QCC_AVX2_FN
 
 } // namespace
 
 bool has(Type w) { return traits(w).quantized; }
 
-void gemv(Type w, const void *W, int64_t rows, int64_t n, const void *act, float *y) {
-  const size_t rb = rowBytes(w, n);
+void gemm(Type w, const void *W, int64_t rows, int64_t n, const void *act, int64_t tokens,
+          float *y, int64_t ldy) {
+  const size_t rb = rowBytes(w, n), ab = activationRowBytes(w, n);
   const int64_t nl = n / QK, nk = n / QK_K;
   switch (w) {
-  case Type::Q4_0: return gemvOf<Q4_0>(W, rb, rows, act, nl, y);
-  case Type::Q4_1: return gemvOf<Qx_1<BlockQ4_1>>(W, rb, rows, act, nl, y);
-  case Type::Q5_0: return gemvOf<Q5_0>(W, rb, rows, act, nl, y);
-  case Type::Q5_1: return gemvOf<Qx_1<BlockQ5_1>>(W, rb, rows, act, nl, y);
-  case Type::Q8_0: return gemvOf<Q8_0>(W, rb, rows, act, nl, y);
-  case Type::IQ4_NL: return gemvOf<IQ4_NL>(W, rb, rows, act, nl, y);
-  case Type::Q2_K: return gemvOf<Q2_K>(W, rb, rows, act, nk, y);
-  case Type::Q3_K: return gemvOf<Q3_K>(W, rb, rows, act, nk, y);
-  case Type::Q4_K: return gemvOf<K4K5<BlockQ4_K>>(W, rb, rows, act, nk, y);
-  case Type::Q5_K: return gemvOf<K4K5<BlockQ5_K>>(W, rb, rows, act, nk, y);
-  case Type::Q6_K: return gemvOf<Q6_K>(W, rb, rows, act, nk, y);
+  case Type::Q4_0: return gemmK<Q4_0>(W, rb, rows, act, ab, tokens, nl, y, ldy);
+  case Type::Q4_1: return gemmK<Qx_1<BlockQ4_1>>(W, rb, rows, act, ab, tokens, nl, y, ldy);
+  case Type::Q5_0: return gemmK<Q5_0>(W, rb, rows, act, ab, tokens, nl, y, ldy);
+  case Type::Q5_1: return gemmK<Qx_1<BlockQ5_1>>(W, rb, rows, act, ab, tokens, nl, y, ldy);
+  case Type::Q8_0: return gemmK<Q8_0>(W, rb, rows, act, ab, tokens, nl, y, ldy);
+  case Type::IQ4_NL: return gemmK<IQ4_NL>(W, rb, rows, act, ab, tokens, nl, y, ldy);
+  case Type::Q2_K: return gemmK<Q2_K>(W, rb, rows, act, ab, tokens, nk, y, ldy);
+  case Type::Q3_K: return gemmK<Q3_K>(W, rb, rows, act, ab, tokens, nk, y, ldy);
+  case Type::Q4_K: return gemmK<K4K5<BlockQ4_K>>(W, rb, rows, act, ab, tokens, nk, y, ldy);
+  case Type::Q5_K: return gemmK<K4K5<BlockQ5_K>>(W, rb, rows, act, ab, tokens, nk, y, ldy);
+  case Type::Q6_K: return gemmK<Q6_K>(W, rb, rows, act, ab, tokens, nk, y, ldy);
   default:
-    for (int64_t r = 0; r < rows; ++r)
-      y[r] = dotRef(w, static_cast<const uint8_t *>(W) + r * rb, act, n);
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t r = 0; r < rows; ++r)
+        y[t * ldy + r] = dotRef(w, static_cast<const uint8_t *>(W) + r * rb,
+                                static_cast<const uint8_t *>(act) + t * ab, n);
     return;
   }
+}
+
+void gemv(Type w, const void *W, int64_t rows, int64_t n, const void *act, float *y) {
+  gemm(w, W, rows, n, act, 1, y, rows);
 }
 
 float dot(Type w, const void *wRow, const void *aRow, int64_t n) {
