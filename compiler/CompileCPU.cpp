@@ -32,11 +32,7 @@ struct TempDir {
 };
 } // namespace
 
-Error compileCPU(mlir::ModuleOp module, const std::string &ggufPath, const std::string &out,
-                 const std::string &cpu) {
-  auto target = codegen::resolveCPU(cpu);
-  if (!target)
-    return target.takeError();
+Error lowerAgainstGGUF(mlir::ModuleOp module, const std::string &ggufPath) {
   auto reader = gguf::Reader::open(ggufPath);
   if (!reader)
     return reader.takeError();
@@ -63,15 +59,23 @@ Error compileCPU(mlir::ModuleOp module, const std::string &ggufPath, const std::
   mlir::PassManager pm(module.getContext());
   mlir::qcc::buildCPUPipeline(pm);
   std::string diag;
-  {
-    mlir::ScopedDiagnosticHandler h(module.getContext(), [&](mlir::Diagnostic &d) {
-      if (diag.empty())
-        diag = d.str();
-      return mlir::success();
-    });
-    if (mlir::failed(pm.run(module)))
-      return fileError(ggufPath, "cannot compile this model for the CPU: {0}", diag);
-  }
+  mlir::ScopedDiagnosticHandler h(module.getContext(), [&](mlir::Diagnostic &d) {
+    if (diag.empty())
+      diag = d.str();
+    return mlir::success();
+  });
+  if (mlir::failed(pm.run(module)))
+    return fileError(ggufPath, "cannot compile this model for the CPU: {0}", diag);
+  return Error::success();
+}
+
+Error compileCPU(mlir::ModuleOp module, const std::string &ggufPath, const std::string &out,
+                 const std::string &cpu) {
+  auto target = codegen::resolveCPU(cpu);
+  if (!target)
+    return target.takeError();
+  if (Error e = lowerAgainstGGUF(module, ggufPath))
+    return e;
 
   TempDir tmp;
   if (std::error_code ec = sys::fs::createUniqueDirectory("qcc-aot", tmp.path))

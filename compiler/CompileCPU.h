@@ -9,6 +9,11 @@
 
 namespace qcc {
 
+/// Places every weight of `module` at its tensor in the GGUF file
+/// `ggufPath` and runs the CPU pipeline: `module` is then the LLVM-dialect
+/// form of @qcc_forward (NativeABI.h).
+llvm::Error lowerAgainstGGUF(mlir::ModuleOp module, const std::string &ggufPath);
+
 /// Places every weight of `module` (after the GGUF pipeline, or imported from
 /// a GGUF) at its tensor in the GGUF file `ggufPath` (`qcc.gguf` attributes),
 /// runs the CPU pipeline (codegen/cpu), emits an object for `cpu`

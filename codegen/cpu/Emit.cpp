@@ -41,7 +41,7 @@ Expected<CPUTarget> resolveCPU(StringRef name) {
                            name.str() + "'");
 }
 
-Error emitObject(mlir::ModuleOp module, const CPUTarget &target, const std::string &path) {
+Expected<std::unique_ptr<TargetMachine>> targetMachine(const CPUTarget &target) {
   static const bool init = [] {
     LLVMInitializeX86TargetInfo();
     LLVMInitializeX86Target();
@@ -50,13 +50,6 @@ Error emitObject(mlir::ModuleOp module, const CPUTarget &target, const std::stri
     return true;
   }();
   (void)init;
-  mlir::registerBuiltinDialectTranslation(*module.getContext());
-  mlir::registerLLVMDialectTranslation(*module.getContext());
-  LLVMContext ctx;
-  std::unique_ptr<Module> m = mlir::translateModuleToLLVMIR(module, ctx, "qcc_model");
-  if (!m)
-    return createStringError("internal error: the lowered module does not translate to LLVM IR");
-
   Triple triple("x86_64-pc-linux-gnu");
   std::string err;
   const Target *t = TargetRegistry::lookupTarget(triple, err);
@@ -67,35 +60,54 @@ Error emitObject(mlir::ModuleOp module, const CPUTarget &target, const std::stri
       triple, target.cpu, target.features, opts, Reloc::PIC_, std::nullopt, CodeGenOptLevel::Aggressive));
   if (!tm)
     return createStringError("internal error: cannot target CPU '" + target.cpu + "'");
-  m->setTargetTriple(triple);
-  m->setDataLayout(tm->createDataLayout());
+  return tm;
+}
+
+Expected<std::unique_ptr<Module>> translateAndOptimize(mlir::ModuleOp module, LLVMContext &ctx,
+                                                       TargetMachine &tm, const CPUTarget &target) {
+  mlir::registerBuiltinDialectTranslation(*module.getContext());
+  mlir::registerLLVMDialectTranslation(*module.getContext());
+  std::unique_ptr<Module> m = mlir::translateModuleToLLVMIR(module, ctx, "qcc_model");
+  if (!m)
+    return createStringError("internal error: the lowered module does not translate to LLVM IR");
+  m->setTargetTriple(tm.getTargetTriple());
+  m->setDataLayout(tm.createDataLayout());
   for (Function &f : *m)
     if (!f.isDeclaration()) {
       f.addFnAttr("target-cpu", target.cpu);
       if (!target.features.empty())
         f.addFnAttr("target-features", target.features);
     }
-
   // O3 with this TargetMachine: its cost model decides the vector widths.
   LoopAnalysisManager lam;
   FunctionAnalysisManager fam;
   CGSCCAnalysisManager cgam;
   ModuleAnalysisManager mam;
-  PassBuilder pb(tm.get());
+  PassBuilder pb(&tm);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
   pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3).run(*m, mam);
+  return m;
+}
 
+Error emitObject(mlir::ModuleOp module, const CPUTarget &target, const std::string &path) {
+  auto tm = targetMachine(target);
+  if (!tm)
+    return tm.takeError();
+  LLVMContext ctx;
+  auto m = translateAndOptimize(module, ctx, **tm, target);
+  if (!m)
+    return m.takeError();
   auto file = AtomicFile::create(path);
   if (!file)
     return file.takeError();
   legacy::PassManager cg;
-  if (tm->addPassesToEmitFile(cg, (*file)->os(), nullptr, CodeGenFileType::ObjectFile))
+  if ((*tm)->addPassesToEmitFile(cg, (*file)->os(), nullptr, CodeGenFileType::ObjectFile))
     return createStringError("internal error: the target cannot emit object files");
-  cg.run(*m);
+  cg.run(**m);
   return (*file)->commit();
 }
 

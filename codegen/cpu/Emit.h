@@ -5,7 +5,14 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
+#include <memory>
 #include <string>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+class TargetMachine;
+} // namespace llvm
 
 namespace qcc::codegen {
 
@@ -17,6 +24,14 @@ struct CPUTarget {
 /// Resolves a --cpu value; an error for an unknown name, or for `native` on
 /// a host without AVX2 / FMA / F16C (what the runtime's kernels need).
 llvm::Expected<CPUTarget> resolveCPU(llvm::StringRef name);
+
+/// The TargetMachine for `target` (x86-64 Linux, PIC, O3).
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>> targetMachine(const CPUTarget &target);
+/// Translates `module` (LLVM dialect) to LLVM IR for `tm` and optimizes it at O3.
+llvm::Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp module,
+                                                                  llvm::LLVMContext &ctx,
+                                                                  llvm::TargetMachine &tm,
+                                                                  const CPUTarget &target);
 
 /// Translates `module` (LLVM dialect, after buildCPUPipeline) to LLVM IR,
 /// optimizes it at O3 for `target` (the features go to this module's

@@ -15,6 +15,7 @@
 #include "codegen/cpu/Emit.h"
 #include "compiler/CompileCPU.h"
 #include "compiler/GGUFExport.h"
+#include "compiler/JIT.h"
 #include "compiler/HFQuantExport.h"
 #include "compiler/GGUFConvert.h"
 #include "compiler/Pipeline.h"
@@ -157,6 +158,11 @@ cl::opt<bool> AWQFoldOnly("awq-fold-only", cl::desc("apply the AWQ scale folds a
                           cl::sub(EvalCmd), cl::sub(LogitsCmd));
 cl::opt<bool> NoProgressTop("no-progress", cl::desc("no progress bar on stderr"));
 // eval / generate on a quantized model without writing a file
+cl::opt<bool> Reference("reference", cl::desc("run the float32 reference interpreter instead of the "
+                                               "compiled code (a .gguf MODEL is JIT-compiled by default)"),
+                        cl::sub(EvalCmd), cl::sub(GenerateCmd), cl::sub(LogitsCmd));
+cl::opt<std::string> KVTypeOpt("kv-type", cl::desc("compiled code: KV cache type f16 (default) or q8_0"),
+                               cl::init("f16"), cl::sub(EvalCmd), cl::sub(GenerateCmd), cl::sub(LogitsCmd));
 cl::opt<std::string> QuantPreset("quant", cl::desc("quantize in memory first: a gguf preset (Q4_K_M, ...) "
                                                    "or rtn:BITS[:gGROUP][:sym][:int] (e.g. rtn:4:g128; :int = the "
                                                    "grid GPTQ / AWQ / compressed-tensors files store)"),
@@ -206,6 +212,19 @@ std::unique_ptr<Session> open() {
     s->weights = packedWeights(*store, *s->baseWeights);
   }
   return s;
+}
+
+/// What generate / eval / logits run: a .gguf MODEL compiled in process
+/// (the code `--target=cpu` binaries run), or with --reference, --quant or a
+/// safetensors checkpoint the float32 reference interpreter.
+std::unique_ptr<JITModel> TheJIT; // outlives the model bound to it
+std::unique_ptr<LanguageModel> makeModel(Session &s, int64_t maxCtx) {
+  const bool compiled = !Reference && QuantPreset.empty() && StringRef(ModelPath).ends_with(".gguf");
+  if (!compiled)
+    return check(Executor::create(*s.module, *s.weights, maxCtx));
+  KVType kv = check(parseKVType(KVTypeOpt));
+  TheJIT = check(JITModel::compile(*s.module, ModelPath));
+  return check(TheJIT->model(maxCtx, kv));
 }
 
 /// A text to tokenize whole (--text, --calib), memory-mapped. Its token ids
@@ -556,7 +575,7 @@ int runGenerate() {
   if (int64_t(ids.size()) > maxCtx)
     die(formatv("prompt has {0} tokens, more than max_position_embeddings {1}", ids.size(),
                 s->config().maxPositions));
-  auto ex = check(Executor::create(*s->module, *s->weights, std::max<int64_t>(maxCtx, 1)));
+  auto ex = makeModel(*s, std::max<int64_t>(maxCtx, 1));
   std::vector<float> logits(ex->vocabSize());
   Sampler sampler({Temp, TopK, TopP, Seed});
 
@@ -616,7 +635,7 @@ int runEval() {
   auto t0 = std::chrono::steady_clock::now();
   std::vector<int32_t> tokens = tok.encode(text);
   double tokSec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  auto ex = check(Executor::create(*s->module, *s->weights, Ctx));
+  auto ex = makeModel(*s, Ctx);
   EvalOptions o;
   o.ctx = Ctx;
   o.chunks = Chunks;
@@ -674,7 +693,7 @@ int runLogits() {
   if (Ids.empty() || Output.empty())
     die("logits needs --ids A,B,C and -o FILE");
   auto s = open();
-  auto ex = check(Executor::create(*s->module, *s->weights, int64_t(Ids.size())));
+  auto ex = makeModel(*s, int64_t(Ids.size()));
   int64_t V = ex->vocabSize(), n = Ids.size();
   for (int32_t id : Ids)
     if (id < 0 || id >= V)
@@ -759,7 +778,7 @@ void groupOptionsForHelp() {
                 &Group, &Sym, &Asym, &QuantizeHead});
   put(Calib, {&CalibFile, &CalibSamples, &CalibCtx, &CalibSeed, &Method, &ActOrder, &StaticGroups, &Damp,
               &AWQFoldOnly, &QuantPreset});
-  put(Eval, {&TextFile, &Ctx, &Chunks, &ProtocolOpt, &SaveLogits, &KldBase});
+  put(Eval, {&Reference, &KVTypeOpt, &TextFile, &Ctx, &Chunks, &ProtocolOpt, &SaveLogits, &KldBase});
   put(Gen, {&Prompt, &PromptA, &NumTokens, &Temp, &TopK, &TopP, &Seed, &IgnoreEos});
   put(Tools, {&TensorName, &static_cast<cl::Option &>(Ids), &Incremental});
   for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(), &ImportCmd, &GenerateCmd, &EvalCmd,
