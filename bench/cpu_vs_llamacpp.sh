@@ -33,7 +33,7 @@ mkdir -p "$OUT"
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 flags=""
 for f in avx512f avx512_vnni amx_int8; do grep -qw "$f" /proc/cpuinfo && flags="$flags $f"; done
-echo "machine: $cpu (${flags:- no AVX-512}), $THREADS threads, $REPS repetitions"
+echo "machine: $cpu (AVX-512 / VNNI / AMX flags:${flags:- none}), $THREADS threads, $REPS repetitions"
 bw=$("$MEMBW" 1024 "$THREADS" 2>/dev/null)
 echo "memory read bandwidth (qcc-membw, $THREADS threads): $bw GB/s"
 echo
