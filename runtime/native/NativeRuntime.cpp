@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/native/NativeModel.h"
+#include "runtime/native/ThreadPool.h"
 
 #include "formats/ggml/GGMLTypes.h"
 #include "frontends/Error.h"
@@ -41,6 +42,7 @@ struct QccRt {
   std::vector<Slot> slots;
   std::vector<uint8_t> act;                // quantized activations
   std::vector<std::vector<float>> scratch; // per thread
+  std::unique_ptr<qcc::ThreadPool> pool;
 };
 
 namespace {
@@ -49,8 +51,8 @@ size_t kvRowBytes(qcc::KVType kv, int64_t kvDim) {
   return kv == qcc::KVType::F16 ? size_t(kvDim) * 2 : size_t(kvDim / 32) * sizeof(qcc::ggml::BlockQ8_0);
 }
 
-std::vector<float> &threadScratch(QccRt *rt, size_t n) {
-  auto &s = rt->scratch[omp_get_thread_num()];
+std::vector<float> &threadScratch(QccRt *rt, int thread, size_t n) {
+  auto &s = rt->scratch[thread];
   if (s.size() < n)
     s.resize(n);
   return s;
@@ -145,42 +147,49 @@ void qcc_rt_linear(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t o
   const size_t rb = qcc::ggml::rowBytes(t, in);
   const auto *W = static_cast<const uint8_t *>(w);
   constexpr int64_t kRows = 64;
-  const int64_t chunks = (out + kRows - 1) / kRows;
   if (tr.quantized) {
     const size_t ab = qcc::ggml::activationRowBytes(t, in);
     if (rt->act.size() < ab * n)
       rt->act.resize(ab * n);
     uint8_t *act = rt->act.data();
-#pragma omp parallel for schedule(static) if (n > 8)
-    for (int64_t i = 0; i < n; ++i)
-      qcc::ggml::quantizeActivations(t, x + i * in, act + i * ab, in);
-#pragma omp parallel for schedule(static) if (chunks > 1)
-    for (int64_t c = 0; c < chunks; ++c) {
-      const int64_t r0 = c * kRows, nr = std::min(out, r0 + kRows) - r0;
-      qcc::kernels::gemm(t, W + r0 * rb, nr, in, act, n, y + r0, out);
-      if (addend)
-        for (int64_t i = 0; i < n; ++i)
-          for (int64_t r = 0; r < nr; ++r)
-            y[i * out + r0 + r] += addend[i * out + r0 + r];
-    }
+    auto quantize = [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i)
+        qcc::ggml::quantizeActivations(t, x + i * in, act + i * ab, in);
+    };
+    if (n > 8)
+      rt->pool->parallelFor(n, 1, quantize);
+    else
+      quantize(0, n, 0);
+    // Each thread takes a contiguous range of 64-row blocks, all tokens.
+    rt->pool->parallelFor(out, kRows, [&](int64_t b, int64_t e, int) {
+      for (int64_t r0 = b; r0 < e; r0 += kRows) {
+        const int64_t nr = std::min(e, r0 + kRows) - r0;
+        qcc::kernels::gemm(t, W + r0 * rb, nr, in, act, n, y + r0, out);
+        if (addend)
+          for (int64_t i = 0; i < n; ++i)
+            for (int64_t r = 0; r < nr; ++r)
+              y[i * out + r0 + r] += addend[i * out + r0 + r];
+      }
+    });
     return;
   }
   // F32 / F16 / BF16 weights: 64 rows at a time upcast, then float dots.
-#pragma omp parallel for schedule(static) if (chunks > 1)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t r0 = c * kRows, nr = std::min(out, r0 + kRows) - r0;
-    std::vector<float> &Wf = threadScratch(rt, size_t(nr * in));
-    for (int64_t r = 0; r < nr; ++r)
-      qcc::ggml::dequantizeRow(t, W + (r0 + r) * rb, Wf.data() + r * in, in);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t r = 0; r < nr; ++r) {
-        const float *a = x + i * in, *b = Wf.data() + r * in;
-        float s = 0;
-        for (int64_t k = 0; k < in; ++k)
-          s += a[k] * b[k];
-        y[i * out + r0 + r] = s + (addend ? addend[i * out + r0 + r] : 0.0f);
-      }
-  }
+  rt->pool->parallelFor(out, kRows, [&](int64_t b, int64_t e, int thread) {
+    for (int64_t r0 = b; r0 < e; r0 += kRows) {
+      const int64_t nr = std::min(e, r0 + kRows) - r0;
+      std::vector<float> &Wf = threadScratch(rt, thread, size_t(nr * in));
+      for (int64_t r = 0; r < nr; ++r)
+        qcc::ggml::dequantizeRow(t, W + (r0 + r) * rb, Wf.data() + r * in, in);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t r = 0; r < nr; ++r) {
+          const float *a = x + i * in, *w = Wf.data() + r * in;
+          float s = 0;
+          for (int64_t k = 0; k < in; ++k)
+            s += a[k] * w[k];
+          y[i * out + r0 + r] = s + (addend ? addend[i * out + r0 + r] : 0.0f);
+        }
+    }
+  });
 }
 
 void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, const float *v,
@@ -201,18 +210,18 @@ void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, 
     s.k.resize(rowB * rt->maxCtx);
     s.v.resize(rowB * rt->maxCtx);
   }
-#pragma omp parallel for schedule(static) if (n > 8)
   for (int64_t i = 0; i < n; ++i) {
     storeKV(rt, s.k.data() + (pos0 + i) * rowB, k + i * kvDim, kvDim);
     storeKV(rt, s.v.data() + (pos0 + i) * rowB, v + i * kvDim, kvDim);
   }
   const bool f16 = rt->kv == qcc::KVType::F16;
-#pragma omp parallel for schedule(static) collapse(2)
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t i = 0; i < n; ++i) {
+  // (head, query) pairs in contiguous ranges per thread.
+  rt->pool->parallelFor(heads * n, 1, [&](int64_t b, int64_t e, int thread) {
+    for (int64_t hi = b; hi < e; ++hi) {
+      const int64_t h = hi / n, i = hi % n;
       const int64_t p = pos0 + i, g = h / group;
       const int64_t first = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
-      std::vector<float> &S = threadScratch(rt, size_t(p + 1));
+      std::vector<float> &S = threadScratch(rt, thread, size_t(p + 1));
       const float *qh = q + i * qDim + h * hd;
       float mx = -INFINITY;
       for (int64_t j = first; j <= p; ++j) {
@@ -238,6 +247,7 @@ void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, 
           axpyQ8(o, S[j] * inv, reinterpret_cast<const qcc::ggml::BlockQ8_0 *>(row), g * hd, hd);
       }
     }
+  });
 }
 
 } // extern "C"
@@ -321,7 +331,9 @@ Expected<std::unique_ptr<NativeModel>> NativeModel::create(QccForwardFn forward,
   m->rt_ = new QccRt();
   m->rt_->kv = kv;
   m->rt_->maxCtx = maxContext;
-  m->rt_->scratch.resize(std::max(1, omp_get_max_threads()));
+  const int threads = std::max(1, omp_get_max_threads());
+  m->rt_->scratch.resize(threads);
+  m->rt_->pool = std::make_unique<ThreadPool>(threads);
   return m;
 }
 

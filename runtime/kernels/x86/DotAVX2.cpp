@@ -85,26 +85,61 @@ QCC_AVX2 float sumLanes(__m256 F) {
 
 // ---- The 32-weight formats against Q8_0 / Q8_1 ----------------------------
 
-/// Signed codes against Q8_0: Q4_0, Q5_0, Q8_0, IQ4_NL differ only in unpacking.
+/// A Q8_0 activation block, loaded once for all the rows of a tile.
+struct ActQ8_0 {
+  __m256i a;
+  __m256 d;
+};
+QCC_AVX2 ActQ8_0 loadQ8_0(const BlockQ8_0 &a) { return {load32(a.qs), _mm256_set1_ps(h2f(a.d))}; }
+
+/// Signed codes against Q8_0 (Q8_0, IQ4_NL: vpsignb makes the weights the
+/// unsigned operand).
 template <typename B, typename Unpack> struct Signed32 {
   using W = B;
   using A = BlockQ8_0;
+  using Q = ActQ8_0;
   static constexpr Combine kind = Combine::Q8_0;
   struct P {
     __m256i w;
-    float d;
+    __m256 d;
   };
-  QCC_AVX2 static P prep(const B &x) { return {Unpack::codes(x), h2f(x.d)}; }
-  QCC_AVX2 static __m256i lanes(const P &p, const A &a, int32_t &) {
-    return dotI8(p.w, load32(a.qs), ones16());
+  QCC_AVX2 static Q act(const A &a) { return loadQ8_0(a); }
+  QCC_AVX2 static P prep(const B &x) { return {Unpack::codes(x), _mm256_set1_ps(h2f(x.d))}; }
+  QCC_AVX2 static __m256i lanes(const P &p, const Q &q, int32_t &) {
+    return dotI8(p.w, q.a, ones16());
   }
-  QCC_AVX2 static float scale(const P &p, const A &a) { return p.d * h2f(a.d); }
+  QCC_AVX2 static __m256 scale(const P &p, const Q &q) { return _mm256_mul_ps(p.d, q.d); }
+};
+
+/// Codes stored as u = code + Off (Q4_0: 8, Q5_0: 16) against Q8_0: the
+/// unsigned u go straight into vpmaddubsw and Off * a, computed once per
+/// activation block, is taken off the 16-bit pair sums: the same integer
+/// lanes as the signed codes give.
+template <typename B, typename Unpack, int Off> struct Offset32 {
+  using W = B;
+  using A = BlockQ8_0;
+  struct Q {
+    __m256i a, off; ///< off: Off * (a[2k] + a[2k+1]) as 16-bit pairs
+    __m256 d;
+  };
+  static constexpr Combine kind = Combine::Q8_0;
+  struct P {
+    __m256i u;
+    __m256 d;
+  };
+  QCC_AVX2 static Q act(const A &a) {
+    const ActQ8_0 q = loadQ8_0(a);
+    return {q.a, _mm256_maddubs_epi16(_mm256_set1_epi8(Off), q.a), q.d};
+  }
+  QCC_AVX2 static P prep(const B &x) { return {Unpack::codes(x), _mm256_set1_ps(h2f(x.d))}; }
+  QCC_AVX2 static __m256i lanes(const P &p, const Q &q, int32_t &) {
+    return _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(p.u, q.a), q.off), ones16());
+  }
+  QCC_AVX2 static __m256 scale(const P &p, const Q &q) { return _mm256_mul_ps(p.d, q.d); }
 };
 
 struct UnpackQ4_0 {
-  QCC_AVX2 static __m256i codes(const BlockQ4_0 &x) {
-    return _mm256_sub_epi8(nibbles16(x.qs), _mm256_set1_epi8(8));
-  }
+  QCC_AVX2 static __m256i codes(const BlockQ4_0 &x) { return nibbles16(x.qs); }
 };
 struct UnpackQ8_0 {
   QCC_AVX2 static __m256i codes(const BlockQ8_0 &x) { return load32(x.qs); }
@@ -113,9 +148,7 @@ struct UnpackQ5_0 {
   QCC_AVX2 static __m256i codes(const BlockQ5_0 &x) {
     uint32_t qh;
     std::memcpy(&qh, x.qh, 4);
-    const __m256i u =
-        _mm256_or_si256(nibbles16(x.qs), _mm256_and_si256(bitsToBytes(qh), _mm256_set1_epi8(16)));
-    return _mm256_sub_epi8(u, _mm256_set1_epi8(16));
+    return _mm256_or_si256(nibbles16(x.qs), _mm256_and_si256(bitsToBytes(qh), _mm256_set1_epi8(16)));
   }
 };
 struct UnpackIQ4_NL {
@@ -126,20 +159,27 @@ struct UnpackIQ4_NL {
   }
 };
 
-using Q4_0 = Signed32<BlockQ4_0, UnpackQ4_0>;
+using Q4_0 = Offset32<BlockQ4_0, UnpackQ4_0, 8>;
 using Q8_0 = Signed32<BlockQ8_0, UnpackQ8_0>;
-using Q5_0 = Signed32<BlockQ5_0, UnpackQ5_0>;
+using Q5_0 = Offset32<BlockQ5_0, UnpackQ5_0, 16>;
 using IQ4_NL = Signed32<BlockIQ4_NL, UnpackIQ4_NL>;
 
 /// Q4_1 / Q5_1 codes (0..31) against Q8_1.
 template <typename B> struct Qx_1 {
   using W = B;
   using A = BlockQ8_1;
+  struct Q {
+    __m256i a;
+    __m256 d;
+    float s;
+  };
   static constexpr Combine kind = Combine::Q8_1;
   struct P {
     __m256i u;
-    float d, m;
+    __m256 d;
+    float m;
   };
+  QCC_AVX2 static Q act(const A &a) { return {load32(a.qs), _mm256_set1_ps(h2f(a.d)), h2f(a.s)}; }
   QCC_AVX2 static P prep(const B &x) {
     __m256i u = nibbles16(x.qs);
     if constexpr (std::is_same_v<B, BlockQ5_1>) {
@@ -147,16 +187,25 @@ template <typename B> struct Qx_1 {
       std::memcpy(&qh, x.qh, 4);
       u = _mm256_or_si256(u, _mm256_and_si256(bitsToBytes(qh), _mm256_set1_epi8(16)));
     }
-    return {u, h2f(x.d), h2f(x.m)};
+    return {u, _mm256_set1_ps(h2f(x.d)), h2f(x.m)};
   }
-  QCC_AVX2 static __m256i lanes(const P &p, const A &a, int32_t &) {
-    return dotU8(p.u, load32(a.qs), ones16());
+  QCC_AVX2 static __m256i lanes(const P &p, const Q &q, int32_t &) {
+    return dotU8(p.u, q.a, ones16());
   }
-  QCC_AVX2 static float scale(const P &p, const A &a) { return p.d * h2f(a.d); }
-  QCC_AVX2 static float corr(const P &p, const A &a) { return p.m * h2f(a.s); }
+  QCC_AVX2 static __m256 scale(const P &p, const Q &q) { return _mm256_mul_ps(p.d, q.d); }
+  QCC_AVX2 static float corr(const P &p, const Q &q) { return p.m * q.s; }
 };
 
 // ---- The k-quants against Q8_K ---------------------------------------------
+
+/// A Q8_K block: read in place (its 256 codes are too many to hold), its
+/// scale broadcast once.
+struct ActQ8_K {
+  const BlockQ8_K *b;
+  __m256 dv;
+  float d;
+};
+QCC_AVX2 ActQ8_K loadQ8_K(const BlockQ8_K &a) { return {&a, _mm256_set1_ps(a.d), a.d}; }
 
 /// Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins; chunk c of
 /// 64 weights holds sub-block 2c in the low nibbles and 2c + 1 in the high
@@ -164,11 +213,14 @@ template <typename B> struct Qx_1 {
 template <typename B> struct K4K5 {
   using W = B;
   using A = BlockQ8_K;
+  using Q = ActQ8_K;
+  QCC_AVX2 static Q act(const A &a) { return loadQ8_K(a); }
   static constexpr Combine kind = Combine::KMin;
   struct P {
     __m256i u[8];
     int16_t sc[8], mn[8];
-    float d, dmin;
+    __m256 dv;
+    float dmin;
   };
   QCC_AVX2 static P prep(const B &x) {
     constexpr bool five = std::is_same_v<B, BlockQ5_K>;
@@ -191,10 +243,11 @@ template <typename B> struct K4K5 {
       }
       p.u[2 * c] = lo, p.u[2 * c + 1] = hi;
     }
-    p.d = h2f(x.d), p.dmin = h2f(x.dmin);
+    p.dv = _mm256_set1_ps(h2f(x.d)), p.dmin = h2f(x.dmin);
     return p;
   }
-  QCC_AVX2 static __m256i lanes(const P &p, const A &a, int32_t &msum) {
+  QCC_AVX2 static __m256i lanes(const P &p, const Q &q, int32_t &msum) {
+    const A &a = *q.b;
     __m256i acc = _mm256_setzero_si256();
     for (int s = 0; s < 8; ++s)
       acc = _mm256_add_epi32(acc, dotU8(p.u[s], load32(a.qs + 32 * s), _mm256_set1_epi16(p.sc[s])));
@@ -204,19 +257,21 @@ template <typename B> struct K4K5 {
     msum = m;
     return acc;
   }
-  QCC_AVX2 static float scale(const P &p, const A &a) { return a.d * p.d; }
-  QCC_AVX2 static float scaleMin(const P &p, const A &a) { return a.d * p.dmin; }
+  QCC_AVX2 static __m256 scale(const P &p, const Q &q) { return _mm256_mul_ps(q.dv, p.dv); }
+  QCC_AVX2 static float scaleMin(const P &p, const Q &q) { return q.d * p.dmin; }
 };
 
 /// Q6_K: 16 sub-blocks of 16, signed 8-bit scales, six-bit codes stored +32.
 struct Q6_K {
   using W = BlockQ6_K;
   using A = BlockQ8_K;
+  using Q = ActQ8_K;
+  QCC_AVX2 static Q act(const A &a) { return loadQ8_K(a); }
   static constexpr Combine kind = Combine::K;
   struct P {
     __m256i w[8]; ///< weights 32v .. 32v+31, signed
     int8_t sc[16];
-    float d;
+    __m256 dv;
   };
   QCC_AVX2 static P prep(const BlockQ6_K &x) {
     const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3),
@@ -239,28 +294,32 @@ struct Q6_K {
           off);
     }
     std::memcpy(p.sc, x.scales, 16);
-    p.d = h2f(x.d);
+    p.dv = _mm256_set1_ps(h2f(x.d));
     return p;
   }
-  QCC_AVX2 static __m256i lanes(const P &p, const A &a, int32_t &) {
+  QCC_AVX2 static __m256i lanes(const P &p, const Q &q, int32_t &) {
+    const A &a = *q.b;
     __m256i acc = _mm256_setzero_si256();
     for (int v = 0; v < 8; ++v)
       acc = _mm256_add_epi32(acc, dotI8(p.w[v], load32(a.qs + 32 * v),
                                         scale2(p.sc[2 * v], p.sc[2 * v + 1])));
     return acc;
   }
-  QCC_AVX2 static float scale(const P &p, const A &a) { return a.d * p.d; }
+  QCC_AVX2 static __m256 scale(const P &p, const Q &q) { return _mm256_mul_ps(q.dv, p.dv); }
 };
 
 /// Q2_K: 16 sub-blocks of 16, 2-bit codes, 4-bit scales and mins.
 struct Q2_K {
   using W = BlockQ2_K;
   using A = BlockQ8_K;
+  using Q = ActQ8_K;
+  QCC_AVX2 static Q act(const A &a) { return loadQ8_K(a); }
   static constexpr Combine kind = Combine::KMin;
   struct P {
     __m256i u[8];
     uint8_t sc[16];
-    float d, dmin;
+    __m256 dv;
+    float dmin;
   };
   QCC_AVX2 static P prep(const BlockQ2_K &x) {
     const __m256i m3 = _mm256_set1_epi8(3);
@@ -271,10 +330,11 @@ struct Q2_K {
         p.u[4 * h + j] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
     }
     std::memcpy(p.sc, x.scales, 16);
-    p.d = h2f(x.d), p.dmin = h2f(x.dmin);
+    p.dv = _mm256_set1_ps(h2f(x.d)), p.dmin = h2f(x.dmin);
     return p;
   }
-  QCC_AVX2 static __m256i lanes(const P &p, const A &a, int32_t &msum) {
+  QCC_AVX2 static __m256i lanes(const P &p, const Q &q, int32_t &msum) {
+    const A &a = *q.b;
     __m256i acc = _mm256_setzero_si256();
     for (int v = 0; v < 8; ++v)
       acc = _mm256_add_epi32(acc, dotU8(p.u[v], load32(a.qs + 32 * v),
@@ -285,19 +345,21 @@ struct Q2_K {
     msum = m;
     return acc;
   }
-  QCC_AVX2 static float scale(const P &p, const A &a) { return a.d * p.d; }
-  QCC_AVX2 static float scaleMin(const P &p, const A &a) { return a.d * p.dmin; }
+  QCC_AVX2 static __m256 scale(const P &p, const Q &q) { return _mm256_mul_ps(q.dv, p.dv); }
+  QCC_AVX2 static float scaleMin(const P &p, const Q &q) { return q.d * p.dmin; }
 };
 
 /// Q3_K: 16 sub-blocks of 16, signed 6-bit scales, codes 0..7 stored +4.
 struct Q3_K {
   using W = BlockQ3_K;
   using A = BlockQ8_K;
+  using Q = ActQ8_K;
+  QCC_AVX2 static Q act(const A &a) { return loadQ8_K(a); }
   static constexpr Combine kind = Combine::K;
   struct P {
     __m256i w[8];
     int8_t sc[16];
-    float d;
+    __m256 dv;
   };
   QCC_AVX2 static P prep(const BlockQ3_K &x) {
     const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
@@ -313,17 +375,18 @@ struct Q3_K {
         p.w[4 * h + j] = _mm256_sub_epi8(u, four);
       }
     }
-    p.d = h2f(x.d);
+    p.dv = _mm256_set1_ps(h2f(x.d));
     return p;
   }
-  QCC_AVX2 static __m256i lanes(const P &p, const A &a, int32_t &) {
+  QCC_AVX2 static __m256i lanes(const P &p, const Q &q, int32_t &) {
+    const A &a = *q.b;
     __m256i acc = _mm256_setzero_si256();
     for (int v = 0; v < 8; ++v)
       acc = _mm256_add_epi32(acc, dotI8(p.w[v], load32(a.qs + 32 * v),
                                         scale2(p.sc[2 * v], p.sc[2 * v + 1])));
     return acc;
   }
-  QCC_AVX2 static float scale(const P &p, const A &a) { return a.d * p.d; }
+  QCC_AVX2 static __m256 scale(const P &p, const Q &q) { return _mm256_mul_ps(q.dv, p.dv); }
 };
 
 #undef QCC_AVX2
@@ -341,17 +404,19 @@ QCC_AVX2_FN void tile(const uint8_t *W, size_t rowBytes, const uint8_t *act, siz
     for (int t = 0; t < T; ++t)
       F[r][t] = _mm256_setzero_ps(), c[r][t] = 0;
   for (int64_t i = 0; i < nb; ++i) {
+    typename K::Q q[T];
+    for (int t = 0; t < T; ++t)
+      q[t] = K::act(reinterpret_cast<const typename K::A *>(act + t * actBytes)[i]);
     for (int r = 0; r < R; ++r) {
       const typename K::P p = K::prep(reinterpret_cast<const typename K::W *>(W + r * rowBytes)[i]);
       for (int t = 0; t < T; ++t) {
-        const auto &a = reinterpret_cast<const typename K::A *>(act + t * actBytes)[i];
         int32_t msum = 0;
-        const __m256 L = _mm256_cvtepi32_ps(K::lanes(p, a, msum));
-        F[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(K::scale(p, a)), L, F[r][t]);
+        const __m256 L = _mm256_cvtepi32_ps(K::lanes(p, q[t], msum));
+        F[r][t] = _mm256_fmadd_ps(K::scale(p, q[t]), L, F[r][t]);
         if constexpr (K::kind == Combine::Q8_1)
-          c[r][t] = c[r][t] + K::corr(p, a);
+          c[r][t] = c[r][t] + K::corr(p, q[t]);
         else if constexpr (K::kind == Combine::KMin)
-          c[r][t] = __builtin_fmaf(K::scaleMin(p, a), float(msum), c[r][t]);
+          c[r][t] = __builtin_fmaf(K::scaleMin(p, q[t]), float(msum), c[r][t]);
       }
     }
   }
@@ -385,15 +450,16 @@ void gemmOf(const void *W, size_t rowBytes, int64_t rows, const void *act, size_
   }
 }
 
-/// Tile shapes: the 32-weight formats hold 4 x 2 accumulators in registers;
-/// the k-quants' unpacked super-block is large, so more tokens share it.
+/// Tile shapes (measured on debtext-29m's pp512, Zen 3): the 32-weight
+/// formats 4 rows x 3 tokens; the k-quants' unpacked super-block is large,
+/// so one row's block serves 8 tokens. Decoding (one token) runs 4 rows.
 template <typename K>
 void gemmK(const void *W, size_t rb, int64_t rows, const void *act, size_t ab, int64_t tokens,
            int64_t nb, float *y, int64_t ldy) {
   if constexpr (K::kind == Combine::Q8_0 || K::kind == Combine::Q8_1)
-    gemmOf<K, 4, 2>(W, rb, rows, act, ab, tokens, nb, y, ldy);
+    gemmOf<K, 4, 3>(W, rb, rows, act, ab, tokens, nb, y, ldy);
   else
-    gemmOf<K, 2, 4>(W, rb, rows, act, ab, tokens, nb, y, ldy);
+    gemmOf<K, 1, 8>(W, rb, rows, act, ab, tokens, nb, y, ldy);
 }
 
 #undef QCC_AVX2_FN
