@@ -202,10 +202,34 @@ template <typename B> struct Qx_1 {
 /// scale broadcast once.
 struct ActQ8_K {
   const BlockQ8_K *b;
+  __m256i bsums; ///< the 16 sums of 16 codes, int16
   __m256 dv;
   float d;
 };
-QCC_AVX2 ActQ8_K loadQ8_K(const BlockQ8_K &a) { return {&a, _mm256_set1_ps(a.d), a.d}; }
+QCC_AVX2 ActQ8_K loadQ8_K(const BlockQ8_K &a) {
+  return {&a, load32(a.bsums), _mm256_set1_ps(a.d), a.d};
+}
+
+/// The exact sum of eight int32 lanes.
+QCC_AVX2 int32_t hsum32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+/// The 8 scales and 8 mins (6 bits each) of a Q4_K / Q5_K scale block, as
+/// bytes sc[0..7] and mn[0..7]: the layout scaleMinK4 reads one at a time,
+/// unpacked with 32-bit masks.
+inline void scalesMinsK4(const uint8_t *q, uint8_t sc[8], uint8_t mn[8]) {
+  uint32_t u[3];
+  std::memcpy(u, q, 12);
+  const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
+  const uint32_t s0 = u[0] & m6, s1 = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);
+  const uint32_t n0 = u[1] & m6, n1 = ((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4);
+  std::memcpy(sc, &s0, 4), std::memcpy(sc + 4, &s1, 4);
+  std::memcpy(mn, &n0, 4), std::memcpy(mn + 4, &n1, 4);
+}
 
 /// Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins; chunk c of
 /// 64 weights holds sub-block 2c in the low nibbles and 2c + 1 in the high
@@ -218,18 +242,20 @@ template <typename B> struct K4K5 {
   static constexpr Combine kind = Combine::KMin;
   struct P {
     __m256i u[8];
-    int16_t sc[8], mn[8];
+    __m256i mins; ///< min s at int16 positions 2s and 2s + 1 (bsums' order)
+    int16_t sc[8];
     __m256 dv;
     float dmin;
   };
   QCC_AVX2 static P prep(const B &x) {
     constexpr bool five = std::is_same_v<B, BlockQ5_K>;
     P p;
-    for (int s = 0; s < 8; ++s) {
-      uint8_t sc, mn;
-      scaleMinK4(s, x.scales, sc, mn);
-      p.sc[s] = sc, p.mn[s] = mn;
-    }
+    uint8_t sc[8], mn[8];
+    scalesMinsK4(x.scales, sc, mn);
+    for (int s = 0; s < 8; ++s)
+      p.sc[s] = sc[s];
+    const __m128i m8 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(mn));
+    p.mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
     const __m256i m4 = _mm256_set1_epi8(0xF), sixteen = _mm256_set1_epi8(16);
     __m256i qh = _mm256_setzero_si256();
     if constexpr (five)
@@ -251,10 +277,7 @@ template <typename B> struct K4K5 {
     __m256i acc = _mm256_setzero_si256();
     for (int s = 0; s < 8; ++s)
       acc = _mm256_add_epi32(acc, dotU8(p.u[s], load32(a.qs + 32 * s), _mm256_set1_epi16(p.sc[s])));
-    int32_t m = 0;
-    for (int s = 0; s < 8; ++s)
-      m += p.mn[s] * (a.bsums[2 * s] + a.bsums[2 * s + 1]);
-    msum = m;
+    msum = hsum32(_mm256_madd_epi16(q.bsums, p.mins));
     return acc;
   }
   QCC_AVX2 static __m256 scale(const P &p, const Q &q) { return _mm256_mul_ps(q.dv, p.dv); }
@@ -317,6 +340,7 @@ struct Q2_K {
   static constexpr Combine kind = Combine::KMin;
   struct P {
     __m256i u[8];
+    __m256i mins; ///< the 16 4-bit mins as int16, bsums' order
     uint8_t sc[16];
     __m256 dv;
     float dmin;
@@ -330,6 +354,8 @@ struct Q2_K {
         p.u[4 * h + j] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
     }
     std::memcpy(p.sc, x.scales, 16);
+    const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i *>(x.scales));
+    p.mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0xF)));
     p.dv = _mm256_set1_ps(h2f(x.d)), p.dmin = h2f(x.dmin);
     return p;
   }
@@ -339,10 +365,7 @@ struct Q2_K {
     for (int v = 0; v < 8; ++v)
       acc = _mm256_add_epi32(acc, dotU8(p.u[v], load32(a.qs + 32 * v),
                                         scale2(p.sc[2 * v] & 0xF, p.sc[2 * v + 1] & 0xF)));
-    int32_t m = 0;
-    for (int s = 0; s < 16; ++s)
-      m += (p.sc[s] >> 4) * a.bsums[s];
-    msum = m;
+    msum = hsum32(_mm256_madd_epi16(q.bsums, p.mins));
     return acc;
   }
   QCC_AVX2 static __m256 scale(const P &p, const Q &q) { return _mm256_mul_ps(q.dv, p.dv); }
