@@ -14,6 +14,7 @@
 #include "frontends/GGUF.h"
 #include "runtime/Kernels.h"
 #include "runtime/kernels/QuantDot.h"
+#include "runtime/kernels/Repack.h"
 
 #include "llvm/ADT/StringExtras.h"
 
@@ -21,6 +22,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +45,8 @@ struct QccRt {
   std::vector<uint8_t> act;                // quantized activations
   std::vector<std::vector<float>> scratch; // per thread
   std::unique_ptr<qcc::ThreadPool> pool;
+  /// Weights regrouped for the 8-row kernels, by their address in the file.
+  std::unordered_map<const void *, std::vector<uint8_t>> repacked;
 };
 
 namespace {
@@ -161,10 +165,15 @@ void qcc_rt_linear(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t o
     else
       quantize(0, n, 0);
     // Each thread takes a contiguous range of 64-row blocks, all tokens.
+    auto packed = rt->repacked.find(w);
+    const uint8_t *P = packed == rt->repacked.end() ? nullptr : packed->second.data();
     rt->pool->parallelFor(out, kRows, [&](int64_t b, int64_t e, int) {
       for (int64_t r0 = b; r0 < e; r0 += kRows) {
         const int64_t nr = std::min(e, r0 + kRows) - r0;
-        qcc::kernels::gemm(t, W + r0 * rb, nr, in, act, n, y + r0, out);
+        if (P) // rows regrouped by eight; r0 and nr are multiples of 8
+          qcc::kernels::gemmQ4_0x8(P + r0 * rb, nr, in, act, n, y + r0, out);
+        else
+          qcc::kernels::gemm(t, W + r0 * rb, nr, in, act, n, y + r0, out);
         if (addend)
           for (int64_t i = 0; i < n; ++i)
             for (int64_t r = 0; r < nr; ++r)
@@ -334,6 +343,16 @@ Expected<std::unique_ptr<NativeModel>> NativeModel::create(QccForwardFn forward,
   const int threads = std::max(1, omp_get_max_threads());
   m->rt_->scratch.resize(threads);
   m->rt_->pool = std::make_unique<ThreadPool>(threads);
+  // Q4_0 matrices run on rows regrouped by eight (kernels/Repack.h).
+  for (StringRef line : lines) {
+    const gguf::TensorInfo *t = m->file_->tensor(line.split(' ').first);
+    if (t->ne.size() != 2 || !kernels::repackable(t->type, t->ne[1]) ||
+        m->rt_->repacked.count(t->data))
+      continue;
+    std::vector<uint8_t> &p = m->rt_->repacked[t->data];
+    p.resize(t->nbytes);
+    kernels::repackQ4_0x8(t->data, t->ne[1], t->ne[0], p.data());
+  }
   return m;
 }
 
