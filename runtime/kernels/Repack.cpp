@@ -13,8 +13,11 @@ namespace qcc::kernels {
 
 using namespace ggml;
 
-bool repackable(Type type, int64_t rows) { return type == Type::Q4_0 && rows % 8 == 0 && rows > 0; }
+bool repackable(Type type, int64_t rows) {
+  return (type == Type::Q4_0 || type == Type::Q8_0) && rows % 8 == 0 && rows > 0;
+}
 
+namespace {
 void repackQ4_0x8(const void *W, int64_t rows, int64_t n, void *out) {
   const int64_t nb = n / QK;
   const auto *src = static_cast<const BlockQ4_0 *>(W);
@@ -29,6 +32,30 @@ void repackQ4_0x8(const void *W, int64_t rows, int64_t n, void *out) {
           std::memcpy(o.qs + 32 * q + 4 * r, b.qs + 4 * q, 4);
       }
     }
+}
+
+void repackQ8_0x8(const void *W, int64_t rows, int64_t n, void *out) {
+  const int64_t nb = n / QK;
+  const auto *src = static_cast<const BlockQ8_0 *>(W);
+  auto *dst = static_cast<BlockQ8_0x8 *>(out);
+  for (int64_t g = 0; g < rows / 8; ++g)
+    for (int64_t i = 0; i < nb; ++i) {
+      BlockQ8_0x8 &o = dst[g * nb + i];
+      for (int r = 0; r < 8; ++r) {
+        const BlockQ8_0 &b = src[(g * 8 + r) * nb + i];
+        o.d[r] = b.d;
+        for (int q = 0; q < 8; ++q)
+          std::memcpy(o.qs + 32 * q + 4 * r, b.qs + 4 * q, 4);
+      }
+    }
+}
+} // namespace
+
+void repack(Type type, const void *W, int64_t rows, int64_t n, void *out) {
+  if (type == Type::Q4_0)
+    repackQ4_0x8(W, rows, n, out);
+  else
+    repackQ8_0x8(W, rows, n, out);
 }
 
 float dotRowChainRef(Type w, const void *wRow, const void *aRow, int64_t n) {
@@ -88,18 +115,65 @@ QCC_AVX2 void groupQ4_0x8(const BlockQ4_0x8 *g, int64_t nb, const BlockQ8_0 *con
     _mm256_storeu_ps(y + t * ldy, F[t]);
 }
 
+/// T tokens against one group of eight repacked Q8_0 rows: signed codes,
+/// vpsignb moves each weight's sign onto the activation.
+template <int T>
+QCC_AVX2 void groupQ8_0x8(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
+                          const int32_t *const *, float *y, int64_t ldy) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 F[T];
+  for (int t = 0; t < T; ++t)
+    F[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ8_0x8 &b = g[i];
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
+    __m256i isum[T];
+    for (int t = 0; t < T; ++t)
+      isum[t] = _mm256_setzero_si256();
+    for (int q = 0; q < 8; ++q) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qs + 32 * q));
+      const __m256i aw = _mm256_sign_epi8(w, w);
+      for (int t = 0; t < T; ++t) {
+        int32_t a4;
+        std::memcpy(&a4, act[t][i].qs + 4 * q, 4);
+        const __m256i a = _mm256_sign_epi8(_mm256_set1_epi32(a4), w);
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, a), ones));
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(act[t][i].d)));
+      F[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(isum[t]), F[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    _mm256_storeu_ps(y + t * ldy, F[t]);
+}
+
 #undef QCC_AVX2
+
+using GroupFn = void (*)(const void *, int64_t, const BlockQ8_0 *const *, const int32_t *const *,
+                         float *, int64_t);
+template <int T> void q4(const void *g, int64_t nb, const BlockQ8_0 *const *a, const int32_t *const *s, float *y, int64_t ldy) {
+  groupQ4_0x8<T>(static_cast<const BlockQ4_0x8 *>(g), nb, a, s, y, ldy);
+}
+template <int T> void q8(const void *g, int64_t nb, const BlockQ8_0 *const *a, const int32_t *const *s, float *y, int64_t ldy) {
+  groupQ8_0x8<T>(static_cast<const BlockQ8_0x8 *>(g), nb, a, s, y, ldy);
+}
 
 } // namespace
 
-void gemmQ4_0x8(const void *packed, int64_t rows, int64_t n, const void *act, int64_t tokens,
-                float *y, int64_t ldy) {
+void gemmRepacked(Type type, const void *packed, int64_t rows, int64_t n, const void *act,
+                  int64_t tokens, float *y, int64_t ldy) {
   const int64_t nb = n / QK;
-  const auto *P = static_cast<const BlockQ4_0x8 *>(packed);
+  const bool isQ4 = type == Type::Q4_0;
+  const size_t groupBytes = nb * (isQ4 ? sizeof(BlockQ4_0x8) : sizeof(BlockQ8_0x8));
+  const GroupFn fns[4] = {isQ4 ? q4<1> : q8<1>, isQ4 ? q4<2> : q8<2>, isQ4 ? q4<3> : q8<3>,
+                          isQ4 ? q4<4> : q8<4>};
+  const auto *P = static_cast<const uint8_t *>(packed);
   const auto *A = static_cast<const BlockQ8_0 *>(act);
-  // Each activation block's code sum, once for all row groups.
-  std::vector<int32_t> sums(tokens * nb);
-  for (int64_t t = 0; t < tokens; ++t)
+  // Each activation block's code sum (Q4_0's offset), once for all row groups.
+  std::vector<int32_t> sums(isQ4 ? tokens * nb : 0);
+  for (int64_t t = 0; isQ4 && t < tokens; ++t)
     for (int64_t i = 0; i < nb; ++i) {
       int32_t s = 0;
       for (int e = 0; e < QK; ++e)
@@ -112,16 +186,9 @@ void gemmQ4_0x8(const void *packed, int64_t rows, int64_t n, const void *act, in
     const BlockQ8_0 *ap[T];
     const int32_t *sp[T];
     for (int t = 0; t < tt; ++t)
-      ap[t] = A + (t0 + t) * nb, sp[t] = sums.data() + (t0 + t) * nb;
-    for (int64_t g = 0; g < rows / 8; ++g) {
-      float *yg = y + t0 * ldy + g * 8;
-      switch (tt) {
-      case 4: groupQ4_0x8<4>(P + g * nb, nb, ap, sp, yg, ldy); break;
-      case 3: groupQ4_0x8<3>(P + g * nb, nb, ap, sp, yg, ldy); break;
-      case 2: groupQ4_0x8<2>(P + g * nb, nb, ap, sp, yg, ldy); break;
-      default: groupQ4_0x8<1>(P + g * nb, nb, ap, sp, yg, ldy); break;
-      }
-    }
+      ap[t] = A + (t0 + t) * nb, sp[t] = isQ4 ? sums.data() + (t0 + t) * nb : nullptr;
+    for (int64_t g = 0; g < rows / 8; ++g)
+      fns[tt - 1](P + g * groupBytes, nb, ap, sp, y + t0 * ldy + g * 8, ldy);
   }
 }
 

@@ -261,14 +261,16 @@ TEST(QuantDot, MatrixMatrixEqualsEachDotBitForBit) {
 }
 
 TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
-  // Q4_0 regrouped eight rows at a time (what the thin runtime runs): every
-  // (row, token) result the bits of the row-chain reference on the original
-  // rows, for random bytes (every code and scale) and real quantized rows.
+  // Q4_0 / Q8_0 regrouped eight rows at a time (what the thin runtime runs):
+  // every (row, token) result the bits of the row-chain reference on the
+  // original rows, for random bytes (every code and scale) and real rows.
   if (!kernels::cpuHasAVX2())
     GTEST_SKIP() << "this CPU has no AVX2";
   std::mt19937 rng(11);
   std::uniform_int_distribution<int> byte(0, 255);
-  const Type t = Type::Q4_0;
+  EXPECT_FALSE(kernels::repackable(Type::Q4_0, 12));
+  EXPECT_FALSE(kernels::repackable(Type::Q4_K, 16));
+  for (Type t : {Type::Q4_0, Type::Q8_0})
   for (int64_t n : {32, 512}) {
     for (int64_t rows : {8, 24}) {
       for (int64_t tokens : {1, 2, 3, 4, 5, 9}) {
@@ -284,7 +286,7 @@ TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
         }
         ASSERT_TRUE(kernels::repackable(t, rows));
         std::vector<uint8_t> packed(wq.size());
-        kernels::repackQ4_0x8(wq.data(), rows, n, packed.data());
+        kernels::repack(t, wq.data(), rows, n, packed.data());
         const size_t ab = activationRowBytes(t, n);
         std::vector<uint8_t> aq(ab * tokens);
         for (int64_t k = 0; k < tokens; ++k) {
@@ -293,12 +295,13 @@ TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
         }
         const int64_t ldy = rows + 1;
         std::vector<float> y(tokens * ldy, -1.0f);
-        kernels::gemmQ4_0x8(packed.data(), rows, n, aq.data(), tokens, y.data(), ldy);
+        kernels::gemmRepacked(t, packed.data(), rows, n, aq.data(), tokens, y.data(), ldy);
         for (int64_t k = 0; k < tokens; ++k) {
           for (int64_t r = 0; r < rows; ++r) {
             const float ref = kernels::dotRowChainRef(t, wq.data() + r * rowBytes(t, n),
                                                       aq.data() + k * ab, n);
-            ASSERT_EQ(bits(y[k * ldy + r]), bits(ref)) << n << " " << rows << "x" << tokens << " at " << r << "," << k;
+            ASSERT_EQ(bits(y[k * ldy + r]), bits(ref))
+                << traits(t).name << " " << n << " " << rows << "x" << tokens << " at " << r << "," << k;
           }
           ASSERT_EQ(y[k * ldy + rows], -1.0f) << "wrote past the rows";
         }
@@ -306,6 +309,7 @@ TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
     }
   }
   // The row chain and the lanes reference are two roundings of one sum.
+  const Type t = Type::Q4_0;
   std::vector<float> w = randomRow(rng, 512, 3.0f), x = randomRow(rng, 512, 5.0f);
   std::vector<uint8_t> wq(rowBytes(t, 512));
   quantizeRows(t, w.data(), wq.data(), 1, 512);
