@@ -14,7 +14,14 @@ namespace qcc::kernels {
 using namespace ggml;
 
 bool repackable(Type type, int64_t rows) {
-  return (type == Type::Q4_0 || type == Type::Q8_0) && rows % 8 == 0 && rows > 0;
+  return (type == Type::Q4_0 || type == Type::Q8_0 || type == Type::Q4_K) && rows % 8 == 0 &&
+         rows > 0;
+}
+
+size_t repackedBytes(Type type, int64_t rows, int64_t n) {
+  if (type == Type::Q4_K)
+    return size_t(rows / 8) * (n / QK_K) * sizeof(BlockQ4_Kx8);
+  return rowBytes(type, n) * rows;
 }
 
 namespace {
@@ -49,29 +56,69 @@ void repackQ8_0x8(const void *W, int64_t rows, int64_t n, void *out) {
       }
     }
 }
+void repackQ4_Kx8(const void *W, int64_t rows, int64_t n, void *out) {
+  const int64_t nb = n / QK_K;
+  const auto *src = static_cast<const BlockQ4_K *>(W);
+  auto *dst = static_cast<BlockQ4_Kx8 *>(out);
+  for (int64_t g = 0; g < rows / 8; ++g)
+    for (int64_t i = 0; i < nb; ++i) {
+      BlockQ4_Kx8 &o = dst[g * nb + i];
+      for (int r = 0; r < 8; ++r) {
+        const BlockQ4_K &b = src[(g * 8 + r) * nb + i];
+        o.d[r] = b.d, o.dmin[r] = b.dmin;
+        for (int s = 0; s < 8; ++s) {
+          uint8_t sc, mn;
+          scaleMinK4(s, b.scales, sc, mn);
+          o.sc[s][r] = sc;
+          o.mn[s / 2][2 * r + s % 2] = mn;
+        }
+        for (int c = 0; c < 4; ++c)
+          for (int q = 0; q < 8; ++q)
+            std::memcpy(o.qs + 256 * c + 32 * q + 4 * r, b.qs + 32 * c + 4 * q, 4);
+      }
+    }
+}
 } // namespace
 
 void repack(Type type, const void *W, int64_t rows, int64_t n, void *out) {
   if (type == Type::Q4_0)
     repackQ4_0x8(W, rows, n, out);
-  else
+  else if (type == Type::Q8_0)
     repackQ8_0x8(W, rows, n, out);
+  else
+    repackQ4_Kx8(W, rows, n, out);
 }
 
 float dotRowChainRef(Type w, const void *wRow, const void *aRow, int64_t n) {
   const TypeTraits &tr = traits(w);
   const int64_t nb = n / tr.blockSize;
+  const bool k = activationType(w) == ActType::Q8_K;
   BlockCodes c;
-  float F = 0;
+  float F = 0, C = 0;
   for (int64_t b = 0; b < nb; ++b) {
     decodeBlock(w, static_cast<const uint8_t *>(wRow) + b * tr.blockBytes, c);
-    const auto &a = static_cast<const BlockQ8_0 *>(aRow)[b];
-    int32_t isum = 0;
-    for (int e = 0; e < c.n; ++e)
-      isum += int32_t(c.scale[e / c.subLen]) * c.code[e] * a.qs[e];
-    F = std::fmaf(c.d * halfToFloat(a.d), float(isum), F);
+    const int8_t *a;
+    float da;
+    if (k) {
+      const auto &ab = static_cast<const BlockQ8_K *>(aRow)[b];
+      a = ab.qs, da = ab.d;
+    } else {
+      const auto &ab = static_cast<const BlockQ8_0 *>(aRow)[b];
+      a = ab.qs, da = halfToFloat(ab.d);
+    }
+    int32_t isum = 0, msum = 0;
+    for (int s = 0; s < c.n / c.subLen; ++s) {
+      int32_t dot = 0, asum = 0;
+      for (int e = s * c.subLen; e < (s + 1) * c.subLen; ++e)
+        dot += int32_t(c.code[e]) * a[e], asum += a[e];
+      isum += c.scale[s] * dot;
+      msum += c.min[s] * asum;
+    }
+    F = std::fmaf(c.d * da, float(isum), F);
+    if (c.hasMin)
+      C = std::fmaf(da * c.dmin, float(msum), C);
   }
-  return F;
+  return F - C;
 }
 
 namespace {
@@ -149,6 +196,64 @@ QCC_AVX2 void groupQ8_0x8(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 *con
     _mm256_storeu_ps(y + t * ldy, F[t]);
 }
 
+/// T tokens against one group of eight repacked Q4_K rows (Q8_K activations).
+template <int T>
+QCC_AVX2 void groupQ4_Kx8(const BlockQ4_Kx8 *g, int64_t nb, const BlockQ8_K *const *act,
+                          float *y, int64_t ldy) {
+  const __m256i m4 = _mm256_set1_epi8(0xF);
+  __m256 F[T], C[T];
+  for (int t = 0; t < T; ++t)
+    F[t] = _mm256_setzero_ps(), C[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ4_Kx8 &b = g[i];
+    __m256i isum[T], msum[T];
+    for (int t = 0; t < T; ++t)
+      isum[t] = _mm256_setzero_si256(), msum[t] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      // 16-bit sums of each row's 32 products of sub-blocks 2c and 2c + 1
+      // (at most 8 x 3810 in magnitude).
+      __m256i lo16[T], hi16[T];
+      for (int t = 0; t < T; ++t)
+        lo16[t] = _mm256_setzero_si256(), hi16[t] = _mm256_setzero_si256();
+      for (int q = 0; q < 8; ++q) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qs + 256 * c + 32 * q));
+        const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        for (int t = 0; t < T; ++t) {
+          int32_t al, ah;
+          std::memcpy(&al, act[t][i].qs + 64 * c + 4 * q, 4);
+          std::memcpy(&ah, act[t][i].qs + 64 * c + 32 + 4 * q, 4);
+          lo16[t] = _mm256_add_epi16(lo16[t], _mm256_maddubs_epi16(lo, _mm256_set1_epi32(al)));
+          hi16[t] = _mm256_add_epi16(hi16[t], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(ah)));
+        }
+      }
+      // Each row's scale on its own pair of 16-bit lanes.
+      const __m128i s0 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * c]));
+      const __m128i s1 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * c + 1]));
+      const __m256i sc0 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(s0, s0));
+      const __m256i sc1 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(s1, s1));
+      const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.mn[c])));
+      for (int t = 0; t < T; ++t) {
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(lo16[t], sc0),
+                                                             _mm256_madd_epi16(hi16[t], sc1)));
+        // Mins: sub-blocks 2c, 2c + 1 against their activation sums.
+        const int16_t *bs = act[t][i].bsums + 4 * c;
+        const int32_t pair = int32_t(uint16_t(int16_t(bs[0] + bs[1]))) |
+                             int32_t(uint32_t(uint16_t(int16_t(bs[2] + bs[3]))) << 16);
+        msum[t] = _mm256_add_epi32(msum[t], _mm256_madd_epi16(mn, _mm256_set1_epi32(pair)));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
+    const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.dmin)));
+    for (int t = 0; t < T; ++t) {
+      const __m256 da = _mm256_set1_ps(act[t][i].d);
+      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t]), F[t]);
+      C[t] = _mm256_fmadd_ps(_mm256_mul_ps(da, dm), _mm256_cvtepi32_ps(msum[t]), C[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    _mm256_storeu_ps(y + t * ldy, _mm256_sub_ps(F[t], C[t]));
+}
+
 #undef QCC_AVX2
 
 using GroupFn = void (*)(const void *, int64_t, const BlockQ8_0 *const *, const int32_t *const *,
@@ -160,10 +265,30 @@ template <int T> void q8(const void *g, int64_t nb, const BlockQ8_0 *const *a, c
   groupQ8_0x8<T>(static_cast<const BlockQ8_0x8 *>(g), nb, a, s, y, ldy);
 }
 
+void gemmQ4_Kx8(const void *packed, int64_t rows, int64_t n, const void *act, int64_t tokens,
+                float *y, int64_t ldy) {
+  const int64_t nb = n / QK_K;
+  const auto *P = static_cast<const BlockQ4_Kx8 *>(packed);
+  const auto *A = static_cast<const BlockQ8_K *>(act);
+  constexpr int T = 2;
+  for (int64_t t0 = 0; t0 < tokens; t0 += T) {
+    const BlockQ8_K *ap[T];
+    for (int t = 0; t < T && t0 + t < tokens; ++t)
+      ap[t] = A + (t0 + t) * nb;
+    for (int64_t g = 0; g < rows / 8; ++g)
+      if (tokens - t0 >= 2)
+        groupQ4_Kx8<2>(P + g * nb, nb, ap, y + t0 * ldy + g * 8, ldy);
+      else
+        groupQ4_Kx8<1>(P + g * nb, nb, ap, y + t0 * ldy + g * 8, ldy);
+  }
+}
+
 } // namespace
 
 void gemmRepacked(Type type, const void *packed, int64_t rows, int64_t n, const void *act,
                   int64_t tokens, float *y, int64_t ldy) {
+  if (type == Type::Q4_K)
+    return gemmQ4_Kx8(packed, rows, n, act, tokens, y, ldy);
   const int64_t nb = n / QK;
   const bool isQ4 = type == Type::Q4_0;
   const size_t groupBytes = nb * (isQ4 ? sizeof(BlockQ4_0x8) : sizeof(BlockQ8_0x8));

@@ -36,18 +36,34 @@ struct BlockQ8_0x8 {
   int8_t qs[256];
 };
 static_assert(sizeof(BlockQ8_0x8) == 8 * sizeof(ggml::BlockQ8_0), "eight Q8_0 blocks");
+/// Q4_K: the eight rows' scales and mins unpacked to bytes (sc[s][r]: scale
+/// of sub-block s of row r; mn[p][2r + j]: min of sub-block 2p + j of row r),
+/// the codes as [chunk c][group q][row r][4 bytes], chunk c holding
+/// sub-blocks 2c (low nibbles) and 2c + 1 (high nibbles).
+struct BlockQ4_Kx8 {
+  ggml::half d[8], dmin[8];
+  uint8_t sc[8][8];
+  uint8_t mn[4][16];
+  uint8_t qs[1024];
+};
+static_assert(sizeof(BlockQ4_Kx8) == 1184, "eight Q4_K blocks and their unpacked scales");
 
-/// Whether `type` rows can be repacked (Q4_0 or Q8_0, rows a multiple of 8).
+/// Whether `type` rows can be repacked (Q4_0, Q8_0, Q4_K; rows a multiple of 8).
 bool repackable(ggml::Type type, int64_t rows);
+/// Bytes of `rows` repacked rows of n weights (rows % 8 == 0).
+size_t repackedBytes(ggml::Type type, int64_t rows, int64_t n);
 /// Rows [rows x n] of `type` into groups of eight (the same bytes in total).
 void repack(ggml::Type type, const void *W, int64_t rows, int64_t n, void *out);
 
 /// The scalar reference of the repacked kernels, on the original row layout:
-/// one float chain per row, F = fmaf(dw * da, isum, F) per block.
+/// one float chain per row, F = fmaf(dw * da, isum, F) per block; for the
+/// k-quants with mins a second chain C = fmaf(da * dmin, msum, C), result
+/// F - C.
 float dotRowChainRef(ggml::Type w, const void *wRow, const void *aRow, int64_t n);
 
 /// y[t * ldy + r] for the repacked rows (rows % 8 == 0) against `tokens`
-/// Q8_0 activation rows: each result the bits of dotRowChainRef. AVX2.
+/// activation rows (Q8_0, or Q8_K for Q4_K): each result the bits of
+/// dotRowChainRef. AVX2.
 void gemmRepacked(ggml::Type type, const void *packed, int64_t rows, int64_t n, const void *act,
                   int64_t tokens, float *y, int64_t ldy);
 

@@ -171,7 +171,8 @@ void qcc_rt_linear(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t o
       for (int64_t r0 = b; r0 < e; r0 += kRows) {
         const int64_t nr = std::min(e, r0 + kRows) - r0;
         if (P) // rows regrouped by eight; r0 and nr are multiples of 8
-          qcc::kernels::gemmRepacked(t, P + r0 * rb, nr, in, act, n, y + r0, out);
+          qcc::kernels::gemmRepacked(t, P + qcc::kernels::repackedBytes(t, r0, in), nr, in, act, n,
+                                     y + r0, out);
         else
           qcc::kernels::gemm(t, W + r0 * rb, nr, in, act, n, y + r0, out);
         if (addend)
@@ -343,14 +344,14 @@ Expected<std::unique_ptr<NativeModel>> NativeModel::create(QccForwardFn forward,
   const int threads = std::max(1, omp_get_max_threads());
   m->rt_->scratch.resize(threads);
   m->rt_->pool = std::make_unique<ThreadPool>(threads);
-  // Q4_0 / Q8_0 matrices run on rows regrouped by eight (kernels/Repack.h).
+  // Q4_0 / Q8_0 / Q4_K matrices run on rows regrouped by eight (kernels/Repack.h).
   for (StringRef line : lines) {
     const gguf::TensorInfo *t = m->file_->tensor(line.split(' ').first);
     if (t->ne.size() != 2 || !kernels::repackable(t->type, t->ne[1]) ||
         m->rt_->repacked.count(t->data))
       continue;
     std::vector<uint8_t> &p = m->rt_->repacked[t->data];
-    p.resize(t->nbytes);
+    p.resize(kernels::repackedBytes(t->type, t->ne[1], t->ne[0]));
     kernels::repack(t->type, t->data, t->ne[1], t->ne[0], p.data());
   }
   return m;

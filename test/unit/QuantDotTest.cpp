@@ -269,9 +269,9 @@ TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
   std::mt19937 rng(11);
   std::uniform_int_distribution<int> byte(0, 255);
   EXPECT_FALSE(kernels::repackable(Type::Q4_0, 12));
-  EXPECT_FALSE(kernels::repackable(Type::Q4_K, 16));
-  for (Type t : {Type::Q4_0, Type::Q8_0})
-  for (int64_t n : {32, 512}) {
+  EXPECT_FALSE(kernels::repackable(Type::Q6_K, 16));
+  for (Type t : {Type::Q4_0, Type::Q8_0, Type::Q4_K})
+  for (int64_t n : {256, 512}) {
     for (int64_t rows : {8, 24}) {
       for (int64_t tokens : {1, 2, 3, 4, 5, 9}) {
         std::vector<uint8_t> wq(rowBytes(t, n) * rows);
@@ -285,7 +285,7 @@ TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
           quantizeRows(t, w.data(), wq.data(), rows, n);
         }
         ASSERT_TRUE(kernels::repackable(t, rows));
-        std::vector<uint8_t> packed(wq.size());
+        std::vector<uint8_t> packed(kernels::repackedBytes(t, rows, n));
         kernels::repack(t, wq.data(), rows, n, packed.data());
         const size_t ab = activationRowBytes(t, n);
         std::vector<uint8_t> aq(ab * tokens);
