@@ -14,8 +14,8 @@ namespace qcc::kernels {
 using namespace ggml;
 
 bool repackable(Type type, int64_t rows) {
-  return (type == Type::Q4_0 || type == Type::Q8_0 || type == Type::Q4_K) && rows % 8 == 0 &&
-         rows > 0;
+  return (type == Type::Q4_0 || type == Type::Q8_0 || type == Type::Q4_K || type == Type::Q6_K) &&
+         rows % 8 == 0 && rows > 0;
 }
 
 size_t repackedBytes(Type type, int64_t rows, int64_t n) {
@@ -78,6 +78,27 @@ void repackQ4_Kx8(const void *W, int64_t rows, int64_t n, void *out) {
       }
     }
 }
+void repackQ6_Kx8(const void *W, int64_t rows, int64_t n, void *out) {
+  const int64_t nb = n / QK_K;
+  const auto *src = static_cast<const BlockQ6_K *>(W);
+  auto *dst = static_cast<BlockQ6_Kx8 *>(out);
+  for (int64_t g = 0; g < rows / 8; ++g)
+    for (int64_t i = 0; i < nb; ++i) {
+      BlockQ6_Kx8 &o = dst[g * nb + i];
+      for (int r = 0; r < 8; ++r) {
+        const BlockQ6_K &b = src[(g * 8 + r) * nb + i];
+        o.d[r] = b.d;
+        for (int sb = 0; sb < 16; ++sb)
+          o.sc[sb][r] = b.scales[sb];
+        for (int h = 0; h < 2; ++h)
+          for (int j = 0; j < 8; ++j) {
+            for (int p = 0; p < 2; ++p)
+              std::memcpy(o.ql + 512 * h + 256 * p + 32 * j + 4 * r, b.ql + 64 * h + 32 * p + 4 * j, 4);
+            std::memcpy(o.qh + 256 * h + 32 * j + 4 * r, b.qh + 32 * h + 4 * j, 4);
+          }
+      }
+    }
+}
 } // namespace
 
 void repack(Type type, const void *W, int64_t rows, int64_t n, void *out) {
@@ -85,8 +106,10 @@ void repack(Type type, const void *W, int64_t rows, int64_t n, void *out) {
     repackQ4_0x8(W, rows, n, out);
   else if (type == Type::Q8_0)
     repackQ8_0x8(W, rows, n, out);
-  else
+  else if (type == Type::Q4_K)
     repackQ4_Kx8(W, rows, n, out);
+  else
+    repackQ6_Kx8(W, rows, n, out);
 }
 
 float dotRowChainRef(Type w, const void *wRow, const void *aRow, int64_t n) {
@@ -254,6 +277,70 @@ QCC_AVX2 void groupQ4_Kx8(const BlockQ4_Kx8 *g, int64_t nb, const BlockQ8_K *con
     _mm256_storeu_ps(y + t * ldy, _mm256_sub_ps(F[t], C[t]));
 }
 
+/// T tokens against one group of eight repacked Q6_K rows: unsigned six-bit
+/// codes into vpmaddubsw, each sub-block's row scales by vpmaddwd, and the
+/// +32 storage offset taken off as 32 * sum over sub-blocks of scale * bsum.
+template <int T>
+QCC_AVX2 void groupQ6_Kx8(const BlockQ6_Kx8 *g, int64_t nb, const BlockQ8_K *const *act,
+                          float *y, int64_t ldy) {
+  const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(0x0C),
+                m48 = _mm256_set1_epi8(0x30);
+  __m256 F[T];
+  for (int t = 0; t < T; ++t)
+    F[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ6_Kx8 &b = g[i];
+    __m256i isum[T], off[T];
+    for (int t = 0; t < T; ++t)
+      isum[t] = _mm256_setzero_si256(), off[t] = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h)
+      for (int jh = 0; jh < 2; ++jh) {
+        // Row scales of the sub-blocks these groups fall in: 8h + 2k + jh.
+        __m256i sc[4];
+        for (int k = 0; k < 4; ++k) {
+          const __m128i s8 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[8 * h + 2 * k + jh]));
+          sc[k] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, s8));
+        }
+        for (int j = 4 * jh; j < 4 * jh + 4; ++j) {
+          const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.ql + 512 * h + 32 * j));
+          const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.ql + 512 * h + 256 + 32 * j));
+          const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qh + 256 * h + 32 * j));
+          const __m256i q[4] = {
+              _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4)),
+              _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m12), 2)),
+              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m48)),
+              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                              _mm256_and_si256(_mm256_srli_epi16(qh, 2), m48))};
+          for (int t = 0; t < T; ++t)
+            for (int k = 0; k < 4; ++k) {
+              int32_t a4;
+              std::memcpy(&a4, act[t][i].qs + 128 * h + 32 * k + 4 * j, 4);
+              isum[t] = _mm256_add_epi32(
+                  isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], _mm256_set1_epi32(a4)), sc[k]));
+            }
+        }
+      }
+    // The offset: per row, sum over sub-block pairs of scale * bsum.
+    for (int p = 0; p < 8; ++p) {
+      const __m128i s0 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * p]));
+      const __m128i s1 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * p + 1]));
+      const __m256i sp = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s0, s1));
+      for (int t = 0; t < T; ++t) {
+        int32_t pair;
+        std::memcpy(&pair, act[t][i].bsums + 2 * p, 4);
+        off[t] = _mm256_add_epi32(off[t], _mm256_madd_epi16(sp, _mm256_set1_epi32(pair)));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
+    for (int t = 0; t < T; ++t) {
+      const __m256i s = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(off[t], 5));
+      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(act[t][i].d)), _mm256_cvtepi32_ps(s), F[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    _mm256_storeu_ps(y + t * ldy, _mm256_sub_ps(F[t], _mm256_setzero_ps()));
+}
+
 #undef QCC_AVX2
 
 using GroupFn = void (*)(const void *, int64_t, const BlockQ8_0 *const *, const int32_t *const *,
@@ -263,6 +350,24 @@ template <int T> void q4(const void *g, int64_t nb, const BlockQ8_0 *const *a, c
 }
 template <int T> void q8(const void *g, int64_t nb, const BlockQ8_0 *const *a, const int32_t *const *s, float *y, int64_t ldy) {
   groupQ8_0x8<T>(static_cast<const BlockQ8_0x8 *>(g), nb, a, s, y, ldy);
+}
+
+void gemmQ6_Kx8(const void *packed, int64_t rows, int64_t n, const void *act, int64_t tokens,
+                float *y, int64_t ldy) {
+  const int64_t nb = n / QK_K;
+  const auto *P = static_cast<const BlockQ6_Kx8 *>(packed);
+  const auto *A = static_cast<const BlockQ8_K *>(act);
+  constexpr int T = 2;
+  for (int64_t t0 = 0; t0 < tokens; t0 += T) {
+    const BlockQ8_K *ap[T];
+    for (int t = 0; t < T && t0 + t < tokens; ++t)
+      ap[t] = A + (t0 + t) * nb;
+    for (int64_t g = 0; g < rows / 8; ++g)
+      if (tokens - t0 >= 2)
+        groupQ6_Kx8<2>(P + g * nb, nb, ap, y + t0 * ldy + g * 8, ldy);
+      else
+        groupQ6_Kx8<1>(P + g * nb, nb, ap, y + t0 * ldy + g * 8, ldy);
+  }
 }
 
 void gemmQ4_Kx8(const void *packed, int64_t rows, int64_t n, const void *act, int64_t tokens,
@@ -289,6 +394,8 @@ void gemmRepacked(Type type, const void *packed, int64_t rows, int64_t n, const 
                   int64_t tokens, float *y, int64_t ldy) {
   if (type == Type::Q4_K)
     return gemmQ4_Kx8(packed, rows, n, act, tokens, y, ldy);
+  if (type == Type::Q6_K)
+    return gemmQ6_Kx8(packed, rows, n, act, tokens, y, ldy);
   const int64_t nb = n / QK;
   const bool isQ4 = type == Type::Q4_0;
   const size_t groupBytes = nb * (isQ4 ? sizeof(BlockQ4_0x8) : sizeof(BlockQ8_0x8));

@@ -47,8 +47,18 @@ struct BlockQ4_Kx8 {
   uint8_t qs[1024];
 };
 static_assert(sizeof(BlockQ4_Kx8) == 1184, "eight Q4_K blocks and their unpacked scales");
+/// Q6_K: sc[s][r] the signed scale of sub-block s of row r; ql as
+/// [half h][part p][group j][row r][4 bytes] (part p: ql bytes 64h + 32p +
+/// 4j ..), qh as [half h][group j][row r][4 bytes] (qh bytes 32h + 4j ..).
+struct BlockQ6_Kx8 {
+  ggml::half d[8];
+  int8_t sc[16][8];
+  uint8_t ql[1024];
+  uint8_t qh[512];
+};
+static_assert(sizeof(BlockQ6_Kx8) == 8 * sizeof(ggml::BlockQ6_K), "eight Q6_K blocks");
 
-/// Whether `type` rows can be repacked (Q4_0, Q8_0, Q4_K; rows a multiple of 8).
+/// Whether `type` rows can be repacked (Q4_0, Q8_0, Q4_K, Q6_K; rows a multiple of 8).
 bool repackable(ggml::Type type, int64_t rows);
 /// Bytes of `rows` repacked rows of n weights (rows % 8 == 0).
 size_t repackedBytes(ggml::Type type, int64_t rows, int64_t n);

@@ -19,6 +19,7 @@
 #include "llvm/ADT/StringExtras.h"
 
 #include <immintrin.h>
+#include <sys/mman.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -27,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 
 using namespace llvm;
@@ -45,8 +47,29 @@ struct QccRt {
   std::vector<uint8_t> act;                // quantized activations
   std::vector<std::vector<float>> scratch; // per thread
   std::unique_ptr<qcc::ThreadPool> pool;
-  /// Weights regrouped for the 8-row kernels, by their address in the file.
-  std::unordered_map<const void *, std::vector<uint8_t>> repacked;
+  /// Weights regrouped for the 8-row kernels, by their address in the file:
+  /// 2 MiB-aligned and marked for transparent huge pages (a decoding step
+  /// streams all of them; fewer TLB misses).
+  struct Buffer {
+    uint8_t *p = nullptr;
+    Buffer() = default;
+    explicit Buffer(size_t n) {
+      constexpr size_t kHuge = size_t(2) << 20;
+      const size_t bytes = (n + kHuge - 1) / kHuge * kHuge;
+      p = static_cast<uint8_t *>(std::aligned_alloc(kHuge, bytes));
+      if (!p)
+        throw std::bad_alloc();
+      madvise(p, bytes, MADV_HUGEPAGE);
+    }
+    Buffer(Buffer &&o) noexcept : p(o.p) { o.p = nullptr; }
+    Buffer &operator=(Buffer &&o) noexcept {
+      std::swap(p, o.p);
+      return *this;
+    }
+    ~Buffer() { std::free(p); }
+    uint8_t *data() const { return p; }
+  };
+  std::unordered_map<const void *, Buffer> repacked;
 };
 
 namespace {
@@ -350,9 +373,9 @@ Expected<std::unique_ptr<NativeModel>> NativeModel::create(QccForwardFn forward,
     if (t->ne.size() != 2 || !kernels::repackable(t->type, t->ne[1]) ||
         m->rt_->repacked.count(t->data))
       continue;
-    std::vector<uint8_t> &p = m->rt_->repacked[t->data];
-    p.resize(kernels::repackedBytes(t->type, t->ne[1], t->ne[0]));
+    QccRt::Buffer p(kernels::repackedBytes(t->type, t->ne[1], t->ne[0]));
     kernels::repack(t->type, t->data, t->ne[1], t->ne[0], p.data());
+    m->rt_->repacked.emplace(t->data, std::move(p));
   }
   return m;
 }

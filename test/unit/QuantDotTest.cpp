@@ -269,8 +269,8 @@ TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
   std::mt19937 rng(11);
   std::uniform_int_distribution<int> byte(0, 255);
   EXPECT_FALSE(kernels::repackable(Type::Q4_0, 12));
-  EXPECT_FALSE(kernels::repackable(Type::Q6_K, 16));
-  for (Type t : {Type::Q4_0, Type::Q8_0, Type::Q4_K})
+  EXPECT_FALSE(kernels::repackable(Type::Q5_K, 16));
+  for (Type t : {Type::Q4_0, Type::Q8_0, Type::Q4_K, Type::Q6_K})
   for (int64_t n : {256, 512}) {
     for (int64_t rows : {8, 24}) {
       for (int64_t tokens : {1, 2, 3, 4, 5, 9}) {
