@@ -85,6 +85,10 @@ std::vector<float> &threadScratch(QccRt *rt, int thread, size_t n) {
   return s;
 }
 
+/// The scalar steps of the F16 loops' tails, one definition (a fused
+/// multiply-add) for the single- and multi-query kernels alike.
+inline float tailFma(float a, float b, float c) { return std::fmaf(a, b, c); }
+
 float dotF16(const float *q, const uint16_t *k, int64_t n) {
   __m256 acc = _mm256_setzero_ps();
   int64_t i = 0;
@@ -96,7 +100,7 @@ float dotF16(const float *q, const uint16_t *k, int64_t n) {
   s = _mm_hadd_ps(s, s);
   float r = _mm_cvtss_f32(s);
   for (; i < n; ++i)
-    r += q[i] * _cvtsh_ss(k[i]);
+    r = tailFma(q[i], _cvtsh_ss(k[i]), r);
   return r;
 }
 
@@ -108,7 +112,45 @@ void axpyF16(float *out, float w, const uint16_t *v, int64_t n) {
                      _mm256_fmadd_ps(wv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i))),
                                      _mm256_loadu_ps(out + i)));
   for (; i < n; ++i)
-    out[i] += w * _cvtsh_ss(v[i]);
+    out[i] = tailFma(w, _cvtsh_ss(v[i]), out[i]);
+}
+
+/// dotF16 for up to 4 queries against one key row, its conversion shared:
+/// each result the bits dotF16 gives for that query alone.
+void dotsF16(const float *const *q, int nq, const uint16_t *k, int64_t n, float *out) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 kv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i)));
+    for (int c = 0; c < nq; ++c)
+      acc[c] = _mm256_fmadd_ps(_mm256_loadu_ps(q[c] + i), kv, acc[c]);
+  }
+  for (int c = 0; c < nq; ++c) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[c]), _mm256_extractf128_ps(acc[c], 1));
+    s = _mm_hadd_ps(s, s);
+    s = _mm_hadd_ps(s, s);
+    float r = _mm_cvtss_f32(s);
+    for (int64_t t = i; t < n; ++t)
+      r = tailFma(q[c][t], _cvtsh_ss(k[t]), r);
+    out[c] = r;
+  }
+}
+
+/// axpyF16 for up to 4 outputs sharing one value row's conversion; w[c] = 0
+/// entries are skipped (rows a query does not see).
+void axpysF16(float *const *out, const float *w, const bool *use, int nq, const uint16_t *v,
+              int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i)));
+    for (int c = 0; c < nq; ++c)
+      if (use[c])
+        _mm256_storeu_ps(out[c] + i, _mm256_fmadd_ps(_mm256_set1_ps(w[c]), vv, _mm256_loadu_ps(out[c] + i)));
+  }
+  for (; i < n; ++i)
+    for (int c = 0; c < nq; ++c)
+      if (use[c])
+        out[c][i] = tailFma(w[c], _cvtsh_ss(v[i]), out[c][i]);
 }
 
 /// The head at element `off` of a Q8_0 row, `n` elements (off and n multiples of 32).
@@ -248,6 +290,63 @@ void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, 
     storeKV(rt, s.v.data() + (pos0 + i) * rowB, v + i * kvDim, kvDim);
   }
   const bool f16 = rt->kv == qcc::KVType::F16;
+  if (f16 && n > 1) {
+    // Prompt processing: blocks of 4 queries of one head share each key and
+    // value row's conversion; every query's scores, softmax and sums are
+    // the same operations in the same order as the one-query path below.
+    constexpr int64_t QB = 4;
+    const int64_t blocks = (n + QB - 1) / QB;
+    rt->pool->parallelFor(heads * blocks, 1, [&](int64_t b, int64_t e, int thread) {
+      for (int64_t hb = b; hb < e; ++hb) {
+        const int64_t h = hb / blocks, i0 = hb % blocks * QB, g = h / group;
+        const int nq = int(std::min(QB, n - i0));
+        const int64_t pLast = pos0 + i0 + nq - 1;
+        const int64_t lo = window > 0 ? std::max<int64_t>(0, pos0 + i0 - window + 1) : 0;
+        std::vector<float> &S = threadScratch(rt, thread, size_t(QB * (pLast + 1)));
+        const float *qs[QB];
+        int64_t first[QB], last[QB];
+        for (int c = 0; c < nq; ++c) {
+          qs[c] = q + (i0 + c) * qDim + h * hd;
+          last[c] = pos0 + i0 + c;
+          first[c] = window > 0 ? std::max<int64_t>(0, last[c] - window + 1) : 0;
+        }
+        for (int64_t j = lo; j <= pLast; ++j) {
+          float d[QB];
+          dotsF16(qs, nq, reinterpret_cast<const uint16_t *>(s.k.data() + j * rowB) + g * hd, hd, d);
+          for (int c = 0; c < nq; ++c)
+            S[c * (pLast + 1) + j] = d[c] * scale;
+        }
+        float inv[QB];
+        for (int c = 0; c < nq; ++c) {
+          float *Sc = S.data() + c * (pLast + 1);
+          float mx = -INFINITY;
+          for (int64_t j = first[c]; j <= last[c]; ++j)
+            mx = std::max(mx, Sc[j]);
+          float sum = 0;
+          for (int64_t j = first[c]; j <= last[c]; ++j) {
+            Sc[j] = qcc::kernels::expf(Sc[j] - mx);
+            sum += Sc[j];
+          }
+          inv[c] = 1.0f / sum;
+        }
+        float *os[QB];
+        for (int c = 0; c < nq; ++c) {
+          os[c] = out + (i0 + c) * qDim + h * hd;
+          std::fill(os[c], os[c] + hd, 0.0f);
+        }
+        for (int64_t j = lo; j <= pLast; ++j) {
+          float w[QB];
+          bool use[QB];
+          for (int c = 0; c < nq; ++c) {
+            use[c] = j >= first[c] && j <= last[c];
+            w[c] = use[c] ? S[c * (pLast + 1) + j] * inv[c] : 0.0f;
+          }
+          axpysF16(os, w, use, nq, reinterpret_cast<const uint16_t *>(s.v.data() + j * rowB) + g * hd, hd);
+        }
+      }
+    });
+    return;
+  }
   // (head, query) pairs in contiguous ranges per thread.
   rt->pool->parallelFor(heads * n, 1, [&](int64_t b, int64_t e, int thread) {
     for (int64_t hi = b; hi < e; ++hi) {
