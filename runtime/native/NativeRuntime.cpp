@@ -1,9 +1,9 @@
 //===- NativeRuntime.cpp - the microkernels compiled models call ----------===//
 //
 // qcc_rt_embed / qcc_rt_linear / qcc_rt_attention (NativeABI.h) and the
-// NativeModel that owns their state. Threads are OpenMP's persistent pool;
-// every parallel loop is a static partition (fixed ranges of output rows or
-// heads), so results do not depend on the thread count.
+// NativeModel that owns their state. Threads are the model's ThreadPool,
+// started once; every parallel loop is a static partition (fixed ranges of
+// output rows or heads), so results do not depend on the thread count.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/native/NativeModel.h"
