@@ -6,6 +6,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -367,39 +368,18 @@ template <int T> void q8(const void *g, int64_t nb, const BlockQ8_0 *const *a, c
   groupQ8_0x8<T>(static_cast<const BlockQ8_0x8 *>(g), nb, a, s, y, ldy);
 }
 
-void gemmQ6_Kx8(const void *packed, int64_t rows, int64_t n, const void *act, int64_t tokens,
-                float *y, int64_t ldy) {
+/// The k-quant groups against Q8_K rows, two tokens at a time.
+template <typename B, void (*Group1)(const B *, int64_t, const BlockQ8_K *const *, float *, int64_t),
+          void (*Group2)(const B *, int64_t, const BlockQ8_K *const *, float *, int64_t)>
+void gemmK8(const void *packed, int64_t rows, int64_t n, const void *act, int64_t tokens, float *y,
+            int64_t ldy) {
   const int64_t nb = n / QK_K;
-  const auto *P = static_cast<const BlockQ6_Kx8 *>(packed);
+  const auto *P = static_cast<const B *>(packed);
   const auto *A = static_cast<const BlockQ8_K *>(act);
-  constexpr int T = 2;
-  for (int64_t t0 = 0; t0 < tokens; t0 += T) {
-    const BlockQ8_K *ap[T];
-    for (int t = 0; t < T && t0 + t < tokens; ++t)
-      ap[t] = A + (t0 + t) * nb;
+  for (int64_t t0 = 0; t0 < tokens; t0 += 2) {
+    const BlockQ8_K *ap[2] = {A + t0 * nb, A + std::min(t0 + 1, tokens - 1) * nb};
     for (int64_t g = 0; g < rows / 8; ++g)
-      if (tokens - t0 >= 2)
-        groupQ6_Kx8<2>(P + g * nb, nb, ap, y + t0 * ldy + g * 8, ldy);
-      else
-        groupQ6_Kx8<1>(P + g * nb, nb, ap, y + t0 * ldy + g * 8, ldy);
-  }
-}
-
-void gemmQ4_Kx8(const void *packed, int64_t rows, int64_t n, const void *act, int64_t tokens,
-                float *y, int64_t ldy) {
-  const int64_t nb = n / QK_K;
-  const auto *P = static_cast<const BlockQ4_Kx8 *>(packed);
-  const auto *A = static_cast<const BlockQ8_K *>(act);
-  constexpr int T = 2;
-  for (int64_t t0 = 0; t0 < tokens; t0 += T) {
-    const BlockQ8_K *ap[T];
-    for (int t = 0; t < T && t0 + t < tokens; ++t)
-      ap[t] = A + (t0 + t) * nb;
-    for (int64_t g = 0; g < rows / 8; ++g)
-      if (tokens - t0 >= 2)
-        groupQ4_Kx8<2>(P + g * nb, nb, ap, y + t0 * ldy + g * 8, ldy);
-      else
-        groupQ4_Kx8<1>(P + g * nb, nb, ap, y + t0 * ldy + g * 8, ldy);
+      (tokens - t0 >= 2 ? Group2 : Group1)(P + g * nb, nb, ap, y + t0 * ldy + g * 8, ldy);
   }
 }
 
@@ -408,9 +388,9 @@ void gemmQ4_Kx8(const void *packed, int64_t rows, int64_t n, const void *act, in
 void gemmRepacked(Type type, const void *packed, int64_t rows, int64_t n, const void *act,
                   int64_t tokens, float *y, int64_t ldy) {
   if (type == Type::Q4_K)
-    return gemmQ4_Kx8(packed, rows, n, act, tokens, y, ldy);
+    return gemmK8<BlockQ4_Kx8, groupQ4_Kx8<1>, groupQ4_Kx8<2>>(packed, rows, n, act, tokens, y, ldy);
   if (type == Type::Q6_K)
-    return gemmQ6_Kx8(packed, rows, n, act, tokens, y, ldy);
+    return gemmK8<BlockQ6_Kx8, groupQ6_Kx8<1>, groupQ6_Kx8<2>>(packed, rows, n, act, tokens, y, ldy);
   const int64_t nb = n / QK;
   const bool isQ4 = type == Type::Q4_0;
   const size_t groupBytes = nb * (isQ4 ? sizeof(BlockQ4_0x8) : sizeof(BlockQ8_0x8));
