@@ -402,26 +402,32 @@ struct Lowering {
     logits = entry->getArgument(4);
     n = memref::DimOp::create(b, loc, tokens, 0);
 
-    // Last use of each value (program order), and adds to fuse into linears.
+    // Adds to fuse into the linear producing one of their operands, then the
+    // last use of each value in emission order (a fused linear is emitted,
+    // and reads its input, where its add is).
     Block &body = fwd.getBody().front();
-    llvm::DenseMap<Operation *, unsigned> order;
-    unsigned i = 0;
-    for (Operation &op : body)
-      order[&op] = i++;
-    llvm::DenseMap<Value, unsigned> lastUse;
-    for (Operation &op : body)
-      for (Value v : op.getOperands())
-        lastUse[v] = std::max(lastUse.lookup(v), order[&op]);
     llvm::DenseMap<Operation *, q::LinearOp> fusedInto; // add -> its linear
-    llvm::DenseSet<Operation *> deferred;
+    llvm::DenseMap<Operation *, Operation *> emittedAt; // deferred linear -> its add
     for (auto add : body.getOps<q::AddOp>())
       for (Value operand : {add.getRhs(), add.getLhs()}) {
         auto lin = operand.getDefiningOp<q::LinearOp>();
         if (lin && lin->hasOneUse() && !lin.getBiasAttr() && !fusedInto.count(add)) {
           fusedInto[add] = lin;
-          deferred.insert(lin);
+          emittedAt[lin] = add;
         }
       }
+    llvm::DenseMap<Operation *, unsigned> order;
+    unsigned i = 0;
+    for (Operation &op : body)
+      order[&op] = i++;
+    auto position = [&](Operation *op) {
+      Operation *at = emittedAt.lookup(op);
+      return order[at ? at : op];
+    };
+    llvm::DenseMap<Value, unsigned> lastUse;
+    for (Operation &op : body)
+      for (Value v : op.getOperands())
+        lastUse[v] = std::max(lastUse.lookup(v), position(&op));
     std::vector<std::vector<Value>> freeAfter(i);
     for (auto &[v, at] : lastUse)
       if (!isa<BlockArgument>(v))
@@ -429,8 +435,8 @@ struct Lowering {
 
     for (Operation &op : body) {
       LogicalResult r = success();
-      if (deferred.count(&op))
-        continue;
+      if (emittedAt.count(&op))
+        continue; // emitted with its add
       if (auto o = dyn_cast<q::EmbedOp>(op))
         r = lowerEmbed(o);
       else if (auto o = dyn_cast<q::RMSNormOp>(op))

@@ -1,5 +1,8 @@
 // RUN: qcc-opt %s --qcc-lower-to-cpu | FileCheck %s
 // RUN: qcc-opt %s --qcc-cpu-pipeline | FileCheck %s --check-prefix=LLVM
+// Every buffer is freed, also the inputs of linears fused into their adds
+// (emitted at the add, so freed after it).
+// RUN: qcc-opt %s --qcc-lower-to-cpu | %python -c "import re,sys; t=sys.stdin.read(); a=re.findall(r'(%%alloc\w*) = memref.alloc', t); d=re.findall(r'memref.dealloc (%%alloc\w*)', t); sys.exit(0 if sorted(a)==sorted(d) else 'allocated %%d, freed %%d: %%s' %% (len(a), len(d), sorted(set(a)-set(d))))"
 
 // A one-layer decoder placed in a GGUF data section (F32 = type 0, Q8_0 = 8):
 // the graph becomes @qcc_forward over memrefs with runtime calls.
