@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine: install, build, then import,
-# evaluate and generate with ../shared/models/debtext-29m, and write a Q4_K_M GGUF
-# that llama.cpp loads, with its KL divergence against the float model.
+# evaluate and generate with ../shared/models/debtext-29m, write a Q4_K_M GGUF
+# that llama.cpp loads, with its KL divergence against the float model, and
+# compile the model to a native executable that runs on that file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:-../shared/models/debtext-29m}
@@ -20,3 +21,7 @@ echo "qcc: wrote out/model.mlir ($(grep -c 'qcc.linear' out/model.mlir) linear l
 ./build/tools/qcc/qcc "$MODEL" --format=gguf:Q4_K_M -o out/model-Q4_K_M.gguf
 ./build/tools/qcc/qcc eval out/model-Q4_K_M.gguf --text "$TEXT" --ctx 512 --chunks 20 \
     --protocol llama.cpp --kld-base out/base.lp
+# Compile to native code: out/model (an executable) runs on out/model.gguf.
+./build/tools/qcc/qcc "$MODEL" --format=gguf:Q4_K_M --target=cpu -o out/model
+./out/model -p "The kernel" -n 40
+./out/model --bench -p 512 -n 128 -r 3
