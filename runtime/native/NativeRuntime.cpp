@@ -153,6 +153,38 @@ void axpysF16(float *const *out, const float *w, const bool *use, int nq, const 
         out[c][i] = tailFma(w[c], _cvtsh_ss(v[i]), out[c][i]);
 }
 
+/// o = sum over j in [j0, j1] of (S[j] * inv) * V[j] for a head of C * 8
+/// values, the accumulators held in registers: element by element the same
+/// fused multiply-adds in the same order as axpyF16 from o = 0.
+template <int C>
+void weightedSumF16(float *o, const float *S, float inv, const uint8_t *v, size_t rowB,
+                    int64_t j0, int64_t j1) {
+  __m256 acc[C];
+  for (int c = 0; c < C; ++c)
+    acc[c] = _mm256_setzero_ps();
+  for (int64_t j = j0; j <= j1; ++j) {
+    const __m256 w = _mm256_set1_ps(S[j] * inv);
+    const uint16_t *r = reinterpret_cast<const uint16_t *>(v + j * rowB);
+    for (int c = 0; c < C; ++c)
+      acc[c] = _mm256_fmadd_ps(w, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 8 * c))), acc[c]);
+  }
+  for (int c = 0; c < C; ++c)
+    _mm256_storeu_ps(o + 8 * c, acc[c]);
+}
+
+/// weightedSumF16 where the head size allows it (64 or 128 values); false
+/// otherwise (callers then run axpyF16 row by row, the same arithmetic).
+bool weightedSumF16(int64_t hd, float *o, const float *S, float inv, const uint8_t *v, size_t rowB,
+                    int64_t j0, int64_t j1) {
+  if (hd == 64)
+    weightedSumF16<8>(o, S, inv, v, rowB, j0, j1);
+  else if (hd == 128)
+    weightedSumF16<16>(o, S, inv, v, rowB, j0, j1);
+  else
+    return false;
+  return true;
+}
+
 /// The head at element `off` of a Q8_0 row, `n` elements (off and n multiples of 32).
 float dotQ8(const float *q, const qcc::ggml::BlockQ8_0 *row, int64_t off, int64_t n) {
   float r = 0;
@@ -330,10 +362,16 @@ void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, 
           inv[c] = 1.0f / sum;
         }
         float *os[QB];
+        bool done = true;
         for (int c = 0; c < nq; ++c) {
           os[c] = out + (i0 + c) * qDim + h * hd;
-          std::fill(os[c], os[c] + hd, 0.0f);
+          done = done && weightedSumF16(hd, os[c], S.data() + c * (pLast + 1), inv[c],
+                                        s.v.data() + g * hd * 2, rowB, first[c], last[c]);
         }
+        if (done)
+          continue;
+        for (int c = 0; c < nq; ++c)
+          std::fill(os[c], os[c] + hd, 0.0f);
         for (int64_t j = lo; j <= pLast; ++j) {
           float w[QB];
           bool use[QB];
@@ -370,6 +408,8 @@ void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, 
       }
       const float inv = 1.0f / sum;
       float *o = out + i * qDim + h * hd;
+      if (f16 && weightedSumF16(hd, o, S.data(), inv, s.v.data() + g * hd * 2, rowB, first, p))
+        continue;
       std::fill(o, o + hd, 0.0f);
       for (int64_t j = first; j <= p; ++j) {
         const uint8_t *row = s.v.data() + j * rowB;
