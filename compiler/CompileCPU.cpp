@@ -1,5 +1,6 @@
 //===- CompileCPU.cpp - ahead-of-time binaries (--target=cpu) -------------===//
 #include "compiler/CompileCPU.h"
+#include "compiler/Pipeline.h"
 
 #include "codegen/cpu/Emit.h"
 #include "codegen/cpu/Passes.h"
@@ -58,15 +59,7 @@ Error lowerAgainstGGUF(mlir::ModuleOp module, const std::string &ggufPath) {
 
   mlir::PassManager pm(module.getContext());
   mlir::qcc::buildCPUPipeline(pm);
-  std::string diag;
-  mlir::ScopedDiagnosticHandler h(module.getContext(), [&](mlir::Diagnostic &d) {
-    if (diag.empty())
-      diag = d.str();
-    return mlir::success();
-  });
-  if (mlir::failed(pm.run(module)))
-    return fileError(ggufPath, "cannot compile this model for the CPU: {0}", diag);
-  return Error::success();
+  return runPipeline(pm, module, ggufPath + ": cannot compile this model for the CPU");
 }
 
 Error compileCPU(mlir::ModuleOp module, const std::string &ggufPath, const std::string &out,

@@ -5,6 +5,7 @@
 #include "runtime/Progress.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -240,6 +241,19 @@ Expected<EvalResult> evaluate(LanguageModel &ex, ArrayRef<int32_t> textTokens, b
     if (auto e = saveFile->commit())
       return std::move(e);
   return res;
+}
+
+void printEvalSummary(raw_ostream &os, const EvalResult &r) {
+  os << formatv("PPL = {0:f4} +/- {1:f4}\n", r.ppl, r.pplErr);
+  if (!r.kld)
+    return;
+  const KLDStats &k = *r.kld;
+  os << formatv("base PPL = {0:f4}, PPL ratio = {1:f5}\n", k.basePPL, r.ppl / k.basePPL);
+  os << formatv("Mean KLD = {0:f6} +/- {1:f6}\n", k.mean, k.meanErr);
+  os << formatv("KLD max {0:f6}, 99.9% {1:f6}, 99% {2:f6}, 95% {3:f6}, 90% {4:f6}, "
+                "median {5:f6}, min {6:f6}\n",
+                k.max, k.p999, k.p99, k.p95, k.p90, k.median, k.min);
+  os << formatv("Same top-1 = {0:f3} +/- {1:f3} %\n", 100 * k.top1, 100 * k.top1Err);
 }
 
 } // namespace qcc

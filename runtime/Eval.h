@@ -17,6 +17,7 @@
 #include "runtime/LanguageModel.h"
 
 #include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <optional>
 #include <string>
@@ -51,6 +52,11 @@ struct EvalResult {
 /// substituted as the protocol says when `addBos` is set.
 llvm::Expected<EvalResult> evaluate(LanguageModel &ex, llvm::ArrayRef<int32_t> tokens, bool addBos,
                                     int32_t bos, const EvalOptions &opts);
+
+/// Prints "PPL = … +/- …" and, with a KLD base, its ratio, mean KLD,
+/// percentiles and top-1 agreement: what `qcc eval` and the compiled
+/// binaries' --perplexity print.
+void printEvalSummary(llvm::raw_ostream &os, const EvalResult &r);
 
 } // namespace qcc
 

@@ -26,87 +26,63 @@ size_t repackedBytes(Type type, int64_t rows, int64_t n) {
 }
 
 namespace {
-void repackQ4_0x8(const void *W, int64_t rows, int64_t n, void *out) {
-  const int64_t nb = n / QK;
-  const auto *src = static_cast<const BlockQ4_0 *>(W);
-  auto *dst = static_cast<BlockQ4_0x8 *>(out);
+/// Calls put(out block, source block, r) for row r = 0..7 of every group of
+/// eight rows and every block index: the loop all four layouts share.
+template <typename Src, typename Dst, typename Put>
+void regroup(const void *W, int64_t rows, int64_t nb, void *out, Put put) {
+  const auto *src = static_cast<const Src *>(W);
+  auto *dst = static_cast<Dst *>(out);
   for (int64_t g = 0; g < rows / 8; ++g)
-    for (int64_t i = 0; i < nb; ++i) {
-      BlockQ4_0x8 &o = dst[g * nb + i];
-      for (int r = 0; r < 8; ++r) {
-        const BlockQ4_0 &b = src[(g * 8 + r) * nb + i];
-        o.d[r] = b.d;
-        for (int q = 0; q < 4; ++q)
-          std::memcpy(o.qs + 32 * q + 4 * r, b.qs + 4 * q, 4);
-      }
-    }
+    for (int64_t i = 0; i < nb; ++i)
+      for (int r = 0; r < 8; ++r)
+        put(dst[g * nb + i], src[(g * 8 + r) * nb + i], r);
 }
 
-void repackQ8_0x8(const void *W, int64_t rows, int64_t n, void *out) {
-  const int64_t nb = n / QK;
-  const auto *src = static_cast<const BlockQ8_0 *>(W);
-  auto *dst = static_cast<BlockQ8_0x8 *>(out);
-  for (int64_t g = 0; g < rows / 8; ++g)
-    for (int64_t i = 0; i < nb; ++i) {
-      BlockQ8_0x8 &o = dst[g * nb + i];
-      for (int r = 0; r < 8; ++r) {
-        const BlockQ8_0 &b = src[(g * 8 + r) * nb + i];
-        o.d[r] = b.d;
-        for (int q = 0; q < 8; ++q)
-          std::memcpy(o.qs + 32 * q + 4 * r, b.qs + 4 * q, 4);
-      }
-    }
+/// Q4_0 / Q8_0: the scale, then the code bytes in 4-byte groups.
+template <typename Src, typename Dst, int Groups>
+void repackLegacy(const void *W, int64_t rows, int64_t n, void *out) {
+  regroup<Src, Dst>(W, rows, n / QK, out, [](Dst &o, const Src &b, int r) {
+    o.d[r] = b.d;
+    for (int q = 0; q < Groups; ++q)
+      std::memcpy(o.qs + 32 * q + 4 * r, b.qs + 4 * q, 4);
+  });
 }
+
 void repackQ4_Kx8(const void *W, int64_t rows, int64_t n, void *out) {
-  const int64_t nb = n / QK_K;
-  const auto *src = static_cast<const BlockQ4_K *>(W);
-  auto *dst = static_cast<BlockQ4_Kx8 *>(out);
-  for (int64_t g = 0; g < rows / 8; ++g)
-    for (int64_t i = 0; i < nb; ++i) {
-      BlockQ4_Kx8 &o = dst[g * nb + i];
-      for (int r = 0; r < 8; ++r) {
-        const BlockQ4_K &b = src[(g * 8 + r) * nb + i];
-        o.d[r] = b.d, o.dmin[r] = b.dmin;
-        for (int s = 0; s < 8; ++s) {
-          uint8_t sc, mn;
-          scaleMinK4(s, b.scales, sc, mn);
-          o.sc[s][r] = sc;
-          o.mn[s / 2][2 * r + s % 2] = mn;
-        }
-        for (int c = 0; c < 4; ++c)
-          for (int q = 0; q < 8; ++q)
-            std::memcpy(o.qs + 256 * c + 32 * q + 4 * r, b.qs + 32 * c + 4 * q, 4);
-      }
+  regroup<BlockQ4_K, BlockQ4_Kx8>(W, rows, n / QK_K, out, [](BlockQ4_Kx8 &o, const BlockQ4_K &b, int r) {
+    o.d[r] = b.d, o.dmin[r] = b.dmin;
+    for (int s = 0; s < 8; ++s) {
+      uint8_t sc, mn;
+      scaleMinK4(s, b.scales, sc, mn);
+      o.sc[s][r] = sc;
+      o.mn[s / 2][2 * r + s % 2] = mn;
     }
+    for (int c = 0; c < 4; ++c)
+      for (int q = 0; q < 8; ++q)
+        std::memcpy(o.qs + 256 * c + 32 * q + 4 * r, b.qs + 32 * c + 4 * q, 4);
+  });
 }
+
 void repackQ6_Kx8(const void *W, int64_t rows, int64_t n, void *out) {
-  const int64_t nb = n / QK_K;
-  const auto *src = static_cast<const BlockQ6_K *>(W);
-  auto *dst = static_cast<BlockQ6_Kx8 *>(out);
-  for (int64_t g = 0; g < rows / 8; ++g)
-    for (int64_t i = 0; i < nb; ++i) {
-      BlockQ6_Kx8 &o = dst[g * nb + i];
-      for (int r = 0; r < 8; ++r) {
-        const BlockQ6_K &b = src[(g * 8 + r) * nb + i];
-        o.d[r] = b.d;
-        for (int sb = 0; sb < 16; ++sb)
-          o.sc[sb][r] = b.scales[sb];
-        for (int h = 0; h < 2; ++h)
-          for (int j = 0; j < 8; ++j) {
-            for (int p = 0; p < 2; ++p)
-              std::memcpy(o.ql + 512 * h + 256 * p + 32 * j + 4 * r, b.ql + 64 * h + 32 * p + 4 * j, 4);
-            std::memcpy(o.qh + 256 * h + 32 * j + 4 * r, b.qh + 32 * h + 4 * j, 4);
-          }
+  regroup<BlockQ6_K, BlockQ6_Kx8>(W, rows, n / QK_K, out, [](BlockQ6_Kx8 &o, const BlockQ6_K &b, int r) {
+    o.d[r] = b.d;
+    for (int sb = 0; sb < 16; ++sb)
+      o.sc[sb][r] = b.scales[sb];
+    for (int h = 0; h < 2; ++h)
+      for (int j = 0; j < 8; ++j) {
+        for (int p = 0; p < 2; ++p)
+          std::memcpy(o.ql + 512 * h + 256 * p + 32 * j + 4 * r, b.ql + 64 * h + 32 * p + 4 * j, 4);
+        std::memcpy(o.qh + 256 * h + 32 * j + 4 * r, b.qh + 32 * h + 4 * j, 4);
       }
-    }
+  });
 }
 } // namespace
 
 void repack(Type type, const void *W, int64_t rows, int64_t n, void *out) {
   if (type == Type::Q4_0)
-    repackQ4_0x8(W, rows, n, out);
+    repackLegacy<BlockQ4_0, BlockQ4_0x8, 4>(W, rows, n, out);
   else if (type == Type::Q8_0)
-    repackQ8_0x8(W, rows, n, out);
+    repackLegacy<BlockQ8_0, BlockQ8_0x8, 8>(W, rows, n, out);
   else if (type == Type::Q4_K)
     repackQ4_Kx8(W, rows, n, out);
   else

@@ -273,16 +273,7 @@ int perplexity(const Options &o, std::shared_ptr<gguf::Reader> r) {
                     "{6:f1}s ({7:f0} tok/s)\n",
                     o.text, res.tokens, o.protocol, o.ctx, res.chunks, res.scored, res.seconds,
                     res.chunks * o.ctx / std::max(res.seconds, 1e-9));
-  outs() << formatv("PPL = {0:f4} +/- {1:f4}\n", res.ppl, res.pplErr);
-  if (res.kld) {
-    auto &k = *res.kld;
-    outs() << formatv("base PPL = {0:f4}, PPL ratio = {1:f5}\n", k.basePPL, res.ppl / k.basePPL);
-    outs() << formatv("Mean KLD = {0:f6} +/- {1:f6}\n", k.mean, k.meanErr);
-    outs() << formatv("KLD max {0:f6}, 99.9% {1:f6}, 99% {2:f6}, 95% {3:f6}, 90% {4:f6}, "
-                      "median {5:f6}, min {6:f6}\n",
-                      k.max, k.p999, k.p99, k.p95, k.p90, k.median, k.min);
-    outs() << formatv("Same top-1 = {0:f3} +/- {1:f3} %\n", 100 * k.top1, 100 * k.top1Err);
-  }
+  printEvalSummary(outs(), res);
   return 0;
 }
 

@@ -284,6 +284,15 @@ template <typename B> struct K4K5 {
   QCC_AVX2 static float scaleMin(const P &p, const Q &q) { return q.d * p.dmin; }
 };
 
+/// Q3_K and Q6_K: signed codes of 16 sub-blocks of 16 (w[v]: weights 32v ..
+/// 32v+31) with signed scales, against a Q8_K block.
+QCC_AVX2 __m256i signedLanes16(const __m256i *w, const int8_t *sc, const BlockQ8_K &a) {
+  __m256i acc = _mm256_setzero_si256();
+  for (int v = 0; v < 8; ++v)
+    acc = _mm256_add_epi32(acc, dotI8(w[v], load32(a.qs + 32 * v), scale2(sc[2 * v], sc[2 * v + 1])));
+  return acc;
+}
+
 /// Q6_K: 16 sub-blocks of 16, signed 8-bit scales, six-bit codes stored +32.
 struct Q6_K {
   using W = BlockQ6_K;
@@ -321,12 +330,7 @@ struct Q6_K {
     return p;
   }
   QCC_AVX2 static __m256i lanes(const P &p, const Q &q, int32_t &) {
-    const A &a = *q.b;
-    __m256i acc = _mm256_setzero_si256();
-    for (int v = 0; v < 8; ++v)
-      acc = _mm256_add_epi32(acc, dotI8(p.w[v], load32(a.qs + 32 * v),
-                                        scale2(p.sc[2 * v], p.sc[2 * v + 1])));
-    return acc;
+    return signedLanes16(p.w, p.sc, *q.b);
   }
   QCC_AVX2 static __m256 scale(const P &p, const Q &q) { return _mm256_mul_ps(q.dv, p.dv); }
 };
@@ -402,12 +406,7 @@ struct Q3_K {
     return p;
   }
   QCC_AVX2 static __m256i lanes(const P &p, const Q &q, int32_t &) {
-    const A &a = *q.b;
-    __m256i acc = _mm256_setzero_si256();
-    for (int v = 0; v < 8; ++v)
-      acc = _mm256_add_epi32(acc, dotI8(p.w[v], load32(a.qs + 32 * v),
-                                        scale2(p.sc[2 * v], p.sc[2 * v + 1])));
-    return acc;
+    return signedLanes16(p.w, p.sc, *q.b);
   }
   QCC_AVX2 static __m256 scale(const P &p, const Q &q) { return _mm256_mul_ps(q.dv, p.dv); }
 };
