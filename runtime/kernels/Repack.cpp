@@ -136,40 +136,56 @@ template <typename B> inline void prefetchAhead(const B *g, int64_t i, int64_t, 
     _mm_prefetch(p + o, _MM_HINT_T0);
 }
 
-/// T tokens against one group of eight repacked rows.
+/// Pins an accumulator to a register at this point: without it GCC
+/// reassociates a block's integer sums into a tree whose partial results it
+/// spills to the stack (a third of the Q8_0 kernel's time).
+QCC_AVX2 inline void keepInRegister(__m256i &v) { __asm__("" : "+x"(v)); }
+
+/// Four code bytes of an activation block on every 32-bit lane (a load,
+/// no shuffle).
+QCC_AVX2 inline __m256i broadcast4(const int8_t *p) {
+  return _mm256_castps_si256(_mm256_broadcast_ss(reinterpret_cast<const float *>(p)));
+}
+
+/// T tokens against one group of eight repacked rows. Each token's eight
+/// vpmaddubsw results of a block add up in 16 bits (codes 0..15 against
+/// |a| <= 127: at most 8 x 3810), one vpmaddwd widens them.
 template <int T>
 QCC_AVX2 void groupQ4_0x8(const BlockQ4_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
-                          const int32_t *const *asum, float *y, int64_t ldy) {
+                          const float *const *ad, const int32_t *const *asum, float *y, int64_t ldy) {
   const __m256i m4 = _mm256_set1_epi8(0xF), ones = _mm256_set1_epi16(1);
   __m256 F[T];
+#pragma GCC unroll 8
   for (int t = 0; t < T; ++t)
     F[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     const BlockQ4_0x8 &b = g[i];
     prefetchAhead(g, i, nb, 16);
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
-    __m256i lo[4], hi[4];
+    __m256i acc[T];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm256_setzero_si256();
+#pragma GCC unroll 4
     for (int q = 0; q < 4; ++q) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qs + 32 * q));
-      lo[q] = _mm256_and_si256(v, m4);
-      hi[q] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+      const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t)
+        acc[t] = _mm256_add_epi16(acc[t], _mm256_add_epi16(_mm256_maddubs_epi16(lo, broadcast4(act[t][i].qs + 4 * q)),
+                                                           _mm256_maddubs_epi16(hi, broadcast4(act[t][i].qs + 16 + 4 * q))));
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t)
+        keepInRegister(acc[t]);
     }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
+#pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
-      const BlockQ8_0 &a = act[t][i];
-      int32_t a4[8];
-      std::memcpy(a4, a.qs, 32);
-      __m256i isum = _mm256_setzero_si256();
-      for (int q = 0; q < 4; ++q) {
-        const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo[q], _mm256_set1_epi32(a4[q])),
-                                           _mm256_maddubs_epi16(hi[q], _mm256_set1_epi32(a4[4 + q])));
-        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, ones));
-      }
       // Codes are stored +8: every row's sum loses 8 * sum(a).
-      isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(8 * asum[t][i]));
-      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(a.d)));
-      F[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(isum), F[t]);
+      const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(acc[t], ones), _mm256_set1_epi32(8 * asum[t][i]));
+      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i])), _mm256_cvtepi32_ps(isum), F[t]);
     }
   }
+#pragma GCC unroll 8
   for (int t = 0; t < T; ++t)
     _mm256_storeu_ps(y + t * ldy, F[t]);
 }
@@ -178,33 +194,36 @@ QCC_AVX2 void groupQ4_0x8(const BlockQ4_0x8 *g, int64_t nb, const BlockQ8_0 *con
 /// vpsignb moves each weight's sign onto the activation.
 template <int T>
 QCC_AVX2 void groupQ8_0x8(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
-                          const int32_t *const *, float *y, int64_t ldy) {
+                          const float *const *ad, float *y, int64_t ldy) {
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 F[T];
+#pragma GCC unroll 8
   for (int t = 0; t < T; ++t)
     F[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     const BlockQ8_0x8 &b = g[i];
     prefetchAhead(g, i, nb, 8);
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
     __m256i isum[T];
+#pragma GCC unroll 8
     for (int t = 0; t < T; ++t)
       isum[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
     for (int q = 0; q < 8; ++q) {
       const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qs + 32 * q));
       const __m256i aw = _mm256_sign_epi8(w, w);
+#pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
-        int32_t a4;
-        std::memcpy(&a4, act[t][i].qs + 4 * q, 4);
-        const __m256i a = _mm256_sign_epi8(_mm256_set1_epi32(a4), w);
+        const __m256i a = _mm256_sign_epi8(broadcast4(act[t][i].qs + 4 * q), w);
         isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, a), ones));
+        keepInRegister(isum[t]);
       }
     }
-    for (int t = 0; t < T; ++t) {
-      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(act[t][i].d)));
-      F[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(isum[t]), F[t]);
-    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t)
+      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i])), _mm256_cvtepi32_ps(isum[t]), F[t]);
   }
+#pragma GCC unroll 8
   for (int t = 0; t < T; ++t)
     _mm256_storeu_ps(y + t * ldy, F[t]);
 }
@@ -335,13 +354,17 @@ QCC_AVX2 void groupQ6_Kx8(const BlockQ6_Kx8 *g, int64_t nb, const BlockQ8_K *con
 
 #undef QCC_AVX2
 
-using GroupFn = void (*)(const void *, int64_t, const BlockQ8_0 *const *, const int32_t *const *,
-                         float *, int64_t);
-template <int T> void q4(const void *g, int64_t nb, const BlockQ8_0 *const *a, const int32_t *const *s, float *y, int64_t ldy) {
-  groupQ4_0x8<T>(static_cast<const BlockQ4_0x8 *>(g), nb, a, s, y, ldy);
+using GroupFn = void (*)(const void *, int64_t, const BlockQ8_0 *const *, const float *const *,
+                         const int32_t *const *, float *, int64_t);
+template <int T>
+void q4(const void *g, int64_t nb, const BlockQ8_0 *const *a, const float *const *d, const int32_t *const *s,
+        float *y, int64_t ldy) {
+  groupQ4_0x8<T>(static_cast<const BlockQ4_0x8 *>(g), nb, a, d, s, y, ldy);
 }
-template <int T> void q8(const void *g, int64_t nb, const BlockQ8_0 *const *a, const int32_t *const *s, float *y, int64_t ldy) {
-  groupQ8_0x8<T>(static_cast<const BlockQ8_0x8 *>(g), nb, a, s, y, ldy);
+template <int T>
+void q8(const void *g, int64_t nb, const BlockQ8_0 *const *a, const float *const *d, const int32_t *const *,
+        float *y, int64_t ldy) {
+  groupQ8_0x8<T>(static_cast<const BlockQ8_0x8 *>(g), nb, a, d, y, ldy);
 }
 
 /// The k-quant groups against Q8_K rows, two tokens at a time.
@@ -361,8 +384,28 @@ void gemmK8(const void *packed, int64_t rows, int64_t n, const void *act, int64_
 
 } // namespace
 
+void ActivationSide::reserve(Type w, int64_t tokens, int64_t n) {
+  d.resize(activationType(w) == ActType::Q8_0 ? tokens * (n / QK) : 0);
+  sum.resize(w == Type::Q4_0 ? tokens * (n / QK) : 0);
+}
+
+void ActivationSide::fill(Type w, const void *act, int64_t t0, int64_t t1, int64_t n) {
+  if (activationType(w) != ActType::Q8_0)
+    return;
+  const auto *A = static_cast<const BlockQ8_0 *>(act);
+  for (int64_t j = t0 * (n / QK); j < t1 * (n / QK); ++j) {
+    d[j] = halfToFloat(A[j].d);
+    if (w == Type::Q4_0) {
+      int32_t s = 0;
+      for (int e = 0; e < QK; ++e)
+        s += A[j].qs[e];
+      sum[j] = s;
+    }
+  }
+}
+
 void gemmRepacked(Type type, const void *packed, int64_t rows, int64_t n, const void *act,
-                  int64_t tokens, float *y, int64_t ldy) {
+                  const ActivationSide &side, int64_t tokens, float *y, int64_t ldy) {
   if (type == Type::Q4_K)
     return gemmK8<BlockQ4_Kx8, groupQ4_Kx8<1>, groupQ4_Kx8<2>>(packed, rows, n, act, tokens, y, ldy);
   if (type == Type::Q6_K)
@@ -374,24 +417,17 @@ void gemmRepacked(Type type, const void *packed, int64_t rows, int64_t n, const 
                           isQ4 ? q4<4> : q8<4>};
   const auto *P = static_cast<const uint8_t *>(packed);
   const auto *A = static_cast<const BlockQ8_0 *>(act);
-  // Each activation block's code sum (Q4_0's offset), once for all row groups.
-  std::vector<int32_t> sums(isQ4 ? tokens * nb : 0);
-  for (int64_t t = 0; isQ4 && t < tokens; ++t)
-    for (int64_t i = 0; i < nb; ++i) {
-      int32_t s = 0;
-      for (int e = 0; e < QK; ++e)
-        s += A[t * nb + i].qs[e];
-      sums[t * nb + i] = s;
-    }
   constexpr int T = 4;
   for (int64_t t0 = 0; t0 < tokens; t0 += T) {
     const int tt = int(std::min<int64_t>(T, tokens - t0));
     const BlockQ8_0 *ap[T];
+    const float *dp[T];
     const int32_t *sp[T];
     for (int t = 0; t < tt; ++t)
-      ap[t] = A + (t0 + t) * nb, sp[t] = isQ4 ? sums.data() + (t0 + t) * nb : nullptr;
+      ap[t] = A + (t0 + t) * nb, dp[t] = side.d.data() + (t0 + t) * nb,
+      sp[t] = isQ4 ? side.sum.data() + (t0 + t) * nb : nullptr;
     for (int64_t g = 0; g < rows / 8; ++g)
-      fns[tt - 1](P + g * groupBytes, nb, ap, sp, y + t0 * ldy + g * 8, ldy);
+      fns[tt - 1](P + g * groupBytes, nb, ap, dp, sp, y + t0 * ldy + g * 8, ldy);
   }
 }
 

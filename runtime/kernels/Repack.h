@@ -71,11 +71,25 @@ void repack(ggml::Type type, const void *W, int64_t rows, int64_t n, void *out);
 /// F - C.
 float dotRowChainRef(ggml::Type w, const void *wRow, const void *aRow, int64_t n);
 
+/// What the repacked Q4_0 / Q8_0 kernels read of each Q8_0 activation block
+/// besides its codes, worked out once per product rather than once per row
+/// group: the block's scale as a float and, for Q4_0, its code sum (the
+/// weights' +8 storage offset). Empty for the k-quants (Q8_K carries its
+/// sums).
+struct ActivationSide {
+  std::vector<float> d;
+  std::vector<int32_t> sum;
+  /// Sizes the tables for `tokens` activation rows of n.
+  void reserve(ggml::Type w, int64_t tokens, int64_t n);
+  /// Fills rows [t0, t1) from their quantized activations (`act` row 0).
+  void fill(ggml::Type w, const void *act, int64_t t0, int64_t t1, int64_t n);
+};
+
 /// y[t * ldy + r] for the repacked rows (rows % 8 == 0) against `tokens`
-/// activation rows (Q8_0, or Q8_K for Q4_K): each result the bits of
-/// dotRowChainRef. AVX2.
+/// activation rows (Q8_0, or Q8_K for Q4_K and Q6_K) and their side table:
+/// each result the bits of dotRowChainRef. AVX2.
 void gemmRepacked(ggml::Type type, const void *packed, int64_t rows, int64_t n, const void *act,
-                  int64_t tokens, float *y, int64_t ldy);
+                  const ActivationSide &side, int64_t tokens, float *y, int64_t ldy);
 
 } // namespace qcc::kernels
 

@@ -70,6 +70,8 @@ struct QccRt {
     uint8_t *data() const { return p; }
   };
   std::unordered_map<const void *, Buffer> repacked;
+  /// The activation side table of the product under way (repacked weights).
+  qcc::kernels::ActivationSide side;
 };
 
 namespace {
@@ -253,22 +255,26 @@ void qcc_rt_linear(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t o
     if (rt->act.size() < ab * n)
       rt->act.resize(ab * n);
     uint8_t *act = rt->act.data();
+    auto packed = rt->repacked.find(w);
+    const uint8_t *P = packed == rt->repacked.end() ? nullptr : packed->second.data();
+    if (P)
+      rt->side.reserve(t, n, in);
     auto quantize = [&](int64_t b, int64_t e, int) {
       for (int64_t i = b; i < e; ++i)
         qcc::ggml::quantizeActivations(t, x + i * in, act + i * ab, in);
+      if (P)
+        rt->side.fill(t, act, b, e, in);
     };
     if (n > 8)
       rt->pool->parallelFor(n, 1, quantize);
     else
       quantize(0, n, 0);
     // Each thread takes a contiguous range of 64-row blocks, all tokens.
-    auto packed = rt->repacked.find(w);
-    const uint8_t *P = packed == rt->repacked.end() ? nullptr : packed->second.data();
     rt->pool->parallelFor(out, kRows, [&](int64_t b, int64_t e, int) {
       for (int64_t r0 = b; r0 < e; r0 += kRows) {
         const int64_t nr = std::min(e, r0 + kRows) - r0;
         if (P) // rows regrouped by eight; r0 and nr are multiples of 8
-          qcc::kernels::gemmRepacked(t, P + qcc::kernels::repackedBytes(t, r0, in), nr, in, act, n,
+          qcc::kernels::gemmRepacked(t, P + qcc::kernels::repackedBytes(t, r0, in), nr, in, act, rt->side, n,
                                      y + r0, out);
         else
           qcc::kernels::gemm(t, W + r0 * rb, nr, in, act, n, y + r0, out);

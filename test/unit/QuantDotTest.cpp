@@ -282,6 +282,12 @@ TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
             finiteScales(t, wq.data() + r * rowBytes(t, n), n, rng);
         } else {
           std::vector<float> w = randomRow(rng, rows * n, 3.0f);
+          // With four tokens, row 0 at the extremes the kernels' 16-bit
+          // partial sums must hold: one weight of each block at the
+          // maximum, the others at the far code (Q4_0: 15), against
+          // activations that all round to 127.
+          for (int64_t e = 0; tokens == 4 && e < n; ++e)
+            w[e] = e % 32 == 0 ? 1.0f : -0.875f;
           quantizeRows(t, w.data(), wq.data(), rows, n);
         }
         ASSERT_TRUE(kernels::repackable(t, rows));
@@ -290,12 +296,16 @@ TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
         const size_t ab = activationRowBytes(t, n);
         std::vector<uint8_t> aq(ab * tokens);
         for (int64_t k = 0; k < tokens; ++k) {
-          std::vector<uint8_t> row = quantizeAct(t, randomRow(rng, n, k == 2 ? 0.0f : 10.0f));
+          std::vector<uint8_t> row = quantizeAct(
+              t, tokens == 4 && k == 0 ? std::vector<float>(n, 1.0f) : randomRow(rng, n, k == 2 ? 0.0f : 10.0f));
           std::copy(row.begin(), row.end(), aq.begin() + k * ab);
         }
         const int64_t ldy = rows + 1;
         std::vector<float> y(tokens * ldy, -1.0f);
-        kernels::gemmRepacked(t, packed.data(), rows, n, aq.data(), tokens, y.data(), ldy);
+        kernels::ActivationSide side;
+        side.reserve(t, tokens, n);
+        side.fill(t, aq.data(), 0, tokens, n);
+        kernels::gemmRepacked(t, packed.data(), rows, n, aq.data(), side, tokens, y.data(), ldy);
         for (int64_t k = 0; k < tokens; ++k) {
           for (int64_t r = 0; r < rows; ++r) {
             const float ref = kernels::dotRowChainRef(t, wq.data() + r * rowBytes(t, n),
