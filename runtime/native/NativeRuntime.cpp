@@ -139,6 +139,41 @@ void dotsF16(const float *const *q, int nq, const uint16_t *k, int64_t n, float 
   }
 }
 
+/// dotF16 of four queries against two key rows (n a multiple of 8) times
+/// `scale`, into S[c * ld + j] and S[c * ld + j + 1]: each the bits of
+/// dotF16(q[c], key) * scale. The eight accumulators take the same fused
+/// multiply-adds lane by lane, and their reduction is dotF16's tree (low
+/// half + high half, then two pairwise adds) run on all eight at once.
+void scores4x2F16(const float *const *q, const uint16_t *k0, const uint16_t *k1, int64_t n, float scale,
+                  float *S, int64_t ld, int64_t j) {
+  __m256 a[4], b[4];
+  for (int c = 0; c < 4; ++c)
+    a[c] = _mm256_setzero_ps(), b[c] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n; i += 8) {
+    const __m256 x0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k0 + i)));
+    const __m256 x1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k1 + i)));
+    for (int c = 0; c < 4; ++c) {
+      const __m256 qc = _mm256_loadu_ps(q[c] + i);
+      a[c] = _mm256_fmadd_ps(qc, x0, a[c]);
+      b[c] = _mm256_fmadd_ps(qc, x1, b[c]);
+    }
+  }
+  // [x.lo + x.hi | y.lo + y.hi]
+  auto halves = [](__m256 x, __m256 y) {
+    return _mm256_add_ps(_mm256_permute2f128_ps(x, y, 0x20), _mm256_permute2f128_ps(x, y, 0x31));
+  };
+  const __m256 ha = _mm256_hadd_ps(halves(a[0], a[1]), halves(a[2], a[3]));
+  const __m256 hb = _mm256_hadd_ps(halves(b[0], b[1]), halves(b[2], b[3]));
+  // Lanes a0 a2 b0 b2 | a1 a3 b1 b3, scaled, then a0 b0 a1 b1 | a2 b2 a3 b3.
+  const __m256 r = _mm256_permutevar8x32_ps(_mm256_mul_ps(_mm256_hadd_ps(ha, hb), _mm256_set1_ps(scale)),
+                                            _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+  const __m128 lo = _mm256_castps256_ps128(r), hi = _mm256_extractf128_ps(r, 1);
+  _mm_storel_pi(reinterpret_cast<__m64 *>(S + j), lo);
+  _mm_storeh_pi(reinterpret_cast<__m64 *>(S + ld + j), lo);
+  _mm_storel_pi(reinterpret_cast<__m64 *>(S + 2 * ld + j), hi);
+  _mm_storeh_pi(reinterpret_cast<__m64 *>(S + 3 * ld + j), hi);
+}
+
 /// axpyF16 for up to 4 outputs sharing one value row's conversion; w[c] = 0
 /// entries are skipped (rows a query does not see).
 void axpysF16(float *const *out, const float *w, const bool *use, int nq, const uint16_t *v,
@@ -349,7 +384,12 @@ void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, 
           last[c] = pos0 + i0 + c;
           first[c] = window > 0 ? std::max<int64_t>(0, last[c] - window + 1) : 0;
         }
-        for (int64_t j = lo; j <= pLast; ++j) {
+        int64_t j = lo;
+        for (; nq == QB && hd % 8 == 0 && j < pLast; j += 2)
+          scores4x2F16(qs, reinterpret_cast<const uint16_t *>(s.k.data() + j * rowB) + g * hd,
+                       reinterpret_cast<const uint16_t *>(s.k.data() + (j + 1) * rowB) + g * hd, hd, scale,
+                       S.data(), pLast + 1, j);
+        for (; j <= pLast; ++j) {
           float d[QB];
           dotsF16(qs, nq, reinterpret_cast<const uint16_t *>(s.k.data() + j * rowB) + g * hd, hd, d);
           for (int c = 0; c < nq; ++c)
