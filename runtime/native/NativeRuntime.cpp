@@ -47,6 +47,14 @@ struct QccRt {
   std::vector<Slot> slots;
   std::vector<uint8_t> act;                // quantized activations
   std::vector<std::vector<float>> scratch; // per thread
+  /// Per thread: one KV head's F16 keys and values of a prompt call as
+  /// floats, converted once for all its query blocks (rows [0, len)).
+  struct HeadRows {
+    int64_t call = -1, g = -1, len = 0;
+    std::vector<float> k, v;
+  };
+  std::vector<HeadRows> headRows;
+  int64_t promptCalls = 0;
   std::unique_ptr<qcc::ThreadPool> pool;
   /// Weights regrouped for the 8-row kernels, by their address in the file:
   /// 2 MiB-aligned and marked for transparent huge pages (a decoding step
@@ -139,19 +147,24 @@ void dotsF16(const float *const *q, int nq, const uint16_t *k, int64_t n, float 
   }
 }
 
+/// Eight elements of a key or value row as floats: F16 rows converted, F32
+/// rows (a prompt's heads converted once, the same values) loaded.
+inline __m256 load8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+inline __m256 load8(const float *p) { return _mm256_loadu_ps(p); }
+
 /// dotF16 of four queries against two key rows (n a multiple of 8) times
 /// `scale`, into S[c * ld + j] and S[c * ld + j + 1]: each the bits of
 /// dotF16(q[c], key) * scale. The eight accumulators take the same fused
 /// multiply-adds lane by lane, and their reduction is dotF16's tree (low
 /// half + high half, then two pairwise adds) run on all eight at once.
-void scores4x2F16(const float *const *q, const uint16_t *k0, const uint16_t *k1, int64_t n, float scale,
-                  float *S, int64_t ld, int64_t j) {
+template <typename E>
+void scores4x2(const float *const *q, const E *k0, const E *k1, int64_t n, float scale, float *S, int64_t ld,
+               int64_t j) {
   __m256 a[4], b[4];
   for (int c = 0; c < 4; ++c)
     a[c] = _mm256_setzero_ps(), b[c] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n; i += 8) {
-    const __m256 x0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k0 + i)));
-    const __m256 x1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k1 + i)));
+    const __m256 x0 = load8(k0 + i), x1 = load8(k1 + i);
     for (int c = 0; c < 4; ++c) {
       const __m256 qc = _mm256_loadu_ps(q[c] + i);
       a[c] = _mm256_fmadd_ps(qc, x0, a[c]);
@@ -192,32 +205,33 @@ void axpysF16(float *const *out, const float *w, const bool *use, int nq, const 
 }
 
 /// o = sum over j in [j0, j1] of (S[j] * inv) * V[j] for a head of C * 8
-/// values, the accumulators held in registers: element by element the same
-/// fused multiply-adds in the same order as axpyF16 from o = 0.
-template <int C>
-void weightedSumF16(float *o, const float *S, float inv, const uint8_t *v, size_t rowB,
-                    int64_t j0, int64_t j1) {
+/// values (row j at v + j * ld), the accumulators held in registers:
+/// element by element the same fused multiply-adds in the same order as
+/// axpyF16 from o = 0.
+template <int C, typename E>
+void weightedSum(float *o, const float *S, float inv, const E *v, int64_t ld, int64_t j0, int64_t j1) {
   __m256 acc[C];
   for (int c = 0; c < C; ++c)
     acc[c] = _mm256_setzero_ps();
   for (int64_t j = j0; j <= j1; ++j) {
     const __m256 w = _mm256_set1_ps(S[j] * inv);
-    const uint16_t *r = reinterpret_cast<const uint16_t *>(v + j * rowB);
+    const E *r = v + j * ld;
     for (int c = 0; c < C; ++c)
-      acc[c] = _mm256_fmadd_ps(w, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 8 * c))), acc[c]);
+      acc[c] = _mm256_fmadd_ps(w, load8(r + 8 * c), acc[c]);
   }
   for (int c = 0; c < C; ++c)
     _mm256_storeu_ps(o + 8 * c, acc[c]);
 }
 
-/// weightedSumF16 where the head size allows it (64 or 128 values); false
+/// weightedSum where the head size allows it (64 or 128 values); false
 /// otherwise (callers then run axpyF16 row by row, the same arithmetic).
-bool weightedSumF16(int64_t hd, float *o, const float *S, float inv, const uint8_t *v, size_t rowB,
-                    int64_t j0, int64_t j1) {
+template <typename E>
+bool weightedSum(int64_t hd, float *o, const float *S, float inv, const E *v, int64_t ld, int64_t j0,
+                 int64_t j1) {
   if (hd == 64)
-    weightedSumF16<8>(o, S, inv, v, rowB, j0, j1);
+    weightedSum<8>(o, S, inv, v, ld, j0, j1);
   else if (hd == 128)
-    weightedSumF16<16>(o, S, inv, v, rowB, j0, j1);
+    weightedSum<16>(o, S, inv, v, ld, j0, j1);
   else
     return false;
   return true;
@@ -369,12 +383,26 @@ void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, 
     // value row's conversion; every query's scores, softmax and sums are
     // the same operations in the same order as the one-query path below.
     constexpr int64_t QB = 4;
-    const int64_t blocks = (n + QB - 1) / QB;
+    const int64_t blocks = (n + QB - 1) / QB, call = ++rt->promptCalls;
     rt->pool->parallelFor(heads * blocks, 1, [&](int64_t b, int64_t e, int thread) {
       for (int64_t hb = b; hb < e; ++hb) {
         const int64_t h = hb / blocks, i0 = hb % blocks * QB, g = h / group;
         const int nq = int(std::min(QB, n - i0));
         const int64_t pLast = pos0 + i0 + nq - 1;
+        // This head's rows as floats, extended to the block's last position
+        // (a thread's blocks come in order).
+        QccRt::HeadRows &hr = rt->headRows[thread];
+        if (hr.call != call || hr.g != g)
+          hr.call = call, hr.g = g, hr.len = 0;
+        if (hr.k.size() < size_t((pLast + 1) * hd))
+          hr.k.resize(rt->maxCtx * hd), hr.v.resize(rt->maxCtx * hd);
+        for (; hr.len <= pLast; ++hr.len)
+          for (int64_t e2 = 0; e2 < hd; ++e2) {
+            const auto *kr = reinterpret_cast<const uint16_t *>(s.k.data() + hr.len * rowB) + g * hd;
+            const auto *vr = reinterpret_cast<const uint16_t *>(s.v.data() + hr.len * rowB) + g * hd;
+            hr.k[hr.len * hd + e2] = _cvtsh_ss(kr[e2]);
+            hr.v[hr.len * hd + e2] = _cvtsh_ss(vr[e2]);
+          }
         const int64_t lo = window > 0 ? std::max<int64_t>(0, pos0 + i0 - window + 1) : 0;
         std::vector<float> &S = threadScratch(rt, thread, size_t(QB * (pLast + 1)));
         const float *qs[QB];
@@ -386,9 +414,7 @@ void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, 
         }
         int64_t j = lo;
         for (; nq == QB && hd % 8 == 0 && j < pLast; j += 2)
-          scores4x2F16(qs, reinterpret_cast<const uint16_t *>(s.k.data() + j * rowB) + g * hd,
-                       reinterpret_cast<const uint16_t *>(s.k.data() + (j + 1) * rowB) + g * hd, hd, scale,
-                       S.data(), pLast + 1, j);
+          scores4x2(qs, hr.k.data() + j * hd, hr.k.data() + (j + 1) * hd, hd, scale, S.data(), pLast + 1, j);
         for (; j <= pLast; ++j) {
           float d[QB];
           dotsF16(qs, nq, reinterpret_cast<const uint16_t *>(s.k.data() + j * rowB) + g * hd, hd, d);
@@ -412,8 +438,8 @@ void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, 
         bool done = true;
         for (int c = 0; c < nq; ++c) {
           os[c] = out + (i0 + c) * qDim + h * hd;
-          done = done && weightedSumF16(hd, os[c], S.data() + c * (pLast + 1), inv[c],
-                                        s.v.data() + g * hd * 2, rowB, first[c], last[c]);
+          done = done && weightedSum(hd, os[c], S.data() + c * (pLast + 1), inv[c], hr.v.data(), hd,
+                                     first[c], last[c]);
         }
         if (done)
           continue;
@@ -455,7 +481,8 @@ void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, 
       }
       const float inv = 1.0f / sum;
       float *o = out + i * qDim + h * hd;
-      if (f16 && weightedSumF16(hd, o, S.data(), inv, s.v.data() + g * hd * 2, rowB, first, p))
+      if (f16 && weightedSum(hd, o, S.data(), inv, reinterpret_cast<const uint16_t *>(s.v.data()) + g * hd,
+                             int64_t(rowB / 2), first, p))
         continue;
       std::fill(o, o + hd, 0.0f);
       for (int64_t j = first; j <= p; ++j) {
@@ -559,6 +586,7 @@ Expected<std::unique_ptr<NativeModel>> NativeModel::create(QccForwardFn forward,
   m->rt_->maxCtx = maxContext;
   const int threads = std::max(1, omp_get_max_threads());
   m->rt_->scratch.resize(threads);
+  m->rt_->headRows.resize(threads);
   m->rt_->pool = std::make_unique<ThreadPool>(threads);
   // Q4_0 / Q8_0 / Q4_K matrices run on rows regrouped by eight (kernels/Repack.h).
   for (StringRef line : lines) {
