@@ -352,6 +352,91 @@ QCC_AVX2 void groupQ6_Kx8(const BlockQ6_Kx8 *g, int64_t nb, const BlockQ8_K *con
     _mm256_storeu_ps(y + t * ldy, _mm256_sub_ps(F[t], _mm256_setzero_ps()));
 }
 
+/// The AVX-512 VNNI variants (on 256-bit registers: AVX512VL, so Zen 4 and
+/// Xeons from Ice Lake on): vpdpbusd adds four unsigned x signed byte
+/// products straight into each 32-bit lane, replacing vpmaddubsw, the 16-bit
+/// adds and vpmaddwd. The same exact integer block sums, the same float
+/// step: the bits of the AVX2 kernels.
+#define QCC_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+
+template <int T>
+QCC_VNNI void groupQ4_0x8Vnni(const BlockQ4_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
+                              const float *const *ad, const int32_t *const *asum, float *y, int64_t ldy) {
+  const __m256i m4 = _mm256_set1_epi8(0xF);
+  __m256 F[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t)
+    F[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ4_0x8 &b = g[i];
+    prefetchAhead(g, i, nb, 16);
+    // Two chains per token (low and high nibbles) keep the adds in flight.
+    __m256i lo32[T], hi32[T];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t)
+      lo32[t] = _mm256_setzero_si256(), hi32[t] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qs + 32 * q));
+      const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        lo32[t] = _mm256_dpbusd_epi32(lo32[t], lo, broadcast4(act[t][i].qs + 4 * q));
+        hi32[t] = _mm256_dpbusd_epi32(hi32[t], hi, broadcast4(act[t][i].qs + 16 + 4 * q));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const __m256i isum =
+          _mm256_sub_epi32(_mm256_add_epi32(lo32[t], hi32[t]), _mm256_set1_epi32(8 * asum[t][i]));
+      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i])), _mm256_cvtepi32_ps(isum), F[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t)
+    _mm256_storeu_ps(y + t * ldy, F[t]);
+}
+
+template <int T>
+QCC_VNNI void groupQ8_0x8Vnni(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
+                              const float *const *ad, float *y, int64_t ldy) {
+  __m256 F[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t)
+    F[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ8_0x8 &b = g[i];
+    prefetchAhead(g, i, nb, 8);
+    __m256i s0[T], s1[T];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t)
+      s0[t] = _mm256_setzero_si256(), s1[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; ++q) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qs + 32 * q));
+      const __m256i aw = _mm256_sign_epi8(w, w);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const __m256i a = _mm256_sign_epi8(broadcast4(act[t][i].qs + 4 * q), w);
+        if (q % 2)
+          s1[t] = _mm256_dpbusd_epi32(s1[t], aw, a);
+        else
+          s0[t] = _mm256_dpbusd_epi32(s0[t], aw, a);
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t)
+      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i])),
+                             _mm256_cvtepi32_ps(_mm256_add_epi32(s0[t], s1[t])), F[t]);
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t)
+    _mm256_storeu_ps(y + t * ldy, F[t]);
+}
+
+#undef QCC_VNNI
 #undef QCC_AVX2
 
 using GroupFn = void (*)(const void *, int64_t, const BlockQ8_0 *const *, const float *const *,
@@ -365,6 +450,16 @@ template <int T>
 void q8(const void *g, int64_t nb, const BlockQ8_0 *const *a, const float *const *d, const int32_t *const *,
         float *y, int64_t ldy) {
   groupQ8_0x8<T>(static_cast<const BlockQ8_0x8 *>(g), nb, a, d, y, ldy);
+}
+template <int T>
+void q4v(const void *g, int64_t nb, const BlockQ8_0 *const *a, const float *const *d, const int32_t *const *s,
+         float *y, int64_t ldy) {
+  groupQ4_0x8Vnni<T>(static_cast<const BlockQ4_0x8 *>(g), nb, a, d, s, y, ldy);
+}
+template <int T>
+void q8v(const void *g, int64_t nb, const BlockQ8_0 *const *a, const float *const *d, const int32_t *const *,
+         float *y, int64_t ldy) {
+  groupQ8_0x8Vnni<T>(static_cast<const BlockQ8_0x8 *>(g), nb, a, d, y, ldy);
 }
 
 /// The k-quant groups against Q8_K rows, two tokens at a time.
@@ -404,7 +499,31 @@ void ActivationSide::fill(Type w, const void *act, int64_t t0, int64_t t1, int64
   }
 }
 
+bool cpuHasVNNI() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vnni");
+  }();
+  return yes;
+}
+
+std::vector<RepackIsa> repackIsas() {
+  std::vector<RepackIsa> isas{RepackIsa::AVX2};
+  if (cpuHasVNNI())
+    isas.push_back(RepackIsa::AVX512VNNI);
+  return isas;
+}
+
+const char *isaName(RepackIsa isa) { return isa == RepackIsa::AVX2 ? "avx2" : "avx512-vnni"; }
+
 void gemmRepacked(Type type, const void *packed, int64_t rows, int64_t n, const void *act,
+                  const ActivationSide &side, int64_t tokens, float *y, int64_t ldy) {
+  gemmRepacked(cpuHasVNNI() ? RepackIsa::AVX512VNNI : RepackIsa::AVX2, type, packed, rows, n, act, side, tokens,
+               y, ldy);
+}
+
+void gemmRepacked(RepackIsa isa, Type type, const void *packed, int64_t rows, int64_t n, const void *act,
                   const ActivationSide &side, int64_t tokens, float *y, int64_t ldy) {
   if (type == Type::Q4_K)
     return gemmK8<BlockQ4_Kx8, groupQ4_Kx8<1>, groupQ4_Kx8<2>>(packed, rows, n, act, tokens, y, ldy);
@@ -413,8 +532,12 @@ void gemmRepacked(Type type, const void *packed, int64_t rows, int64_t n, const 
   const int64_t nb = n / QK;
   const bool isQ4 = type == Type::Q4_0;
   const size_t groupBytes = nb * (isQ4 ? sizeof(BlockQ4_0x8) : sizeof(BlockQ8_0x8));
-  const GroupFn fns[4] = {isQ4 ? q4<1> : q8<1>, isQ4 ? q4<2> : q8<2>, isQ4 ? q4<3> : q8<3>,
-                          isQ4 ? q4<4> : q8<4>};
+  const bool vnni = isa == RepackIsa::AVX512VNNI;
+  const GroupFn fns[4] = {
+      isQ4 ? (vnni ? q4v<1> : q4<1>) : (vnni ? q8v<1> : q8<1>),
+      isQ4 ? (vnni ? q4v<2> : q4<2>) : (vnni ? q8v<2> : q8<2>),
+      isQ4 ? (vnni ? q4v<3> : q4<3>) : (vnni ? q8v<3> : q8<3>),
+      isQ4 ? (vnni ? q4v<4> : q4<4>) : (vnni ? q8v<4> : q8<4>)};
   const auto *P = static_cast<const uint8_t *>(packed);
   const auto *A = static_cast<const BlockQ8_0 *>(act);
   constexpr int T = 4;

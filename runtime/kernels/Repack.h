@@ -85,10 +85,20 @@ struct ActivationSide {
   void fill(ggml::Type w, const void *act, int64_t t0, int64_t t1, int64_t n);
 };
 
+/// The instruction sets the repacked kernels have variants for; the k-quant
+/// layouts (Q4_K, Q6_K) run their AVX2 kernels under either.
+enum class RepackIsa { AVX2, AVX512VNNI };
+/// Those this CPU runs (AVX2 assumed: callers check cpuHasAVX2), AVX2 first.
+std::vector<RepackIsa> repackIsas();
+const char *isaName(RepackIsa isa);
+
 /// y[t * ldy + r] for the repacked rows (rows % 8 == 0) against `tokens`
 /// activation rows (Q8_0, or Q8_K for Q4_K and Q6_K) and their side table:
-/// each result the bits of dotRowChainRef. AVX2.
+/// each result the bits of dotRowChainRef. The best variant this CPU runs.
 void gemmRepacked(ggml::Type type, const void *packed, int64_t rows, int64_t n, const void *act,
+                  const ActivationSide &side, int64_t tokens, float *y, int64_t ldy);
+/// gemmRepacked with the variants of `isa` (one of repackIsas()); the same bits.
+void gemmRepacked(RepackIsa isa, ggml::Type type, const void *packed, int64_t rows, int64_t n, const void *act,
                   const ActivationSide &side, int64_t tokens, float *y, int64_t ldy);
 
 } // namespace qcc::kernels

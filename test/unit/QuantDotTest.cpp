@@ -305,15 +305,20 @@ TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
         kernels::ActivationSide side;
         side.reserve(t, tokens, n);
         side.fill(t, aq.data(), 0, tokens, n);
-        kernels::gemmRepacked(t, packed.data(), rows, n, aq.data(), side, tokens, y.data(), ldy);
-        for (int64_t k = 0; k < tokens; ++k) {
-          for (int64_t r = 0; r < rows; ++r) {
-            const float ref = kernels::dotRowChainRef(t, wq.data() + r * rowBytes(t, n),
-                                                      aq.data() + k * ab, n);
-            ASSERT_EQ(bits(y[k * ldy + r]), bits(ref))
-                << traits(t).name << " " << n << " " << rows << "x" << tokens << " at " << r << "," << k;
+        // Every variant this CPU runs (AVX2; AVX-512 VNNI where present).
+        for (kernels::RepackIsa isa : kernels::repackIsas()) {
+          std::fill(y.begin(), y.end(), -1.0f);
+          kernels::gemmRepacked(isa, t, packed.data(), rows, n, aq.data(), side, tokens, y.data(), ldy);
+          for (int64_t k = 0; k < tokens; ++k) {
+            for (int64_t r = 0; r < rows; ++r) {
+              const float ref = kernels::dotRowChainRef(t, wq.data() + r * rowBytes(t, n),
+                                                        aq.data() + k * ab, n);
+              ASSERT_EQ(bits(y[k * ldy + r]), bits(ref)) << traits(t).name << " " << kernels::isaName(isa) << " "
+                                                         << n << " " << rows << "x" << tokens << " at " << r
+                                                         << "," << k;
+            }
+            ASSERT_EQ(y[k * ldy + rows], -1.0f) << "wrote past the rows";
           }
-          ASSERT_EQ(y[k * ldy + rows], -1.0f) << "wrote past the rows";
         }
       }
     }
