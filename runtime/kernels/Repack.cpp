@@ -4,10 +4,14 @@
 #include "formats/ggml/BlockCodes.h"
 #include "frontends/Safetensors.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 
 namespace qcc::kernels {
@@ -436,6 +440,126 @@ QCC_VNNI void groupQ8_0x8Vnni(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 
     _mm256_storeu_ps(y + t * ldy, F[t]);
 }
 
+/// AMX (Sapphire Rapids on): sixteen tokens against sixteen rows (two
+/// groups of eight) per block, one tile multiply per 16-byte (Q4_0) or
+/// 32-byte (Q8_0) slice of the block. The block layouts above are already
+/// AMX's B-tile layout (four consecutive codes of each row side by side), so
+/// Q8_0 codes load straight from the regrouped weights and Q4_0's are split
+/// into low and high nibbles first. The tile results are each row's exact
+/// integer block sums; the float step is the same fused multiply-add per
+/// row and block, sixteen rows to a register.
+#define QCC_AMX __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni,amx-tile,amx-int8")))
+
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, startRow = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+/// Tiles 0-1: activations (16 tokens x K bytes); 2-5: weights (K / 4 rows of
+/// 8 weight rows x 4 bytes); 6-7: the two row groups' sums (16 x 8 int32).
+TileConfig tileConfig(bool q4) {
+  TileConfig c;
+  const int k = q4 ? 16 : 32;
+  c.rows[0] = c.rows[1] = 16, c.colsb[0] = c.colsb[1] = uint16_t(k);
+  for (int t = 2; t < 6; ++t)
+    c.rows[t] = uint8_t(k / 4), c.colsb[t] = 32;
+  c.rows[6] = c.rows[7] = 16, c.colsb[6] = c.colsb[7] = 32;
+  return c;
+}
+
+/// The float step of 16 tokens x 16 rows: C[t][r] the integer block sums.
+QCC_AMX inline void amxCombine(__m512 *F, const int32_t (*C)[16], const ggml::half *d0, const ggml::half *d1,
+                               const float *ad, const int32_t *asum, int64_t nb, int64_t i, int offset) {
+  const __m512 dw = _mm512_cvtph_ps(_mm256_inserti128_si256(
+      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i *>(d0))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i *>(d1)), 1));
+#pragma GCC unroll 16
+  for (int t = 0; t < 16; ++t) {
+    __m512i isum = _mm512_load_si512(C[t]);
+    if (offset)
+      isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(offset * asum[t * nb + i]));
+    F[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(ad[t * nb + i])), _mm512_cvtepi32_ps(isum), F[t]);
+  }
+}
+
+/// Q4_0 codes of two groups of eight rows as bytes, AMX's B tiles: per block
+/// four 128-byte tiles (group 0 low and high nibbles, then group 1's).
+QCC_AMX void amxUnpackQ4_0(const BlockQ4_0x8 *g0, const BlockQ4_0x8 *g1, int64_t nb, uint8_t *out) {
+  const __m256i m4 = _mm256_set1_epi8(0xF);
+  for (int64_t i = 0; i < nb; ++i)
+    for (int h = 0; h < 2; ++h) {
+      const BlockQ4_0x8 &b = (h ? g1 : g0)[i];
+      uint8_t *lo = out + i * 512 + 256 * h, *hi = lo + 128;
+      for (int q = 0; q < 4; ++q) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qs + 32 * q));
+        _mm256_store_si256(reinterpret_cast<__m256i *>(lo + 32 * q), _mm256_and_si256(v, m4));
+        _mm256_store_si256(reinterpret_cast<__m256i *>(hi + 32 * q), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+      }
+    }
+}
+
+/// Rows of groups g0, g1 (their codes unpacked in `wb`, amxUnpackQ4_0)
+/// against 16 tokens (activation rows `ab` bytes apart, side tables at token
+/// 0 of the 16); the tile configuration loaded.
+QCC_AMX void amxQ4_0(const BlockQ4_0x8 *g0, const BlockQ4_0x8 *g1, const uint8_t *wb, int64_t nb,
+                     const uint8_t *act, size_t ab, const float *ad, const int32_t *asum, float *y, int64_t ldy) {
+  __m512 F[16];
+  for (int t = 0; t < 16; ++t)
+    F[t] = _mm512_setzero_ps();
+  alignas(64) int32_t C[16][16];
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t *a = act + i * sizeof(BlockQ8_0) + offsetof(BlockQ8_0, qs), *w = wb + i * 512;
+    _tile_loadd(0, a, ab);
+    _tile_loadd(1, a + 16, ab);
+    _tile_loadd(2, w, 32);
+    _tile_loadd(3, w + 128, 32);
+    _tile_loadd(4, w + 256, 32);
+    _tile_loadd(5, w + 384, 32);
+    _tile_zero(6);
+    _tile_zero(7);
+    _tile_dpbsud(6, 0, 2);
+    _tile_dpbsud(6, 1, 3);
+    _tile_dpbsud(7, 0, 4);
+    _tile_dpbsud(7, 1, 5);
+    _tile_stored(6, C[0], 64);
+    _tile_stored(7, C[0] + 8, 64);
+    amxCombine(F, C, g0[i].d, g1[i].d, ad, asum, nb, i, 8);
+  }
+  for (int t = 0; t < 16; ++t)
+    _mm512_storeu_ps(y + t * ldy, F[t]);
+}
+
+QCC_AMX void amxQ8_0(const BlockQ8_0x8 *g0, const BlockQ8_0x8 *g1, int64_t nb, const uint8_t *act, size_t ab,
+                     const float *ad, const int32_t *, float *y, int64_t ldy) {
+  __m512 F[16];
+  for (int t = 0; t < 16; ++t)
+    F[t] = _mm512_setzero_ps();
+  alignas(64) int32_t C[16][16];
+  for (int64_t i = 0; i < nb; ++i) {
+    _tile_loadd(0, act + i * sizeof(BlockQ8_0) + offsetof(BlockQ8_0, qs), ab);
+    _tile_loadd(2, g0[i].qs, 32);
+    _tile_loadd(3, g1[i].qs, 32);
+    _tile_zero(6);
+    _tile_zero(7);
+    _tile_dpbssd(6, 0, 2);
+    _tile_dpbssd(7, 0, 3);
+    _tile_stored(6, C[0], 64);
+    _tile_stored(7, C[0] + 8, 64);
+    amxCombine(F, C, g0[i].d, g1[i].d, ad, nullptr, nb, i, 0);
+  }
+  for (int t = 0; t < 16; ++t)
+    _mm512_storeu_ps(y + t * ldy, F[t]);
+}
+
+// GCC 12's _tile_loadconfig does not tell the optimizer that it reads the
+// configuration, which then loses the stores that fill it (the tiles were
+// left unconfigured): the instruction by hand, with its memory operand.
+QCC_AMX void amxBegin(const TileConfig &c) { __asm__ volatile("ldtilecfg %0" : : "m"(c) : "memory"); }
+QCC_AMX void amxEnd() { _tile_release(); }
+
+#undef QCC_AMX
 #undef QCC_VNNI
 #undef QCC_AVX2
 
@@ -508,19 +632,36 @@ bool cpuHasVNNI() {
   return yes;
 }
 
+bool cpuHasAMX() {
+  static const bool yes = [] {
+    unsigned a, b, c, d;
+    // CPUID.(7, 0):EDX bit 24 AMX-TILE, bit 25 AMX-INT8.
+    if (!cpuHasVNNI() || !__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) || !(d & (1u << 25)))
+      return false;
+    // Linux grants the tile data state to a process only on request
+    // (ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA); refused, AMX is not there.
+    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+  }();
+  return yes;
+}
+
 std::vector<RepackIsa> repackIsas() {
   std::vector<RepackIsa> isas{RepackIsa::AVX2};
   if (cpuHasVNNI())
     isas.push_back(RepackIsa::AVX512VNNI);
+  if (cpuHasAMX())
+    isas.push_back(RepackIsa::AMX);
   return isas;
 }
 
-const char *isaName(RepackIsa isa) { return isa == RepackIsa::AVX2 ? "avx2" : "avx512-vnni"; }
+const char *isaName(RepackIsa isa) {
+  return isa == RepackIsa::AVX2 ? "avx2" : isa == RepackIsa::AVX512VNNI ? "avx512-vnni" : "amx";
+}
 
 void gemmRepacked(Type type, const void *packed, int64_t rows, int64_t n, const void *act,
                   const ActivationSide &side, int64_t tokens, float *y, int64_t ldy) {
-  gemmRepacked(cpuHasVNNI() ? RepackIsa::AVX512VNNI : RepackIsa::AVX2, type, packed, rows, n, act, side, tokens,
-               y, ldy);
+  static const RepackIsa best = repackIsas().back();
+  gemmRepacked(best, type, packed, rows, n, act, side, tokens, y, ldy);
 }
 
 void gemmRepacked(RepackIsa isa, Type type, const void *packed, int64_t rows, int64_t n, const void *act,
@@ -532,7 +673,7 @@ void gemmRepacked(RepackIsa isa, Type type, const void *packed, int64_t rows, in
   const int64_t nb = n / QK;
   const bool isQ4 = type == Type::Q4_0;
   const size_t groupBytes = nb * (isQ4 ? sizeof(BlockQ4_0x8) : sizeof(BlockQ8_0x8));
-  const bool vnni = isa == RepackIsa::AVX512VNNI;
+  const bool vnni = isa != RepackIsa::AVX2;
   const GroupFn fns[4] = {
       isQ4 ? (vnni ? q4v<1> : q4<1>) : (vnni ? q8v<1> : q8<1>),
       isQ4 ? (vnni ? q4v<2> : q4<2>) : (vnni ? q8v<2> : q8<2>),
@@ -540,8 +681,53 @@ void gemmRepacked(RepackIsa isa, Type type, const void *packed, int64_t rows, in
       isQ4 ? (vnni ? q4v<4> : q4<4>) : (vnni ? q8v<4> : q8<4>)};
   const auto *P = static_cast<const uint8_t *>(packed);
   const auto *A = static_cast<const BlockQ8_0 *>(act);
+  int64_t t0 = 0;
+  if (isa == RepackIsa::AMX && tokens >= 16 && rows >= 16) {
+    // Whole tiles: 16 tokens x 16 rows; a last group of eight rows and the
+    // last tokens (under 16) take the VNNI kernels below.
+    const size_t ab = activationRowBytes(type, n);
+    const int64_t whole = tokens / 16 * 16;
+    // Q4_0 codes as bytes, once per pair of groups for all the tokens.
+    static thread_local std::vector<uint8_t> slab;
+    if (isQ4 && slab.size() < size_t(nb * 512 + 64))
+      slab.resize(nb * 512 + 64);
+    uint8_t *wb = reinterpret_cast<uint8_t *>((reinterpret_cast<uintptr_t>(slab.data()) + 63) & ~uintptr_t(63));
+    amxBegin(tileConfig(isQ4));
+    for (int64_t g = 0; g + 2 <= rows / 8; g += 2) {
+      const auto *q4a = reinterpret_cast<const BlockQ4_0x8 *>(P + g * groupBytes);
+      const auto *q4b = reinterpret_cast<const BlockQ4_0x8 *>(P + (g + 1) * groupBytes);
+      if (isQ4)
+        amxUnpackQ4_0(q4a, q4b, nb, wb);
+      for (int64_t u = 0; u < whole; u += 16) {
+        const float *dp = side.d.data() + u * nb;
+        const uint8_t *a = static_cast<const uint8_t *>(act) + u * ab;
+        float *yt = y + u * ldy + g * 8;
+        if (isQ4)
+          amxQ4_0(q4a, q4b, wb, nb, a, ab, dp, side.sum.data() + u * nb, yt, ldy);
+        else
+          amxQ8_0(reinterpret_cast<const BlockQ8_0x8 *>(P + g * groupBytes),
+                  reinterpret_cast<const BlockQ8_0x8 *>(P + (g + 1) * groupBytes), nb, a, ab, dp, nullptr, yt,
+                  ldy);
+      }
+    }
+    amxEnd();
+    t0 = whole;
+    if (rows / 8 % 2) {
+      // The odd group of eight rows against the tokens the tiles took.
+      const int64_t g = rows / 8 - 1;
+      for (int64_t u = 0; u < t0; u += 4) {
+        const BlockQ8_0 *ap[4];
+        const float *dp[4];
+        const int32_t *sp[4];
+        for (int t = 0; t < 4; ++t)
+          ap[t] = A + (u + t) * nb, dp[t] = side.d.data() + (u + t) * nb,
+          sp[t] = isQ4 ? side.sum.data() + (u + t) * nb : nullptr;
+        fns[3](P + g * groupBytes, nb, ap, dp, sp, y + u * ldy + g * 8, ldy);
+      }
+    }
+  }
   constexpr int T = 4;
-  for (int64_t t0 = 0; t0 < tokens; t0 += T) {
+  for (; t0 < tokens; t0 += T) {
     const int tt = int(std::min<int64_t>(T, tokens - t0));
     const BlockQ8_0 *ap[T];
     const float *dp[T];

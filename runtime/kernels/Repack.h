@@ -86,9 +86,11 @@ struct ActivationSide {
 };
 
 /// The instruction sets the repacked kernels have variants for; the k-quant
-/// layouts (Q4_K, Q6_K) run their AVX2 kernels under either.
-enum class RepackIsa { AVX2, AVX512VNNI };
-/// Those this CPU runs (AVX2 assumed: callers check cpuHasAVX2), AVX2 first.
+/// layouts (Q4_K, Q6_K) run their AVX2 kernels under each. AMX: whole tiles
+/// of 16 tokens x 16 rows (prompts), the rest on the VNNI kernels.
+enum class RepackIsa { AVX2, AVX512VNNI, AMX };
+/// Those this CPU runs (AVX2 assumed: callers check cpuHasAVX2), slowest
+/// first. Asking for AMX asks Linux for the tile state (once per process).
 std::vector<RepackIsa> repackIsas();
 const char *isaName(RepackIsa isa);
 

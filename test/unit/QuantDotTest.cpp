@@ -261,9 +261,11 @@ TEST(QuantDot, MatrixMatrixEqualsEachDotBitForBit) {
 }
 
 TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
-  // Q4_0 / Q8_0 regrouped eight rows at a time (what the thin runtime runs):
-  // every (row, token) result the bits of the row-chain reference on the
-  // original rows, for random bytes (every code and scale) and real rows.
+  // Q4_0 / Q8_0 / Q4_K / Q6_K regrouped eight rows at a time (what the thin
+  // runtime runs), on every variant this CPU has (AVX2, AVX-512 VNNI, AMX
+  // tiles of 16 tokens x 16 rows with their remainders): every (row, token)
+  // result the bits of the row-chain reference on the original rows, for
+  // random bytes (every code and scale) and real rows.
   if (!kernels::cpuHasAVX2())
     GTEST_SKIP() << "this CPU has no AVX2";
   std::mt19937 rng(11);
@@ -273,7 +275,7 @@ TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
   for (Type t : {Type::Q4_0, Type::Q8_0, Type::Q4_K, Type::Q6_K})
   for (int64_t n : {256, 512}) {
     for (int64_t rows : {8, 24}) {
-      for (int64_t tokens : {1, 2, 3, 4, 5, 9}) {
+      for (int64_t tokens : {1, 2, 3, 4, 5, 9, 16, 17, 33}) {
         std::vector<uint8_t> wq(rowBytes(t, n) * rows);
         if (tokens % 2) {
           for (uint8_t &v : wq)
