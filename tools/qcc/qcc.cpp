@@ -159,7 +159,8 @@ cl::opt<bool> AWQFoldOnly("awq-fold-only", cl::desc("apply the AWQ scale folds a
 cl::opt<bool> NoProgressTop("no-progress", cl::desc("no progress bar on stderr"));
 // eval / generate on a quantized model without writing a file
 cl::opt<bool> Reference("reference", cl::desc("run the float32 reference interpreter instead of the "
-                                               "compiled code (a .gguf MODEL is JIT-compiled by default)"),
+                                               "compiled code (a .gguf MODEL, or --quant of a ggml mixture "
+                                               "such as Q4_K_M, is JIT-compiled by default)"),
                         cl::sub(EvalCmd), cl::sub(GenerateCmd), cl::sub(LogitsCmd));
 cl::opt<std::string> KVTypeOpt("kv-type", cl::desc("compiled code: KV cache type f16 (default) or q8_0"),
                                cl::init("f16"), cl::sub(EvalCmd), cl::sub(GenerateCmd), cl::sub(LogitsCmd));
@@ -214,17 +215,53 @@ std::unique_ptr<Session> open() {
   return s;
 }
 
-/// What generate / eval / logits run: a .gguf MODEL compiled in process
-/// (the code `--target=cpu` binaries run), or with --reference, --quant or a
-/// safetensors checkpoint the float32 reference interpreter.
+/// Whether --quant names a ggml block mixture (Q4_K_M, Q8_0, ...), which the
+/// compiled code runs; the float presets and qcc's rtn:BITS grids (no ggml
+/// block holds them) run on the interpreter.
+bool quantRunsCompiled() {
+  if (QuantPreset.empty() || AWQFoldOnly)
+    return false;
+  std::optional<ggml::Preset> p = ggml::presetFromName(QuantPreset);
+  return p && ggml::traits(p->base).quantized;
+}
+
+/// What generate / eval / logits run: compiled code (the code `--target=cpu`
+/// binaries run) for a .gguf MODEL and for --quant of a ggml mixture (the
+/// packed model written to a temporary GGUF, compiled against it, and
+/// removed once mapped); with --reference, a float --quant preset, an
+/// rtn:BITS grid or a float checkpoint, the float32 reference interpreter.
 std::unique_ptr<JITModel> TheJIT; // outlives the model bound to it
 std::unique_ptr<LanguageModel> makeModel(Session &s, int64_t maxCtx) {
-  const bool compiled = !Reference && QuantPreset.empty() && StringRef(ModelPath).ends_with(".gguf");
+  const bool gguf = StringRef(ModelPath).ends_with(".gguf");
+  const bool compiled = !Reference && (QuantPreset.empty() ? gguf : quantRunsCompiled());
   if (!compiled)
     return check(Executor::create(*s.module, *s.weights, maxCtx));
   KVType kv = check(parseKVType(KVTypeOpt));
-  TheJIT = check(JITModel::compile(*s.module, ModelPath));
-  return check(TheJIT->model(maxCtx, kv));
+  if (QuantPreset.empty()) {
+    TheJIT = check(JITModel::compile(*s.module, ModelPath));
+    return check(TheJIT->model(maxCtx, kv));
+  }
+  SmallString<128> tmp;
+  if (std::error_code ec = sys::fs::createTemporaryFile("qcc-jit", "gguf", tmp))
+    die(formatv("cannot create a temporary file for the quantized model: {0}", ec.message()));
+  const std::string path = tmp.str().str();
+  auto fail = [&](Error e) {
+    sys::fs::remove(path);
+    die(std::move(e));
+  };
+  if (auto st = exportGGUF(*s.module, s.config(), s.tokenizer(), *s.quantStore, "model", path,
+                           s.ggufReader.get()); !st)
+    fail(st.takeError());
+  auto packed = openSession(path);
+  if (!packed)
+    fail(packed.takeError());
+  auto jit = JITModel::compile(*(*packed)->module, path);
+  if (!jit)
+    fail(jit.takeError());
+  TheJIT = std::move(*jit);
+  auto m = TheJIT->model(maxCtx, kv);
+  sys::fs::remove(path); // mapped: the pages stay until the model is gone
+  return check(std::move(m));
 }
 
 /// A text to tokenize whole (--text, --calib), memory-mapped. Its token ids
