@@ -39,8 +39,8 @@ Expected<GGUFExportStats> exportGGUF(mlir::ModuleOp module, const ModelConfig &c
     return fileError(path, "unknown preset '{0}'", presetAttr.getValue());
   const bool llamaArch = c.family == "llama" || c.family == "mistral";
   const std::string arch = llamaArch ? "llama" : c.family;
-  if (c.ropeType == "llama3" && !llamaArch)
-    return fileError(path, "llama3 RoPE scaling is only exported for the llama architecture");
+  if ((c.ropeType == "llama3" || c.ropeType == "freq_factors") && !llamaArch)
+    return fileError(path, "{0} RoPE scaling is only exported for the llama architecture", c.ropeType);
 
   gguf::Writer w;
   auto A = [&](const char *k) { return arch + "." + k; };
@@ -137,6 +137,11 @@ Expected<GGUFExportStats> exportGGUF(mlir::ModuleOp module, const ModelConfig &c
       std::memcpy(&bytes[4 * i], &v, 4);
     }
     w.addTensor("rope_freqs.weight", {c.headDim / 2}, ggml::Type::F32, std::move(bytes));
+  } else if (c.ropeType == "freq_factors") {
+    // A GGUF source's factors, as they were.
+    std::vector<uint8_t> bytes(c.ropeFreqFactors.size() * 4);
+    std::memcpy(bytes.data(), c.ropeFreqFactors.data(), bytes.size());
+    w.addTensor("rope_freqs.weight", {int64_t(c.ropeFreqFactors.size())}, ggml::Type::F32, std::move(bytes));
   }
   Error err = Error::success();
   module.walk([&](q::WeightOp op) {

@@ -3,7 +3,8 @@
 // Reads llama / qwen2 GGUF files (qcc's own and llama-quantize's): the
 // hyperparameters from metadata, the tokenizer from tokenizer.ggml.*, and the
 // tensors, which the executor receives dequantized exactly as ggml computes
-// them, with llama's Q/K rows returned to the Hugging Face order.
+// them, with llama's Q/K rows returned to the Hugging Face order. Llama 3.x
+// files' rope_freqs.weight becomes the RoPE ops' "freq_factors" scaling.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/GGUFExport.h"
@@ -11,6 +12,9 @@
 #include "frontends/Error.h"
 #include "frontends/GGUF.h"
 #include "formats/ggml/TensorNames.h"
+
+#include <cmath>
+#include <cstring>
 
 using namespace llvm;
 
@@ -112,8 +116,23 @@ Expected<std::unique_ptr<Session>> openGGUFSession(StringRef path) {
   } else if (st && st->s != "none") {
     return fileError(path, "rope scaling '{0}' is not supported", st->s);
   }
-  if (r.tensor("rope_freqs.weight"))
-    return fileError(path, "per-frequency RoPE factors (rope_freqs.weight) are not supported yet");
+  if (const gguf::TensorInfo *ff = r.tensor("rope_freqs.weight")) {
+    // Llama 3.x files: each inverse frequency divided by its factor.
+    if (c.ropeType != "default")
+      return fileError(path, "rope_freqs.weight together with '{0}' RoPE scaling is not supported",
+                       c.ropeType);
+    if (c.family != "llama")
+      return fileError(path, "rope_freqs.weight is read for the llama architecture, not '{0}'", c.family);
+    if (ff->type != ggml::Type::F32 || ff->ne.size() != 1 || ff->ne[0] != c.headDim / 2)
+      return fileError(path, "tensor 'rope_freqs.weight' must be F32 with head_dim / 2 = {0} values",
+                       c.headDim / 2);
+    c.ropeType = "freq_factors";
+    c.ropeFreqFactors.resize(c.headDim / 2);
+    std::memcpy(c.ropeFreqFactors.data(), ff->data, c.ropeFreqFactors.size() * 4);
+    for (float v : c.ropeFreqFactors)
+      if (!(v > 0) || !std::isfinite(v))
+        return fileError(path, "tensor 'rope_freqs.weight' holds {0}, expected positive finite factors", v);
+  }
   const gguf::TensorInfo *emb = r.tensor("token_embd.weight");
   if (!emb || emb->ne.size() != 2)
     return fileError(path, "missing tensor 'token_embd.weight'");

@@ -189,7 +189,10 @@ Expected<OwningOpRef<ModuleOp>> buildModule(MLIRContext &ctx, const ModelConfig 
   int64_t H = c.hiddenSize, q = c.numHeads * c.headDim, kv = c.numKVHeads * c.headDim;
   auto eps = b.getF64FloatAttr(c.rmsNormEps);
   DictionaryAttr scaling;
-  if (c.ropeType != "default") {
+  if (c.ropeType == "freq_factors") {
+    scaling = b.getDictionaryAttr({b.getNamedAttr("rope_type", b.getStringAttr(c.ropeType)),
+                                   b.getNamedAttr("factors", b.getDenseF32ArrayAttr(c.ropeFreqFactors))});
+  } else if (c.ropeType != "default") {
     SmallVector<NamedAttribute> s{b.getNamedAttr("rope_type", b.getStringAttr(c.ropeType)),
                                   b.getNamedAttr("factor", b.getF64FloatAttr(c.ropeFactor))};
     if (c.ropeType == "llama3") {

@@ -25,8 +25,11 @@ struct ModelConfig {
   int64_t maxPositions = 2048;
   double rmsNormEps = 1e-6;
   double ropeTheta = 10000.0;
-  /// "default", "linear" or "llama3" (and their parameters).
+  /// "default", "linear" or "llama3" (and their parameters), or
+  /// "freq_factors" (a GGUF file's rope_freqs.weight: headDim / 2 divisors of
+  /// the inverse frequencies, in ropeFreqFactors).
   std::string ropeType = "default";
+  std::vector<float> ropeFreqFactors;
   double ropeFactor = 1.0, ropeLowFreqFactor = 1.0, ropeHighFreqFactor = 4.0;
   int64_t ropeOriginalMaxPositions = 8192;
   bool tieWordEmbeddings = false;

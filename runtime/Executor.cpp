@@ -85,6 +85,8 @@ std::vector<float> ropeInvFreq(Operation *ropeOp) {
     sc.lowFreqFactor = num("low_freq_factor", 1.0);
     sc.highFreqFactor = num("high_freq_factor", 4.0);
     sc.originalMaxPositions = num("original_max_position_embeddings", 8192);
+    if (auto f = s.getAs<DenseF32ArrayAttr>("factors"))
+      sc.freqFactors = f.asArrayRef().data();
   }
   return kernels::ropeInvFreq(op.getHeadDim(), op.getTheta().convertToDouble(), sc);
 }

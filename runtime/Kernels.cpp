@@ -160,7 +160,10 @@ std::vector<float> ropeInvFreq(int64_t hd, double thetaD, const RopeScaling &s) 
   for (int64_t i = 0; i < hd / 2; ++i)
     inv[i] = 1.0f / std::pow(theta, float(2 * i) / float(hd));
   std::string type = s.type;
-  if (type == "linear") {
+  if (type == "freq_factors") {
+    for (int64_t i = 0; i < hd / 2; ++i)
+      inv[i] = inv[i] / s.freqFactors[i];
+  } else if (type == "linear") {
     for (float &f : inv)
       f = float(f / s.factor);
   } else if (type == "llama3") {

@@ -80,10 +80,12 @@ void swiglu(const float *gate, const float *up, float *out, int64_t total);
 void add(const float *a, const float *b, float *out, int64_t total);
 
 /// RoPE inverse frequencies theta^(-2i/headDim), with "linear" or "llama3"
-/// scaling ("" or "default": none).
+/// scaling, or each divided by its "freq_factors" entry ("" or "default":
+/// none).
 struct RopeScaling {
   const char *type = "default";
   double factor = 1, lowFreqFactor = 1, highFreqFactor = 4, originalMaxPositions = 8192;
+  const float *freqFactors = nullptr; ///< "freq_factors": headDim / 2 divisors
 };
 std::vector<float> ropeInvFreq(int64_t headDim, double theta, const RopeScaling &s);
 

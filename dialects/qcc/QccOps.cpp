@@ -117,8 +117,16 @@ LogicalResult RoPEOp::verify() {
     return emitOpError("theta must be positive");
   if (auto s = getScalingAttr()) {
     auto kind = s.getAs<StringAttr>("rope_type");
-    if (!kind || !llvm::is_contained({"default", "linear", "llama3"}, kind.getValue()))
-      return emitOpError("scaling.rope_type must be \"default\", \"linear\" or \"llama3\"");
+    if (!kind || !llvm::is_contained({"default", "linear", "llama3", "freq_factors"}, kind.getValue()))
+      return emitOpError("scaling.rope_type must be \"default\", \"linear\", \"llama3\" or \"freq_factors\"");
+    if (kind.getValue() == "freq_factors") {
+      auto f = s.getAs<DenseF32ArrayAttr>("factors");
+      if (!f || int64_t(f.size()) != hd / 2)
+        return emitOpError() << "scaling.factors must hold head_dim / 2 = " << hd / 2 << " floats";
+      for (float v : f.asArrayRef())
+        if (!(v > 0) || !std::isfinite(v))
+          return emitOpError("scaling.factors must be positive and finite");
+    }
   }
   return success();
 }

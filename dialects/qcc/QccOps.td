@@ -92,7 +92,10 @@ def Qcc_RoPEOp : Qcc_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
     position * inv_freq, inv_freq[i] = theta^(-2i/head_dim), pairing feature i
     with i + head_dim/2 (the Hugging Face layout). `scaling` optionally holds
     `rope_type` ("linear" or "llama3") and its parameters (`factor`,
-    `low_freq_factor`, `high_freq_factor`, `original_max_position_embeddings`).
+    `low_freq_factor`, `high_freq_factor`, `original_max_position_embeddings`),
+    or `rope_type` "freq_factors" and `factors` (array<f32>, head_dim / 2
+    divisors of inv_freq: a GGUF file's rope_freqs.weight, as llama.cpp
+    applies it).
   }];
   let arguments = (ins Qcc_Activation:$input, Qcc_TokenIds:$positions,
                        I64Attr:$num_heads, I64Attr:$head_dim, F64Attr:$theta,

@@ -58,6 +58,22 @@ func.func @f(%x: tensor<?x8xf32>, %p: tensor<?xi32>) -> tensor<?x8xf32> {
 
 // -----
 
+func.func @f(%x: tensor<?x8xf32>, %p: tensor<?xi32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{scaling.factors must hold head_dim / 2 = 2 floats}}
+  %0 = qcc.rope %x, %p {num_heads = 2 : i64, head_dim = 4 : i64, theta = 10000.0 : f64, scaling = {rope_type = "freq_factors", factors = array<f32: 1.0, 2.0, 4.0>}} : tensor<?x8xf32>, tensor<?xi32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @f(%x: tensor<?x8xf32>, %p: tensor<?xi32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{scaling.factors must be positive and finite}}
+  %0 = qcc.rope %x, %p {num_heads = 2 : i64, head_dim = 4 : i64, theta = 10000.0 : f64, scaling = {rope_type = "freq_factors", factors = array<f32: 1.0, 0.0>}} : tensor<?x8xf32>, tensor<?xi32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
 // expected-error @+1 {{quant bits must be in [2, 8] (or 16/32 for float storage), got 9}}
 qcc.weight @w : tensor<8x4xf32> {quant = #qcc.quant<bits = 9, group = 32, symmetric = true, format = "">}
 
