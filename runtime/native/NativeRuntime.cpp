@@ -46,6 +46,7 @@ struct QccRt {
   };
   std::vector<Slot> slots;
   std::vector<uint8_t> act;                // quantized activations
+  std::vector<float> actF;                 // activations rounded to F16 / BF16
   std::vector<std::vector<float>> scratch; // per thread
   /// Per thread: one KV head's F16 keys and values of a prompt call as
   /// floats, converted once for all its query blocks (rows [0, len)).
@@ -185,6 +186,78 @@ void scores4x2(const float *const *q, const E *k0, const E *k1, int64_t n, float
   _mm_storeh_pi(reinterpret_cast<__m64 *>(S + ld + j), lo);
   _mm_storel_pi(reinterpret_cast<__m64 *>(S + 2 * ld + j), hi);
   _mm_storeh_pi(reinterpret_cast<__m64 *>(S + 3 * ld + j), hi);
+}
+
+/// n F16 or BF16 values as floats (exact), eight at a time.
+void upcastRows(Type t, const uint8_t *src, int64_t n, float *dst) {
+  const auto *h = reinterpret_cast<const uint16_t *>(src);
+  int64_t i = 0;
+  if (t == Type::F16) {
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(dst + i, load8(h + i));
+    for (; i < n; ++i)
+      dst[i] = _cvtsh_ss(h[i]);
+    return;
+  }
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(
+                                  _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(h + i))), 16)));
+  for (; i < n; ++i) {
+    const uint32_t b = uint32_t(h[i]) << 16;
+    std::memcpy(dst + i, &b, 4);
+  }
+}
+
+/// Float weights' dot products: lane l of eight sums w[k] * a[k] for k = l
+/// (mod 8) in order, the lanes meet in dotF16's fixed tree, the tail follows
+/// in order. A (row, token) gets these operations whatever tile it is in,
+/// so the compiled model stays batch-invariant.
+inline float reduce8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_hadd_ps(s, s);
+  s = _mm_hadd_ps(s, s);
+  return _mm_cvtss_f32(s);
+}
+
+inline float toFloat(float v) { return v; }
+inline float toFloat(uint16_t h) { return _cvtsh_ss(h); }
+
+/// R rows of W (in apart; F32, or F16 converted as loaded) against T tokens
+/// of X (in apart): y[t * ldy + r].
+template <int R, int T, typename E>
+void floatTile(const E *W, const float *X, int64_t in, float *y, int64_t ldy) {
+  __m256 acc[T][R];
+  for (int t = 0; t < T; ++t)
+    for (int r = 0; r < R; ++r)
+      acc[t][r] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 8 <= in; k += 8) {
+    __m256 w[R];
+    for (int r = 0; r < R; ++r)
+      w[r] = load8(W + r * in + k);
+    for (int t = 0; t < T; ++t) {
+      const __m256 a = _mm256_loadu_ps(X + t * in + k);
+      for (int r = 0; r < R; ++r)
+        acc[t][r] = _mm256_fmadd_ps(w[r], a, acc[t][r]);
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    for (int r = 0; r < R; ++r) {
+      float s = reduce8(acc[t][r]);
+      for (int64_t kk = k; kk < in; ++kk)
+        s = tailFma(toFloat(W[r * in + kk]), X[t * in + kk], s);
+      y[t * ldy + r] = s;
+    }
+}
+
+template <int R, typename E>
+void floatTile(int tokens, const E *W, const float *X, int64_t in, float *y, int64_t ldy) {
+  if (tokens == 3)
+    floatTile<R, 3>(W, X, in, y, ldy);
+  else if (tokens == 2)
+    floatTile<R, 2>(W, X, in, y, ldy);
+  else
+    floatTile<R, 1>(W, X, in, y, ldy);
 }
 
 /// axpyF16 for up to 4 outputs sharing one value row's conversion; w[c] = 0
@@ -336,21 +409,52 @@ void qcc_rt_linear(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t o
     });
     return;
   }
-  // F32 / F16 / BF16 weights: 64 rows at a time upcast, then float dots.
+  // F16 / BF16 weights take activations rounded to their type first, as
+  // ggml computes them (and the interpreter).
+  if (t != Type::F32) {
+    if (rt->actF.size() < size_t(n * in))
+      rt->actF.resize(n * in);
+    float *xr = rt->actF.data();
+    auto round = [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i)
+        qcc::ggml::roundActivations(t, x + i * in, xr + i * in, in);
+    };
+    if (n > 8)
+      rt->pool->parallelFor(n, 1, round);
+    else
+      round(0, n, 0);
+    x = xr;
+  }
+  // F32 / F16 / BF16 weights: tiles of 4 rows x 3 tokens over 64-row
+  // blocks; F16 converted as loaded for up to 3 tokens (a decoding step reads
+  // each weight once), otherwise F16 / BF16 upcast per block first.
+  // Conversions are exact: every path computes the same products.
   rt->pool->parallelFor(out, kRows, [&](int64_t b, int64_t e, int thread) {
     for (int64_t r0 = b; r0 < e; r0 += kRows) {
       const int64_t nr = std::min(e, r0 + kRows) - r0;
-      std::vector<float> &Wf = threadScratch(rt, thread, size_t(nr * in));
-      for (int64_t r = 0; r < nr; ++r)
-        qcc::ggml::dequantizeRow(t, W + (r0 + r) * rb, Wf.data() + r * in, in);
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t r = 0; r < nr; ++r) {
-          const float *a = x + i * in, *w = Wf.data() + r * in;
-          float s = 0;
-          for (int64_t k = 0; k < in; ++k)
-            s += a[k] * w[k];
-          y[i * out + r0 + r] = s + (addend ? addend[i * out + r0 + r] : 0.0f);
+      auto rows = [&](const auto *Wr) {
+        for (int64_t i = 0; i < n; i += 3) {
+          const int tt = int(std::min<int64_t>(3, n - i));
+          int64_t r = 0;
+          for (; r + 4 <= nr; r += 4)
+            floatTile<4>(tt, Wr + r * in, x + i * in, in, y + i * out + r0 + r, out);
+          for (; r < nr; ++r)
+            floatTile<1>(tt, Wr + r * in, x + i * in, in, y + i * out + r0 + r, out);
+          if (addend)
+            for (int u = 0; u < tt; ++u)
+              for (int64_t q = 0; q < nr; ++q)
+                y[(i + u) * out + r0 + q] += addend[(i + u) * out + r0 + q];
         }
+      };
+      if (t == Type::F32) {
+        rows(reinterpret_cast<const float *>(W + r0 * rb));
+      } else if (t == Type::F16 && n <= 3) {
+        rows(reinterpret_cast<const uint16_t *>(W + r0 * rb));
+      } else {
+        std::vector<float> &buf = threadScratch(rt, thread, size_t(nr * in));
+        upcastRows(t, W + r0 * rb, nr * in, buf.data());
+        rows(static_cast<const float *>(buf.data()));
+      }
     }
   });
 }
