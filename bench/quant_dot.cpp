@@ -12,6 +12,7 @@
 // Defaults: 4096 x 4096 (a 7B model's attention projection), 20 repetitions.
 //
 //===----------------------------------------------------------------------===//
+#include "bench/BestMs.h"
 #include "formats/ggml/GGMLTypes.h"
 #include "runtime/kernels/QuantDot.h"
 
@@ -25,17 +26,6 @@
 #include <vector>
 
 using namespace qcc;
-using Clock = std::chrono::steady_clock;
-
-template <typename F> double bestMs(int reps, F &&f) {
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    auto t0 = Clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  return best;
-}
 
 int main(int argc, char **argv) {
   const int64_t rows = argc > 1 ? std::atoll(argv[1]) : 4096, cols = argc > 2 ? std::atoll(argv[2]) : 4096;

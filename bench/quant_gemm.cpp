@@ -15,6 +15,7 @@
 // over llama-bench's pp512), 5 repetitions.
 //
 //===----------------------------------------------------------------------===//
+#include "bench/BestMs.h"
 #include "formats/ggml/GGMLTypes.h"
 #include "runtime/kernels/QuantDot.h"
 #include "runtime/kernels/Repack.h"
@@ -28,17 +29,6 @@
 #include <vector>
 
 using namespace qcc;
-using Clock = std::chrono::steady_clock;
-
-template <typename F> double bestMs(int reps, F &&f) {
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    auto t0 = Clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  return best;
-}
 
 int main(int argc, char **argv) {
   const int64_t rows = argc > 1 ? std::atoll(argv[1]) : 2048, cols = argc > 2 ? std::atoll(argv[2]) : 2048;
