@@ -126,13 +126,38 @@ struct Lowering {
     auto t = MemRefType::get({rows, rowBytes}, b.getI8Type());
     return memref::ViewOp::create(b, loc, t, wfile, cIdx(p.offset), ValueRange{});
   }
-  FailureOr<Value> vectorView(Operation *user, const Placed &p) {
-    if (p.type != ::qcc::ggml::Type::F32 || p.shape.size() != 1 || p.offset % 4)
-      return fail(user, formatv("vector weight {0} must be an aligned F32 tensor in the GGUF file",
+  /// A float vector weight (norm scale, bias) as f32: F32 tensors viewed in
+  /// place; F16 / BF16 ones widened into a buffer the caller frees
+  /// (releaseVector) after its use.
+  struct Vec {
+    Value v;
+    bool owned = false;
+  };
+  FailureOr<Vec> vectorView(Operation *user, const Placed &p) {
+    using GT = ::qcc::ggml::Type;
+    const bool half = p.type == GT::F16 || p.type == GT::BF16;
+    if (p.shape.size() != 1 || !(p.type == GT::F32 ? p.offset % 4 == 0 : half && p.offset % 2 == 0))
+      return fail(user, formatv("vector weight {0} must be an aligned F32, F16 or BF16 tensor in the GGUF file",
                                 p.ggufName)
                             .str());
-    auto t = MemRefType::get({p.shape[0]}, f32());
-    return Value(memref::ViewOp::create(b, loc, t, wfile, cIdx(p.offset), ValueRange{}));
+    if (!half)
+      return Vec{memref::ViewOp::create(b, loc, MemRefType::get({p.shape[0]}, f32()), wfile, cIdx(p.offset),
+                                        ValueRange{}),
+                 false};
+    Type et = p.type == GT::F16 ? Type(b.getF16Type()) : Type(b.getBF16Type());
+    Value src = memref::ViewOp::create(b, loc, MemRefType::get({p.shape[0]}, et), wfile, cIdx(p.offset),
+                                       ValueRange{});
+    Value dst = memref::AllocOp::create(b, loc, MemRefType::get({p.shape[0]}, f32()));
+    auto par = utils::IteratorType::parallel;
+    linalg::GenericOp::create(b, loc, ValueRange{src}, ValueRange{dst}, {map(1, {d(0)}), map(1, {d(0)})}, {par},
+                              [&](OpBuilder &b, Location loc, ValueRange a) {
+                                linalg::YieldOp::create(b, loc, Value(arith::ExtFOp::create(b, loc, f32(), a[0])));
+                              });
+    return Vec{dst, true};
+  }
+  void releaseVector(const Vec &w) {
+    if (w.owned)
+      memref::DeallocOp::create(b, loc, w.v);
   }
 
   AffineMap map(unsigned dims, ArrayRef<AffineExpr> r) {
@@ -170,9 +195,10 @@ struct Lowering {
     auto p = weight(op, op.getWeightAttr());
     if (failed(p))
       return failure();
-    auto w = vectorView(op, **p);
-    if (failed(w))
+    auto wv = vectorView(op, **p);
+    if (failed(wv))
       return failure();
+    Value w = wv->v;
     const int64_t D = width(op.getResult());
     const float eps = float(op.getEpsilon().convertToDouble());
     Value x = buf.lookup(op.getInput());
@@ -191,7 +217,7 @@ struct Lowering {
                               });
     Value out = alloc(D);
     linalg::GenericOp::create(
-        b, loc, ValueRange{x, ss, *w}, ValueRange{out},
+        b, loc, ValueRange{x, ss, w}, ValueRange{out},
         {map(2, {d(0), d(1)}), map(2, {d(0)}), map(2, {d(1)}), map(2, {d(0), d(1)})}, {par, par},
         [&](OpBuilder &b, Location loc, ValueRange a) {
           Value mean = arith::DivFOp::create(
@@ -205,6 +231,7 @@ struct Lowering {
           linalg::YieldOp::create(b, loc, v);
         });
     memref::DeallocOp::create(b, loc, ss);
+    releaseVector(*wv);
     buf[op.getResult()] = out;
     return success();
   }
@@ -235,7 +262,8 @@ struct Lowering {
       auto bv = vectorView(op, **p);
       if (failed(bv))
         return failure();
-      addInto(out, *bv, out, /*broadcast=*/true);
+      addInto(out, bv->v, out, /*broadcast=*/true);
+      releaseVector(*bv);
     }
     buf[result] = out;
     return success();
