@@ -151,20 +151,44 @@ QCC_AVX2 inline __m256i broadcast4(const int8_t *p) {
   return _mm256_castps_si256(_mm256_broadcast_ss(reinterpret_cast<const float *>(p)));
 }
 
-/// T tokens against one group of eight repacked rows. Each token's eight
-/// vpmaddubsw results of a block add up in 16 bits (codes 0..15 against
-/// |a| <= 127: at most 8 x 3810), one vpmaddwd widens them.
-template <int T>
-QCC_AVX2 void groupQ4_0x8(const BlockQ4_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
-                          const float *const *ad, const int32_t *const *asum, float *y, int64_t ldy) {
-  const __m256i m4 = _mm256_set1_epi8(0xF), ones = _mm256_set1_epi16(1);
+/// The frame of the Q4_0 / Q8_0 kernels: T tokens against one group of eight
+/// repacked rows, each block's exact integer sums from `Sums` (one per
+/// instruction set), then one float chain per row and token. Inlined into
+/// each instruction set's kernel, which carries its target.
+template <int T, typename Sums, typename Block>
+__attribute__((always_inline)) inline void legacyGroup(const Block *g, int64_t nb, int ahead,
+                                                       const BlockQ8_0 *const *act, const float *const *ad,
+                                                       const int32_t *const *asum, float *y, int64_t ldy) {
   __m256 F[T];
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t)
     F[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    const BlockQ4_0x8 &b = g[i];
-    prefetchAhead(g, i, nb, 16);
+    const Block &b = g[i];
+    prefetchAhead(g, i, nb, ahead);
+    __m256i isum[T];
+    Sums::template block<T>(b, act, i, isum);
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      // Q4_0 codes are stored +8: every row's sum loses 8 * sum(a).
+      if (asum)
+        isum[t] = _mm256_sub_epi32(isum[t], _mm256_set1_epi32(8 * asum[t][i]));
+      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i])), _mm256_cvtepi32_ps(isum[t]), F[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t)
+    _mm256_storeu_ps(y + t * ldy, F[t]);
+}
+
+/// Q4_0 on AVX2: each token's eight vpmaddubsw results of a block add up in
+/// 16 bits (codes 0..15 against |a| <= 127: at most 8 x 3810), one vpmaddwd
+/// widens them.
+struct Q4_0SumsAVX2 {
+  template <int T>
+  QCC_AVX2 static inline void block(const BlockQ4_0x8 &b, const BlockQ8_0 *const *act, int64_t i, __m256i *isum) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
     __m256i acc[T];
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t)
@@ -181,33 +205,18 @@ QCC_AVX2 void groupQ4_0x8(const BlockQ4_0x8 *g, int64_t nb, const BlockQ8_0 *con
       for (int t = 0; t < T; ++t)
         keepInRegister(acc[t]);
     }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
 #pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) {
-      // Codes are stored +8: every row's sum loses 8 * sum(a).
-      const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(acc[t], ones), _mm256_set1_epi32(8 * asum[t][i]));
-      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i])), _mm256_cvtepi32_ps(isum), F[t]);
-    }
+    for (int t = 0; t < T; ++t)
+      isum[t] = _mm256_madd_epi16(acc[t], _mm256_set1_epi16(1));
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < T; ++t)
-    _mm256_storeu_ps(y + t * ldy, F[t]);
-}
+};
 
-/// T tokens against one group of eight repacked Q8_0 rows: signed codes,
-/// vpsignb moves each weight's sign onto the activation.
-template <int T>
-QCC_AVX2 void groupQ8_0x8(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
-                          const float *const *ad, float *y, int64_t ldy) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256 F[T];
-#pragma GCC unroll 8
-  for (int t = 0; t < T; ++t)
-    F[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nb; ++i) {
-    const BlockQ8_0x8 &b = g[i];
-    prefetchAhead(g, i, nb, 8);
-    __m256i isum[T];
+/// Q8_0 on AVX2: signed codes, vpsignb moves each weight's sign onto the
+/// activation.
+struct Q8_0SumsAVX2 {
+  template <int T>
+  QCC_AVX2 static inline void block(const BlockQ8_0x8 &b, const BlockQ8_0 *const *act, int64_t i, __m256i *isum) {
+    const __m256i ones = _mm256_set1_epi16(1);
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t)
       isum[t] = _mm256_setzero_si256();
@@ -222,14 +231,18 @@ QCC_AVX2 void groupQ8_0x8(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 *con
         keepInRegister(isum[t]);
       }
     }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
-#pragma GCC unroll 8
-    for (int t = 0; t < T; ++t)
-      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i])), _mm256_cvtepi32_ps(isum[t]), F[t]);
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < T; ++t)
-    _mm256_storeu_ps(y + t * ldy, F[t]);
+};
+
+template <int T>
+QCC_AVX2 void groupQ4_0x8(const BlockQ4_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
+                          const float *const *ad, const int32_t *const *asum, float *y, int64_t ldy) {
+  legacyGroup<T, Q4_0SumsAVX2>(g, nb, 16, act, ad, asum, y, ldy);
+}
+template <int T>
+QCC_AVX2 void groupQ8_0x8(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
+                          const float *const *ad, float *y, int64_t ldy) {
+  legacyGroup<T, Q8_0SumsAVX2>(g, nb, 8, act, ad, nullptr, y, ldy);
 }
 
 /// T tokens against one group of eight repacked Q4_K rows (Q8_K activations).
@@ -363,18 +376,12 @@ QCC_AVX2 void groupQ6_Kx8(const BlockQ6_Kx8 *g, int64_t nb, const BlockQ8_K *con
 /// step: the bits of the AVX2 kernels.
 #define QCC_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 
-template <int T>
-QCC_VNNI void groupQ4_0x8Vnni(const BlockQ4_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
-                              const float *const *ad, const int32_t *const *asum, float *y, int64_t ldy) {
-  const __m256i m4 = _mm256_set1_epi8(0xF);
-  __m256 F[T];
-#pragma GCC unroll 8
-  for (int t = 0; t < T; ++t)
-    F[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nb; ++i) {
-    const BlockQ4_0x8 &b = g[i];
-    prefetchAhead(g, i, nb, 16);
-    // Two chains per token (low and high nibbles) keep the adds in flight.
+/// Q4_0 on VNNI: two chains per token (low and high nibbles) keep the adds
+/// in flight.
+struct Q4_0SumsVNNI {
+  template <int T>
+  QCC_VNNI static inline void block(const BlockQ4_0x8 &b, const BlockQ8_0 *const *act, int64_t i, __m256i *isum) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
     __m256i lo32[T], hi32[T];
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t)
@@ -389,29 +396,16 @@ QCC_VNNI void groupQ4_0x8Vnni(const BlockQ4_0x8 *g, int64_t nb, const BlockQ8_0 
         hi32[t] = _mm256_dpbusd_epi32(hi32[t], hi, broadcast4(act[t][i].qs + 16 + 4 * q));
       }
     }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
 #pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) {
-      const __m256i isum =
-          _mm256_sub_epi32(_mm256_add_epi32(lo32[t], hi32[t]), _mm256_set1_epi32(8 * asum[t][i]));
-      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i])), _mm256_cvtepi32_ps(isum), F[t]);
-    }
+    for (int t = 0; t < T; ++t)
+      isum[t] = _mm256_add_epi32(lo32[t], hi32[t]);
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < T; ++t)
-    _mm256_storeu_ps(y + t * ldy, F[t]);
-}
+};
 
-template <int T>
-QCC_VNNI void groupQ8_0x8Vnni(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
-                              const float *const *ad, float *y, int64_t ldy) {
-  __m256 F[T];
-#pragma GCC unroll 8
-  for (int t = 0; t < T; ++t)
-    F[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nb; ++i) {
-    const BlockQ8_0x8 &b = g[i];
-    prefetchAhead(g, i, nb, 8);
+/// Q8_0 on VNNI: vpsignb as on AVX2, vpdpbusd into two chains per token.
+struct Q8_0SumsVNNI {
+  template <int T>
+  QCC_VNNI static inline void block(const BlockQ8_0x8 &b, const BlockQ8_0 *const *act, int64_t i, __m256i *isum) {
     __m256i s0[T], s1[T];
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t)
@@ -429,16 +423,24 @@ QCC_VNNI void groupQ8_0x8Vnni(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 
           s0[t] = _mm256_dpbusd_epi32(s0[t], aw, a);
       }
     }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t)
-      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i])),
-                             _mm256_cvtepi32_ps(_mm256_add_epi32(s0[t], s1[t])), F[t]);
+      isum[t] = _mm256_add_epi32(s0[t], s1[t]);
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < T; ++t)
-    _mm256_storeu_ps(y + t * ldy, F[t]);
+};
+
+template <int T>
+QCC_VNNI void groupQ4_0x8Vnni(const BlockQ4_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
+                              const float *const *ad, const int32_t *const *asum, float *y, int64_t ldy) {
+  legacyGroup<T, Q4_0SumsVNNI>(g, nb, 16, act, ad, asum, y, ldy);
 }
+template <int T>
+QCC_VNNI void groupQ8_0x8Vnni(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
+                              const float *const *ad, float *y, int64_t ldy) {
+  legacyGroup<T, Q8_0SumsVNNI>(g, nb, 8, act, ad, nullptr, y, ldy);
+}
+
+#undef QCC_VNNI
 
 /// AMX (Sapphire Rapids on): sixteen tokens against sixteen rows (two
 /// groups of eight) per block, one tile multiply per 16-byte (Q4_0) or
@@ -560,7 +562,6 @@ QCC_AMX void amxBegin(const TileConfig &c) { __asm__ volatile("ldtilecfg %0" : :
 QCC_AMX void amxEnd() { _tile_release(); }
 
 #undef QCC_AMX
-#undef QCC_VNNI
 #undef QCC_AVX2
 
 using GroupFn = void (*)(const void *, int64_t, const BlockQ8_0 *const *, const float *const *,
