@@ -1,6 +1,10 @@
 //===- QuantDot.cpp - choosing a dot-product variant ----------------------===//
 #include "runtime/kernels/QuantDot.h"
 
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace qcc::kernels {
@@ -10,6 +14,28 @@ bool cpuHasAVX2() {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
            __builtin_cpu_supports("f16c");
+  }();
+  return yes;
+}
+
+bool cpuHasVNNI() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vnni");
+  }();
+  return yes;
+}
+
+bool cpuHasAMX() {
+  static const bool yes = [] {
+    unsigned a, b, c, d;
+    // CPUID.(7, 0):EDX bit 24 AMX-TILE, bit 25 AMX-INT8.
+    if (!cpuHasVNNI() || !__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) || !(d & (1u << 25)))
+      return false;
+    // Linux grants the tile data state to a process only on request
+    // (ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA); refused, AMX is not there.
+    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
   }();
   return yes;
 }

@@ -35,6 +35,11 @@ void gemm(ggml::Type w, const void *W, int64_t rows, int64_t n, const void *act,
 
 /// Whether this CPU has AVX2, FMA and F16C (checked once).
 bool cpuHasAVX2();
+/// Whether it has AVX-512 F / VL / VNNI (vpdpbusd on 256-bit registers).
+bool cpuHasVNNI();
+/// Whether it has AMX-TILE and AMX-INT8 and Linux granted this process the
+/// tile state (requested here, once).
+bool cpuHasAMX();
 
 /// The fastest variant on this CPU.
 float dot(ggml::Type w, const void *wRow, const void *aRow, int64_t n);

@@ -3,11 +3,9 @@
 
 #include "formats/ggml/BlockCodes.h"
 #include "frontends/Safetensors.h"
+#include "runtime/kernels/QuantDot.h"
 
-#include <cpuid.h>
 #include <immintrin.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -155,24 +153,26 @@ QCC_AVX2 inline __m256i broadcast4(const int8_t *p) {
 /// repacked rows, each block's exact integer sums from `Sums` (one per
 /// instruction set), then one float chain per row and token. Inlined into
 /// each instruction set's kernel, which carries its target.
-template <int T, typename Sums, typename Block>
-__attribute__((always_inline)) inline void legacyGroup(const Block *g, int64_t nb, int ahead,
-                                                       const BlockQ8_0 *const *act, const float *const *ad,
-                                                       const int32_t *const *asum, float *y, int64_t ldy) {
+template <int T, typename Sums>
+__attribute__((always_inline)) inline void legacyGroup(const void *group, int64_t nb, const BlockQ8_0 *const *act,
+                                                       const float *const *ad, const int32_t *const *asum,
+                                                       float *y, int64_t ldy) {
+  using Block = typename Sums::Block;
+  const auto *g = static_cast<const Block *>(group);
   __m256 F[T];
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t)
     F[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     const Block &b = g[i];
-    prefetchAhead(g, i, nb, ahead);
+    prefetchAhead(g, i, nb, Sums::kAhead);
     __m256i isum[T];
     Sums::template block<T>(b, act, i, isum);
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       // Q4_0 codes are stored +8: every row's sum loses 8 * sum(a).
-      if (asum)
+      if constexpr (Sums::kOffset)
         isum[t] = _mm256_sub_epi32(isum[t], _mm256_set1_epi32(8 * asum[t][i]));
       F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i])), _mm256_cvtepi32_ps(isum[t]), F[t]);
     }
@@ -186,6 +186,9 @@ __attribute__((always_inline)) inline void legacyGroup(const Block *g, int64_t n
 /// 16 bits (codes 0..15 against |a| <= 127: at most 8 x 3810), one vpmaddwd
 /// widens them.
 struct Q4_0SumsAVX2 {
+  using Block = BlockQ4_0x8;
+  static constexpr int kAhead = 16;     ///< blocks prefetched ahead
+  static constexpr bool kOffset = true; ///< codes stored +8
   template <int T>
   QCC_AVX2 static inline void block(const BlockQ4_0x8 &b, const BlockQ8_0 *const *act, int64_t i, __m256i *isum) {
     const __m256i m4 = _mm256_set1_epi8(0xF);
@@ -214,6 +217,9 @@ struct Q4_0SumsAVX2 {
 /// Q8_0 on AVX2: signed codes, vpsignb moves each weight's sign onto the
 /// activation.
 struct Q8_0SumsAVX2 {
+  using Block = BlockQ8_0x8;
+  static constexpr int kAhead = 8;
+  static constexpr bool kOffset = false;
   template <int T>
   QCC_AVX2 static inline void block(const BlockQ8_0x8 &b, const BlockQ8_0 *const *act, int64_t i, __m256i *isum) {
     const __m256i ones = _mm256_set1_epi16(1);
@@ -234,15 +240,12 @@ struct Q8_0SumsAVX2 {
   }
 };
 
-template <int T>
-QCC_AVX2 void groupQ4_0x8(const BlockQ4_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
-                          const float *const *ad, const int32_t *const *asum, float *y, int64_t ldy) {
-  legacyGroup<T, Q4_0SumsAVX2>(g, nb, 16, act, ad, asum, y, ldy);
-}
-template <int T>
-QCC_AVX2 void groupQ8_0x8(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
-                          const float *const *ad, float *y, int64_t ldy) {
-  legacyGroup<T, Q8_0SumsAVX2>(g, nb, 8, act, ad, nullptr, y, ldy);
+/// The legacy kernels as the gemm loop calls them: `g` a group's blocks,
+/// `asum` the side table's code sums (read for Q4_0 only).
+template <int T, typename Sums>
+QCC_AVX2 void legacyAVX2(const void *g, int64_t nb, const BlockQ8_0 *const *act, const float *const *ad,
+                         const int32_t *const *asum, float *y, int64_t ldy) {
+  legacyGroup<T, Sums>(g, nb, act, ad, asum, y, ldy);
 }
 
 /// T tokens against one group of eight repacked Q4_K rows (Q8_K activations).
@@ -379,6 +382,9 @@ QCC_AVX2 void groupQ6_Kx8(const BlockQ6_Kx8 *g, int64_t nb, const BlockQ8_K *con
 /// Q4_0 on VNNI: two chains per token (low and high nibbles) keep the adds
 /// in flight.
 struct Q4_0SumsVNNI {
+  using Block = BlockQ4_0x8;
+  static constexpr int kAhead = 16;
+  static constexpr bool kOffset = true;
   template <int T>
   QCC_VNNI static inline void block(const BlockQ4_0x8 &b, const BlockQ8_0 *const *act, int64_t i, __m256i *isum) {
     const __m256i m4 = _mm256_set1_epi8(0xF);
@@ -404,6 +410,9 @@ struct Q4_0SumsVNNI {
 
 /// Q8_0 on VNNI: vpsignb as on AVX2, vpdpbusd into two chains per token.
 struct Q8_0SumsVNNI {
+  using Block = BlockQ8_0x8;
+  static constexpr int kAhead = 8;
+  static constexpr bool kOffset = false;
   template <int T>
   QCC_VNNI static inline void block(const BlockQ8_0x8 &b, const BlockQ8_0 *const *act, int64_t i, __m256i *isum) {
     __m256i s0[T], s1[T];
@@ -429,15 +438,10 @@ struct Q8_0SumsVNNI {
   }
 };
 
-template <int T>
-QCC_VNNI void groupQ4_0x8Vnni(const BlockQ4_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
-                              const float *const *ad, const int32_t *const *asum, float *y, int64_t ldy) {
-  legacyGroup<T, Q4_0SumsVNNI>(g, nb, 16, act, ad, asum, y, ldy);
-}
-template <int T>
-QCC_VNNI void groupQ8_0x8Vnni(const BlockQ8_0x8 *g, int64_t nb, const BlockQ8_0 *const *act,
-                              const float *const *ad, float *y, int64_t ldy) {
-  legacyGroup<T, Q8_0SumsVNNI>(g, nb, 8, act, ad, nullptr, y, ldy);
+template <int T, typename Sums>
+QCC_VNNI void legacyVNNI(const void *g, int64_t nb, const BlockQ8_0 *const *act, const float *const *ad,
+                         const int32_t *const *asum, float *y, int64_t ldy) {
+  legacyGroup<T, Sums>(g, nb, act, ad, asum, y, ldy);
 }
 
 #undef QCC_VNNI
@@ -502,54 +506,43 @@ QCC_AMX void amxUnpackQ4_0(const BlockQ4_0x8 *g0, const BlockQ4_0x8 *g1, int64_t
     }
 }
 
-/// Rows of groups g0, g1 (their codes unpacked in `wb`, amxUnpackQ4_0)
-/// against 16 tokens (activation rows `ab` bytes apart, side tables at token
-/// 0 of the 16); the tile configuration loaded.
-QCC_AMX void amxQ4_0(const BlockQ4_0x8 *g0, const BlockQ4_0x8 *g1, const uint8_t *wb, int64_t nb,
-                     const uint8_t *act, size_t ab, const float *ad, const int32_t *asum, float *y, int64_t ldy) {
+/// Rows of groups g0, g1 against 16 tokens (activation rows `ab` bytes
+/// apart, side tables at token 0 of the 16); the tile configuration loaded.
+/// Q4_0 codes come unpacked in `wb` (amxUnpackQ4_0), Q8_0 codes straight
+/// from the blocks.
+template <bool Q4, typename B>
+QCC_AMX void amxRows(const B *g0, const B *g1, const uint8_t *wb, int64_t nb, const uint8_t *act, size_t ab,
+                     const float *ad, const int32_t *asum, float *y, int64_t ldy) {
   __m512 F[16];
   for (int t = 0; t < 16; ++t)
     F[t] = _mm512_setzero_ps();
   alignas(64) int32_t C[16][16];
   for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t *a = act + i * sizeof(BlockQ8_0) + offsetof(BlockQ8_0, qs), *w = wb + i * 512;
-    _tile_loadd(0, a, ab);
-    _tile_loadd(1, a + 16, ab);
-    _tile_loadd(2, w, 32);
-    _tile_loadd(3, w + 128, 32);
-    _tile_loadd(4, w + 256, 32);
-    _tile_loadd(5, w + 384, 32);
+    const uint8_t *a = act + i * sizeof(BlockQ8_0) + offsetof(BlockQ8_0, qs);
     _tile_zero(6);
     _tile_zero(7);
-    _tile_dpbsud(6, 0, 2);
-    _tile_dpbsud(6, 1, 3);
-    _tile_dpbsud(7, 0, 4);
-    _tile_dpbsud(7, 1, 5);
+    if constexpr (Q4) {
+      const uint8_t *w = wb + i * 512;
+      _tile_loadd(0, a, ab);
+      _tile_loadd(1, a + 16, ab);
+      _tile_loadd(2, w, 32);
+      _tile_loadd(3, w + 128, 32);
+      _tile_loadd(4, w + 256, 32);
+      _tile_loadd(5, w + 384, 32);
+      _tile_dpbsud(6, 0, 2);
+      _tile_dpbsud(6, 1, 3);
+      _tile_dpbsud(7, 0, 4);
+      _tile_dpbsud(7, 1, 5);
+    } else {
+      _tile_loadd(0, a, ab);
+      _tile_loadd(2, g0[i].qs, 32);
+      _tile_loadd(3, g1[i].qs, 32);
+      _tile_dpbssd(6, 0, 2);
+      _tile_dpbssd(7, 0, 3);
+    }
     _tile_stored(6, C[0], 64);
     _tile_stored(7, C[0] + 8, 64);
-    amxCombine(F, C, g0[i].d, g1[i].d, ad, asum, nb, i, 8);
-  }
-  for (int t = 0; t < 16; ++t)
-    _mm512_storeu_ps(y + t * ldy, F[t]);
-}
-
-QCC_AMX void amxQ8_0(const BlockQ8_0x8 *g0, const BlockQ8_0x8 *g1, int64_t nb, const uint8_t *act, size_t ab,
-                     const float *ad, const int32_t *, float *y, int64_t ldy) {
-  __m512 F[16];
-  for (int t = 0; t < 16; ++t)
-    F[t] = _mm512_setzero_ps();
-  alignas(64) int32_t C[16][16];
-  for (int64_t i = 0; i < nb; ++i) {
-    _tile_loadd(0, act + i * sizeof(BlockQ8_0) + offsetof(BlockQ8_0, qs), ab);
-    _tile_loadd(2, g0[i].qs, 32);
-    _tile_loadd(3, g1[i].qs, 32);
-    _tile_zero(6);
-    _tile_zero(7);
-    _tile_dpbssd(6, 0, 2);
-    _tile_dpbssd(7, 0, 3);
-    _tile_stored(6, C[0], 64);
-    _tile_stored(7, C[0] + 8, 64);
-    amxCombine(F, C, g0[i].d, g1[i].d, ad, nullptr, nb, i, 0);
+    amxCombine(F, C, g0[i].d, g1[i].d, ad, asum, nb, i, Q4 ? 8 : 0);
   }
   for (int t = 0; t < 16; ++t)
     _mm512_storeu_ps(y + t * ldy, F[t]);
@@ -566,25 +559,12 @@ QCC_AMX void amxEnd() { _tile_release(); }
 
 using GroupFn = void (*)(const void *, int64_t, const BlockQ8_0 *const *, const float *const *,
                          const int32_t *const *, float *, int64_t);
-template <int T>
-void q4(const void *g, int64_t nb, const BlockQ8_0 *const *a, const float *const *d, const int32_t *const *s,
-        float *y, int64_t ldy) {
-  groupQ4_0x8<T>(static_cast<const BlockQ4_0x8 *>(g), nb, a, d, s, y, ldy);
-}
-template <int T>
-void q8(const void *g, int64_t nb, const BlockQ8_0 *const *a, const float *const *d, const int32_t *const *,
-        float *y, int64_t ldy) {
-  groupQ8_0x8<T>(static_cast<const BlockQ8_0x8 *>(g), nb, a, d, y, ldy);
-}
-template <int T>
-void q4v(const void *g, int64_t nb, const BlockQ8_0 *const *a, const float *const *d, const int32_t *const *s,
-         float *y, int64_t ldy) {
-  groupQ4_0x8Vnni<T>(static_cast<const BlockQ4_0x8 *>(g), nb, a, d, s, y, ldy);
-}
-template <int T>
-void q8v(const void *g, int64_t nb, const BlockQ8_0 *const *a, const float *const *d, const int32_t *const *,
-         float *y, int64_t ldy) {
-  groupQ8_0x8Vnni<T>(static_cast<const BlockQ8_0x8 *>(g), nb, a, d, y, ldy);
+
+/// The T-token kernel for Q4_0 (q4) or Q8_0 rows, VNNI or AVX2.
+template <int T> GroupFn legacyKernel(bool q4, bool vnni) {
+  if (q4)
+    return vnni ? legacyVNNI<T, Q4_0SumsVNNI> : legacyAVX2<T, Q4_0SumsAVX2>;
+  return vnni ? legacyVNNI<T, Q8_0SumsVNNI> : legacyAVX2<T, Q8_0SumsAVX2>;
 }
 
 /// The k-quant groups against Q8_K rows, two tokens at a time.
@@ -624,28 +604,6 @@ void ActivationSide::fill(Type w, const void *act, int64_t t0, int64_t t1, int64
   }
 }
 
-bool cpuHasVNNI() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx512vnni");
-  }();
-  return yes;
-}
-
-bool cpuHasAMX() {
-  static const bool yes = [] {
-    unsigned a, b, c, d;
-    // CPUID.(7, 0):EDX bit 24 AMX-TILE, bit 25 AMX-INT8.
-    if (!cpuHasVNNI() || !__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) || !(d & (1u << 25)))
-      return false;
-    // Linux grants the tile data state to a process only on request
-    // (ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA); refused, AMX is not there.
-    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
-  }();
-  return yes;
-}
-
 std::vector<RepackIsa> repackIsas() {
   std::vector<RepackIsa> isas{RepackIsa::AVX2};
   if (cpuHasVNNI())
@@ -675,11 +633,8 @@ void gemmRepacked(RepackIsa isa, Type type, const void *packed, int64_t rows, in
   const bool isQ4 = type == Type::Q4_0;
   const size_t groupBytes = nb * (isQ4 ? sizeof(BlockQ4_0x8) : sizeof(BlockQ8_0x8));
   const bool vnni = isa != RepackIsa::AVX2;
-  const GroupFn fns[4] = {
-      isQ4 ? (vnni ? q4v<1> : q4<1>) : (vnni ? q8v<1> : q8<1>),
-      isQ4 ? (vnni ? q4v<2> : q4<2>) : (vnni ? q8v<2> : q8<2>),
-      isQ4 ? (vnni ? q4v<3> : q4<3>) : (vnni ? q8v<3> : q8<3>),
-      isQ4 ? (vnni ? q4v<4> : q4<4>) : (vnni ? q8v<4> : q8<4>)};
+  const GroupFn fns[4] = {legacyKernel<1>(isQ4, vnni), legacyKernel<2>(isQ4, vnni), legacyKernel<3>(isQ4, vnni),
+                          legacyKernel<4>(isQ4, vnni)};
   const auto *P = static_cast<const uint8_t *>(packed);
   const auto *A = static_cast<const BlockQ8_0 *>(act);
   int64_t t0 = 0;
@@ -704,11 +659,11 @@ void gemmRepacked(RepackIsa isa, Type type, const void *packed, int64_t rows, in
         const uint8_t *a = static_cast<const uint8_t *>(act) + u * ab;
         float *yt = y + u * ldy + g * 8;
         if (isQ4)
-          amxQ4_0(q4a, q4b, wb, nb, a, ab, dp, side.sum.data() + u * nb, yt, ldy);
+          amxRows<true>(q4a, q4b, wb, nb, a, ab, dp, side.sum.data() + u * nb, yt, ldy);
         else
-          amxQ8_0(reinterpret_cast<const BlockQ8_0x8 *>(P + g * groupBytes),
-                  reinterpret_cast<const BlockQ8_0x8 *>(P + (g + 1) * groupBytes), nb, a, ab, dp, nullptr, yt,
-                  ldy);
+          amxRows<false>(reinterpret_cast<const BlockQ8_0x8 *>(P + g * groupBytes),
+                         reinterpret_cast<const BlockQ8_0x8 *>(P + (g + 1) * groupBytes), nullptr, nb, a, ab, dp,
+                         nullptr, yt, ldy);
       }
     }
     amxEnd();

@@ -101,16 +101,25 @@ std::vector<float> &threadScratch(QccRt *rt, int thread, size_t n) {
 /// multiply-add) for the single- and multi-query kernels alike.
 inline float tailFma(float a, float b, float c) { return std::fmaf(a, b, c); }
 
+/// The one reduction tree of eight float lanes every dot product here ends
+/// with: low half + high half, then two pairwise adds.
+inline float reduce8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_hadd_ps(s, s);
+  s = _mm_hadd_ps(s, s);
+  return _mm_cvtss_f32(s);
+}
+
+/// Eight elements as floats: F16 converted (exactly), F32 loaded.
+inline __m256 load8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+inline __m256 load8(const float *p) { return _mm256_loadu_ps(p); }
+
 float dotF16(const float *q, const uint16_t *k, int64_t n) {
   __m256 acc = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i),
-                          _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i))), acc);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-  s = _mm_hadd_ps(s, s);
-  s = _mm_hadd_ps(s, s);
-  float r = _mm_cvtss_f32(s);
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(k + i), acc);
+  float r = reduce8(acc);
   for (; i < n; ++i)
     r = tailFma(q[i], _cvtsh_ss(k[i]), r);
   return r;
@@ -133,30 +142,23 @@ void dotsF16(const float *const *q, int nq, const uint16_t *k, int64_t n, float 
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 kv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i)));
+    const __m256 kv = load8(k + i);
     for (int c = 0; c < nq; ++c)
       acc[c] = _mm256_fmadd_ps(_mm256_loadu_ps(q[c] + i), kv, acc[c]);
   }
   for (int c = 0; c < nq; ++c) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[c]), _mm256_extractf128_ps(acc[c], 1));
-    s = _mm_hadd_ps(s, s);
-    s = _mm_hadd_ps(s, s);
-    float r = _mm_cvtss_f32(s);
+    float r = reduce8(acc[c]);
     for (int64_t t = i; t < n; ++t)
       r = tailFma(q[c][t], _cvtsh_ss(k[t]), r);
     out[c] = r;
   }
 }
 
-/// Eight elements of a key or value row as floats: F16 rows converted, F32
-/// rows (a prompt's heads converted once, the same values) loaded.
-inline __m256 load8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
-inline __m256 load8(const float *p) { return _mm256_loadu_ps(p); }
 
 /// dotF16 of four queries against two key rows (n a multiple of 8) times
 /// `scale`, into S[c * ld + j] and S[c * ld + j + 1]: each the bits of
 /// dotF16(q[c], key) * scale. The eight accumulators take the same fused
-/// multiply-adds lane by lane, and their reduction is dotF16's tree (low
+/// multiply-adds lane by lane, and their reduction is reduce8's tree (low
 /// half + high half, then two pairwise adds) run on all eight at once.
 template <typename E>
 void scores4x2(const float *const *q, const E *k0, const E *k1, int64_t n, float scale, float *S, int64_t ld,
@@ -209,15 +211,9 @@ void upcastRows(Type t, const uint8_t *src, int64_t n, float *dst) {
 }
 
 /// Float weights' dot products: lane l of eight sums w[k] * a[k] for k = l
-/// (mod 8) in order, the lanes meet in dotF16's fixed tree, the tail follows
-/// in order. A (row, token) gets these operations whatever tile it is in,
-/// so the compiled model stays batch-invariant.
-inline float reduce8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_hadd_ps(s, s);
-  s = _mm_hadd_ps(s, s);
-  return _mm_cvtss_f32(s);
-}
+/// (mod 8) in order, the lanes meet in reduce8's tree, the tail follows in
+/// order. A (row, token) gets these operations whatever tile it is in, so
+/// the compiled model stays batch-invariant.
 
 inline float toFloat(float v) { return v; }
 inline float toFloat(uint16_t h) { return _cvtsh_ss(h); }
@@ -320,10 +316,7 @@ float dotQ8(const float *q, const qcc::ggml::BlockQ8_0 *row, int64_t off, int64_
       __m256 kv = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk.qs + j))));
       acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + b * 32 + j), kv, acc);
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_hadd_ps(s, s);
-    s = _mm_hadd_ps(s, s);
-    r += _mm_cvtss_f32(s) * _cvtsh_ss(blk.d);
+    r += reduce8(acc) * _cvtsh_ss(blk.d);
   }
   return r;
 }
@@ -500,13 +493,10 @@ void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, 
           hr.call = call, hr.g = g, hr.len = 0;
         if (hr.k.size() < size_t((pLast + 1) * hd))
           hr.k.resize(rt->maxCtx * hd), hr.v.resize(rt->maxCtx * hd);
-        for (; hr.len <= pLast; ++hr.len)
-          for (int64_t e2 = 0; e2 < hd; ++e2) {
-            const auto *kr = reinterpret_cast<const uint16_t *>(s.k.data() + hr.len * rowB) + g * hd;
-            const auto *vr = reinterpret_cast<const uint16_t *>(s.v.data() + hr.len * rowB) + g * hd;
-            hr.k[hr.len * hd + e2] = _cvtsh_ss(kr[e2]);
-            hr.v[hr.len * hd + e2] = _cvtsh_ss(vr[e2]);
-          }
+        for (; hr.len <= pLast; ++hr.len) {
+          upcastRows(Type::F16, s.k.data() + hr.len * rowB + g * hd * 2, hd, hr.k.data() + hr.len * hd);
+          upcastRows(Type::F16, s.v.data() + hr.len * rowB + g * hd * 2, hd, hr.v.data() + hr.len * hd);
+        }
         const int64_t lo = window > 0 ? std::max<int64_t>(0, pos0 + i0 - window + 1) : 0;
         std::vector<float> &S = threadScratch(rt, thread, size_t(QB * (pLast + 1)));
         const float *qs[QB];
