@@ -1,6 +1,8 @@
 //===- GPTQ.cpp - GPTQ: error-compensating column-wise rounding -----------===//
 #include "quant/GPTQ.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -115,14 +117,19 @@ GPTQStats gptq(float *W, int64_t rows, int64_t n, const double *Hin, const float
     damp = 1e-8 * (mean > 0 ? mean : 1.0);
   std::vector<double> U;
   // LAPACK on one thread: its blocking (and so its rounding) then does not
-  // depend on the number of threads.
-  const int blasThreads = openblas_get_num_threads();
+  // depend on the number of threads. OpenBLAS's OpenMP build sets OpenMP's
+  // thread count with its own, and under LLVM's libomp (which Debian's
+  // libomp-22-dev installs as libgomp.so.1 beside the LLVM libraries qcc
+  // links) it reports one thread: both counts are put back as they were, or
+  // every later parallel loop would run on one thread.
+  const int blasThreads = openblas_get_num_threads(), ompThreads = omp_get_max_threads();
   openblas_set_num_threads(1);
   while (!inverseHessianFactor(Hp, n, damp, U)) {
     damp *= 10;
     ++st.escalations;
   }
   openblas_set_num_threads(blasThreads);
+  omp_set_num_threads(ompThreads);
   std::vector<double>().swap(Hp); // U is all that is needed from here
   st.damp = damp;
 

@@ -1,11 +1,14 @@
 //===- RTNTest.cpp - generic round-to-nearest -----------------------------===//
 #include "quant/RTN.h"
+#include "quant/GPTQ.h"
+#include "quant/Grids.h"
 #include "frontends/Safetensors.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <omp.h>
 #include <random>
 
 using namespace qcc;
@@ -110,4 +113,33 @@ TEST(RTN, GPUGridHasHalfScalesAndAZeroFloor) {
     // Within 2x of the unconstrained grid's error (the zero floor costs the all-positive group).
     EXPECT_LT(mse(p, x, q, 1, n), 2.0 * mse(plain, x, q0, 1, n) + 1e-9) << (sym ? "sym" : "asym");
   }
+}
+
+TEST(GPTQ, LeavesTheThreadCountAsItWas) {
+  // GPTQ runs LAPACK on one thread; OpenBLAS's OpenMP build changes OpenMP's
+  // thread count with its own, and under LLVM's libomp it reports one. Every
+  // parallel loop after the first GPTQ call ran on one thread until the
+  // count was put back.
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(2);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  const int64_t rows = 4, n = 32, T = 64;
+  std::vector<float> W(rows * n), X(T * n);
+  for (float &v : W)
+    v = g(rng);
+  for (float &v : X)
+    v = g(rng);
+  std::vector<double> H(n * n, 0.0);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        H[i * n + j] += double(X[t * n + i]) * X[t * n + j];
+  rtn::Params p;
+  p.bits = 4;
+  p.group = 16;
+  quant::RTNGrid grid(p, rows, n);
+  quant::gptq(W.data(), rows, n, H.data(), nullptr, grid, quant::GPTQOptions());
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  omp_set_num_threads(before);
 }
