@@ -6,7 +6,10 @@
 // reduces that value to statistics (X^T X, mean |x|, per-channel energy),
 // applies the method and packs the weights; the layers' outputs are then
 // computed with the *rounded* weights, so every later layer is calibrated on
-// the inputs the quantized model will really produce.
+// the inputs the quantized model will really produce. Layers in a ggml block
+// format compute them as the compiled model (and llama.cpp) does: activations
+// quantized to the format's Q8 partner, integer dot products
+// (kernels::QuantLinear); the others in float.
 //
 // AWQ scales are folded into the op that produces the layers' input, found by
 // pattern: an RMSNorm (its weight), or, looking ahead before the producer is
@@ -26,6 +29,7 @@
 #include "runtime/Kernels.h"
 #include "runtime/Progress.h"
 #include "runtime/WeightStore.h"
+#include "runtime/kernels/QuantLinear.h"
 #include "formats/ggml/GGMLTypes.h"
 #include "quant/Mixture.h"
 #include "formats/ggml/TensorNames.h"
@@ -227,6 +231,11 @@ struct Driver {
   /// fault in hundreds of fresh megabytes.
   std::vector<std::vector<float>> spare;
   llvm::StringMap<std::vector<float>> eff; ///< current float (or rounded) weights in use
+  /// Rounded ggml weights whose products run as the compiled model runs them
+  /// (activations quantized, integer dot products): the later layers are
+  /// calibrated on what the quantized model really computes, at the speed of
+  /// its integer kernels.
+  llvm::StringMap<std::unique_ptr<kn::QuantLinear>> packed;
   llvm::StringSet<> done;
   std::vector<std::vector<float>> scratch;
   std::string error;
@@ -369,6 +378,11 @@ struct Driver {
       if (!W || (l.getBiasAttr() && !loadFloat(weight(l.getBiasAttr()), bias)))
         return false;
       int64_t din = dimOf(l.getInput()), dout = dimOf(l.getResult());
+      auto p = packed.find(l.getWeightAttr().getValue());
+      if (p != packed.end()) {
+        p->second->apply(in(l.getInput()), T, bias.empty() ? nullptr : bias.data(), result(dout));
+        return true;
+      }
       kn::linearChunked(in(l.getInput()), W->data(), bias.empty() ? nullptr : bias.data(), result(dout),
                     T, din, dout);
       return true;
@@ -701,6 +715,8 @@ struct Driver {
         w.setPackedAttr(DenseElementsAttr::get(
             t, ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(bytes.data()), bytes.size())));
       }
+      if (grid.type && kn::QuantLinear::supported(*grid.type))
+        packed[w.getSymName()] = std::make_unique<kn::QuantLinear>(*grid.type, bytes.data(), rows, n);
       if (store && !w.getValueAttr()) {
         auto shape = w.getTensorType().getShape();
         store->setPacked(w.getSymName(),
@@ -762,8 +778,10 @@ struct Driver {
         opSeconds[key] +=
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       }
-      if (auto l = dyn_cast<LinearOp>(op))
+      if (auto l = dyn_cast<LinearOp>(op)) {
         eff.erase(l.getWeightAttr().getValue());
+        packed.erase(l.getWeightAttr().getValue());
+      }
       for (Value v : op->getOperands())
         if (lastUse[v] == i) {
           auto it = bufs.find(v);

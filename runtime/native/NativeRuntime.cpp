@@ -14,7 +14,7 @@
 #include "frontends/GGUF.h"
 #include "runtime/Kernels.h"
 #include "runtime/kernels/QuantDot.h"
-#include "runtime/kernels/Repack.h"
+#include "runtime/kernels/QuantLinear.h"
 
 #include "llvm/ADT/StringExtras.h"
 
@@ -376,10 +376,7 @@ void qcc_rt_linear(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t o
     if (P)
       rt->side.reserve(t, n, in);
     auto quantize = [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b; i < e; ++i)
-        qcc::ggml::quantizeActivations(t, x + i * in, act + i * ab, in);
-      if (P)
-        rt->side.fill(t, act, b, e, in);
+      qcc::kernels::quantizeActivationRows(t, x, b, e, in, act, P ? &rt->side : nullptr);
     };
     if (n > 8)
       rt->pool->parallelFor(n, 1, quantize);
@@ -389,11 +386,8 @@ void qcc_rt_linear(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t o
     rt->pool->parallelFor(out, kRows, [&](int64_t b, int64_t e, int) {
       for (int64_t r0 = b; r0 < e; r0 += kRows) {
         const int64_t nr = std::min(e, r0 + kRows) - r0;
-        if (P) // rows regrouped by eight; r0 and nr are multiples of 8
-          qcc::kernels::gemmRepacked(t, P + qcc::kernels::repackedBytes(t, r0, in), nr, in, act, rt->side, n,
-                                     y + r0, out);
-        else
-          qcc::kernels::gemm(t, W + r0 * rb, nr, in, act, n, y + r0, out);
+        // Repacked rows are regrouped by eight; then r0 and nr are multiples of 8.
+        qcc::kernels::gemmRowRange(t, W, P, r0, nr, in, act, rt->side, n, y, out);
         if (addend)
           for (int64_t i = 0; i < n; ++i)
             for (int64_t r = 0; r < nr; ++r)

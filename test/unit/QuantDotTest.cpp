@@ -9,7 +9,9 @@
 #include "formats/ggml/GGMLTypes.h"
 #include "frontends/Safetensors.h"
 #include "runtime/kernels/QuantDot.h"
-#include "runtime/kernels/Repack.h"
+#include "runtime/kernels/QuantLinear.h"
+
+#include <omp.h>
 
 #include <gtest/gtest.h>
 
@@ -334,4 +336,45 @@ TEST(QuantDot, RepackedRowsEqualTheRowChainReferenceBitForBit) {
   const float a = kernels::dotRowChainRef(t, wq.data(), aq.data(), 512),
               b = kernels::dotRef(t, wq.data(), aq.data(), 512);
   EXPECT_NEAR(a, b, 1e-4 * (std::fabs(b) + 1));
+}
+
+TEST(QuantDot, QuantLinearEqualsEachDotAtAnyThreadCount) {
+  // What calibration runs its rounded layers with: activations quantized per
+  // token, chunks of tokens on OpenMP threads, repacked rows where the type
+  // has them. Every (token, row) result is the reference dot of that pair
+  // (the row-chain one for repacked rows) plus the bias, at 1 and 2 threads.
+  if (!kernels::cpuHasAVX2())
+    GTEST_SKIP() << "this CPU has no AVX2";
+  std::mt19937 rng(13);
+  const int64_t n = 256, T = 300; // two chunks of tokens, the second partial
+  for (Type t : kQuantized) {
+    for (int64_t rows : {8, 72, 13}) {
+      SCOPED_TRACE(std::string(traits(t).name) + " rows " + std::to_string(rows));
+      ASSERT_TRUE(kernels::QuantLinear::supported(t));
+      std::vector<float> w = randomRow(rng, rows * n, 3.0f), x = randomRow(rng, T * n, 10.0f),
+                         bias = randomRow(rng, rows, 1.0f);
+      std::vector<uint8_t> wq(rowBytes(t, n) * rows);
+      quantizeRows(t, w.data(), wq.data(), rows, n);
+      kernels::QuantLinear lin(t, wq.data(), rows, n);
+      std::vector<float> y1(T * rows), y2(T * rows);
+      const int threads = omp_get_max_threads();
+      omp_set_num_threads(1);
+      lin.apply(x.data(), T, bias.data(), y1.data());
+      omp_set_num_threads(2);
+      lin.apply(x.data(), T, bias.data(), y2.data());
+      omp_set_num_threads(threads);
+      const bool chain = kernels::repackable(t, rows);
+      for (int64_t k = 0; k < T; k += 7) {
+        std::vector<uint8_t> a = quantizeAct(t, std::vector<float>(x.begin() + k * n, x.begin() + (k + 1) * n));
+        for (int64_t r = 0; r < rows; ++r) {
+          const uint8_t *wr = wq.data() + r * rowBytes(t, n);
+          const float ref = (chain ? kernels::dotRowChainRef(t, wr, a.data(), n)
+                                   : kernels::dotRef(t, wr, a.data(), n)) + bias[r];
+          ASSERT_EQ(bits(y1[k * rows + r]), bits(ref)) << "token " << k << " row " << r;
+        }
+      }
+      ASSERT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float))) << "thread count changed bits";
+    }
+  }
+  EXPECT_FALSE(kernels::QuantLinear::supported(Type::F16));
 }
