@@ -5,19 +5,25 @@
 // the Gram matrix X^T X of each distinct linear input. Those products are
 // most of the arithmetic and cannot be skipped without changing the method.
 // This benchmark runs exactly the kernels the calibration pass uses for them
-// (kernels::linearChunked, quant::gram) at one decoder layer's shapes over
-// all T tokens, on random data, and prints the time a model of `layers`
-// such layers needs for them alone: a floor for the whole pipeline on this
-// machine. With --pipeline-seconds it also prints pipeline / floor.
+// (kernels::QuantLinear on weights of --type, as the pass runs its rounded
+// ggml layers, or kernels::linearChunked in float without it; quant::gram)
+// at one decoder layer's shapes over all T tokens, on random data, and
+// prints the time a model of `layers` such layers needs for them alone: a
+// floor for the whole pipeline on this machine. With --pipeline-seconds it
+// also prints pipeline / floor.
 //
 //   qcc-calib-floor --hidden 512 --ffn 1536 --heads 8 --kv-heads 4 \
-//       --head-dim 64 --layers 8 --tokens 65536 [--pipeline-seconds 75]
+//       --head-dim 64 --layers 8 --tokens 65536 [--type Q4_K] [--pipeline-seconds 75]
 //
 //===----------------------------------------------------------------------===//
 #include "quant/Gram.h"
 #include "runtime/Kernels.h"
+#include "runtime/kernels/QuantLinear.h"
+#include "formats/ggml/GGMLTypes.h"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -34,7 +40,7 @@ double seconds(std::chrono::steady_clock::time_point t0) {
 
 [[noreturn]] void usage(const char *why) {
   fprintf(stderr, "qcc-calib-floor: %s\nusage: qcc-calib-floor --hidden N --ffn N --heads N "
-                  "--kv-heads N --head-dim N --layers N --tokens N [--pipeline-seconds S]\n",
+                  "--kv-heads N --head-dim N --layers N --tokens N [--type GGML_TYPE] [--pipeline-seconds S]\n",
           why);
   exit(2);
 }
@@ -44,10 +50,18 @@ double seconds(std::chrono::steady_clock::time_point t0) {
 int main(int argc, char **argv) {
   int64_t hidden = 0, ffn = 0, heads = 0, kvHeads = 0, headDim = 0, layers = 0, tokens = 0;
   double pipeline = 0;
+  std::optional<qcc::ggml::Type> type;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (i + 1 >= argc)
       usage(("missing value after " + a).c_str());
+    if (a == "--type") {
+      type = qcc::ggml::typeFromName(argv[++i]);
+      if (!type || !qcc::kernels::QuantLinear::supported(*type))
+        usage(("--type: expected a quantized ggml type this CPU has integer kernels for, got " +
+               std::string(argv[i])).c_str());
+      continue;
+    }
     char *end = nullptr;
     double v = strtod(argv[++i], &end);
     if (!end || *end || !(v > 0))
@@ -88,8 +102,17 @@ int main(int argc, char **argv) {
 
   double linSec = 0, gramSec = 0, linFlop = 0, gramFlop = 0;
   for (auto [in, out] : linears) {
+    std::unique_ptr<qcc::kernels::QuantLinear> lin;
+    if (type) {
+      std::vector<uint8_t> packed(qcc::ggml::rowBytes(*type, in) * out);
+      qcc::ggml::quantizeRows(*type, W.data(), packed.data(), out, in);
+      lin = std::make_unique<qcc::kernels::QuantLinear>(*type, packed.data(), out, in);
+    }
     auto t0 = std::chrono::steady_clock::now();
-    qcc::kernels::linearChunked(X.data(), W.data(), nullptr, Y.data(), tokens, in, out);
+    if (lin)
+      lin->apply(X.data(), tokens, nullptr, Y.data());
+    else
+      qcc::kernels::linearChunked(X.data(), W.data(), nullptr, Y.data(), tokens, in, out);
     linSec += seconds(t0);
     linFlop += 2.0 * double(tokens) * double(in) * double(out);
   }
@@ -100,8 +123,8 @@ int main(int argc, char **argv) {
     gramFlop += double(tokens) * double(n) * double(n); // the symmetric half, as ssyrk computes it
   }
   const double floor = double(layers) * (linSec + gramSec);
-  printf("one layer over %lld tokens: linear %.2f s (%.0f GFLOP/s), X^T X %.2f s (%.0f GFLOP/s)\n",
-         (long long)tokens, linSec, linFlop / linSec / 1e9, gramSec, gramFlop / gramSec / 1e9);
+  printf("one layer over %lld tokens: linear (%s) %.2f s (%.0f GFLOP/s), X^T X %.2f s (%.0f GFLOP/s)\n",
+         (long long)tokens, type ? qcc::ggml::traits(*type).name : "float", linSec, linFlop / linSec / 1e9, gramSec, gramFlop / gramSec / 1e9);
   printf("floor for %lld layers: %.1f s (linear %.1f s + X^T X %.1f s; %.2f TFLOP)\n",
          (long long)layers, floor, layers * linSec, layers * gramSec,
          layers * (linFlop + gramFlop) / 1e12);

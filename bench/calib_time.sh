@@ -21,6 +21,9 @@ CTX=${CTX:-512}
 RUNS=${RUNS:-2}
 OUT=${OUT:-/tmp/calib-time}
 mkdir -p "$OUT"
+# The floor's linear layers in the preset's main block format (Q4_K_M -> Q4_K),
+# integer products as the calibration pass runs its rounded layers.
+LINEAR_TYPE=${LINEAR_TYPE:-${TYPE%_[SML]}}
 
 best=""
 for r in $(seq "$RUNS"); do
@@ -43,7 +46,7 @@ print(h, c["intermediate_size"], nh, c.get("num_key_value_heads", nh),
 PY
 )
 "$FLOOR" --hidden "$hidden" --ffn "$ffn" --heads "$heads" --kv-heads "$kv" --head-dim "$hd" \
-  --layers "$layers" --tokens $((SAMPLES * CTX)) --pipeline-seconds "$best" | tee "$OUT/floor.txt" >&2
+  --layers "$layers" --tokens $((SAMPLES * CTX)) --type "$LINEAR_TYPE" --pipeline-seconds "$best" | tee "$OUT/floor.txt" >&2
 floor=$(sed -n 's/^floor for [0-9]* layers: \([0-9.]*\) s.*/\1/p' "$OUT/floor.txt")
 awk -v m="$(basename "$MODEL")" -v ty="$TYPE" -v s="$SAMPLES" -v c="$CTX" -v b="$best" -v f="$floor" \
   'BEGIN { printf "| %s | %s | %s x %s | %.1f | %.1f | %.2f |\n", m, ty, s, c, b, f, b / f }'
