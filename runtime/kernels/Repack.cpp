@@ -438,6 +438,135 @@ struct Q8_0SumsVNNI {
   }
 };
 
+/// Q4_K on VNNI: each sub-block's 32 products per row summed in 32 bits by
+/// vpdpbusd (no 16-bit stage), times the row's sub-block scale (vpmulld);
+/// the mins against the activation sums by vpdpwssd. The same exact integer
+/// sums as groupQ4_Kx8, the same float step; four tokens at a time (the
+/// EVEX encoding gives sixteen more vector registers).
+template <int T>
+QCC_VNNI void groupQ4_Kx8VNNI(const BlockQ4_Kx8 *g, int64_t nb, const BlockQ8_K *const *act, float *y,
+                              int64_t ldy) {
+  const __m256i m4 = _mm256_set1_epi8(0xF);
+  __m256 F[T], C[T];
+  for (int t = 0; t < T; ++t)
+    F[t] = _mm256_setzero_ps(), C[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ4_Kx8 &b = g[i];
+    prefetchAhead(g, i, nb, 2);
+    __m256i isum[T], msum[T];
+    for (int t = 0; t < T; ++t)
+      isum[t] = _mm256_setzero_si256(), msum[t] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      __m256i lo32[T], hi32[T];
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t)
+        lo32[t] = _mm256_setzero_si256(), hi32[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; ++q) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qs + 256 * c + 32 * q));
+        const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
+          lo32[t] = _mm256_dpbusd_epi32(lo32[t], lo, broadcast4(act[t][i].qs + 64 * c + 4 * q));
+          hi32[t] = _mm256_dpbusd_epi32(hi32[t], hi, broadcast4(act[t][i].qs + 64 * c + 32 + 4 * q));
+        }
+      }
+      const __m256i sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * c])));
+      const __m256i sc1 =
+          _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * c + 1])));
+      const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.mn[c])));
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_mullo_epi32(lo32[t], sc0),
+                                                             _mm256_mullo_epi32(hi32[t], sc1)));
+        const int16_t *bs = act[t][i].bsums + 4 * c;
+        const int32_t pair = int32_t(uint16_t(int16_t(bs[0] + bs[1]))) |
+                             int32_t(uint32_t(uint16_t(int16_t(bs[2] + bs[3]))) << 16);
+        msum[t] = _mm256_dpwssd_epi32(msum[t], mn, _mm256_set1_epi32(pair));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
+    const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.dmin)));
+    for (int t = 0; t < T; ++t) {
+      const __m256 da = _mm256_set1_ps(act[t][i].d);
+      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t]), F[t]);
+      C[t] = _mm256_fmadd_ps(_mm256_mul_ps(da, dm), _mm256_cvtepi32_ps(msum[t]), C[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    _mm256_storeu_ps(y + t * ldy, _mm256_sub_ps(F[t], C[t]));
+}
+
+/// Q6_K on VNNI: each 16-code sub-block's products per row summed in 32
+/// bits by vpdpbusd, times the row's signed scale (vpmulld); the +32 offset
+/// by vpdpwssd. The same exact integer sums as groupQ6_Kx8.
+template <int T>
+QCC_VNNI void groupQ6_Kx8VNNI(const BlockQ6_Kx8 *g, int64_t nb, const BlockQ8_K *const *act, float *y,
+                              int64_t ldy) {
+  const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(0x0C),
+                m48 = _mm256_set1_epi8(0x30);
+  __m256 F[T];
+  for (int t = 0; t < T; ++t)
+    F[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ6_Kx8 &b = g[i];
+    prefetchAhead(g, i, nb, 2);
+    __m256i isum[T], off[T];
+    for (int t = 0; t < T; ++t)
+      isum[t] = _mm256_setzero_si256(), off[t] = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h)
+      for (int jh = 0; jh < 2; ++jh) {
+        __m256i acc[T][4];
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t)
+          for (int k = 0; k < 4; ++k)
+            acc[t][k] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+        for (int j = 4 * jh; j < 4 * jh + 4; ++j) {
+          const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.ql + 512 * h + 32 * j));
+          const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.ql + 512 * h + 256 + 32 * j));
+          const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qh + 256 * h + 32 * j));
+          const __m256i q[4] = {
+              _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4)),
+              _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m12), 2)),
+              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m48)),
+              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                              _mm256_and_si256(_mm256_srli_epi16(qh, 2), m48))};
+#pragma GCC unroll 4
+          for (int t = 0; t < T; ++t)
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; ++k)
+              acc[t][k] = _mm256_dpbusd_epi32(acc[t][k], q[k], broadcast4(act[t][i].qs + 128 * h + 32 * k + 4 * j));
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+          const __m256i sc = _mm256_cvtepi8_epi32(
+              _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[8 * h + 2 * k + jh])));
+#pragma GCC unroll 4
+          for (int t = 0; t < T; ++t)
+            isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(acc[t][k], sc));
+        }
+      }
+    for (int p = 0; p < 8; ++p) {
+      const __m128i s0 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * p]));
+      const __m128i s1 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * p + 1]));
+      const __m256i sp = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s0, s1));
+      for (int t = 0; t < T; ++t) {
+        int32_t pair;
+        std::memcpy(&pair, act[t][i].bsums + 2 * p, 4);
+        off[t] = _mm256_dpwssd_epi32(off[t], sp, _mm256_set1_epi32(pair));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
+    for (int t = 0; t < T; ++t) {
+      const __m256i s = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(off[t], 5));
+      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(act[t][i].d)), _mm256_cvtepi32_ps(s), F[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    _mm256_storeu_ps(y + t * ldy, _mm256_sub_ps(F[t], _mm256_setzero_ps()));
+}
+
 template <int T, typename Sums>
 QCC_VNNI void legacyVNNI(const void *g, int64_t nb, const BlockQ8_0 *const *act, const float *const *ad,
                          const int32_t *const *asum, float *y, int64_t ldy) {
@@ -567,18 +696,21 @@ template <int T> GroupFn legacyKernel(bool q4, bool vnni) {
   return vnni ? legacyVNNI<T, Q8_0SumsVNNI> : legacyAVX2<T, Q8_0SumsAVX2>;
 }
 
-/// The k-quant groups against Q8_K rows, two tokens at a time.
-template <typename B, void (*Group1)(const B *, int64_t, const BlockQ8_K *const *, float *, int64_t),
-          void (*Group2)(const B *, int64_t, const BlockQ8_K *const *, float *, int64_t)>
-void gemmK8(const void *packed, int64_t rows, int64_t n, const void *act, int64_t tokens, float *y,
-            int64_t ldy) {
+/// The k-quant groups against Q8_K rows, up to TMax tokens at a time
+/// (groups[t - 1] takes t tokens).
+template <typename B, int TMax>
+void gemmK8(void (*const *groups)(const B *, int64_t, const BlockQ8_K *const *, float *, int64_t),
+            const void *packed, int64_t rows, int64_t n, const void *act, int64_t tokens, float *y, int64_t ldy) {
   const int64_t nb = n / QK_K;
   const auto *P = static_cast<const B *>(packed);
   const auto *A = static_cast<const BlockQ8_K *>(act);
-  for (int64_t t0 = 0; t0 < tokens; t0 += 2) {
-    const BlockQ8_K *ap[2] = {A + t0 * nb, A + std::min(t0 + 1, tokens - 1) * nb};
+  for (int64_t t0 = 0; t0 < tokens; t0 += TMax) {
+    const int tt = int(std::min<int64_t>(TMax, tokens - t0));
+    const BlockQ8_K *ap[TMax];
+    for (int t = 0; t < tt; ++t)
+      ap[t] = A + (t0 + t) * nb;
     for (int64_t g = 0; g < rows / 8; ++g)
-      (tokens - t0 >= 2 ? Group2 : Group1)(P + g * nb, nb, ap, y + t0 * ldy + g * 8, ldy);
+      groups[tt - 1](P + g * nb, nb, ap, y + t0 * ldy + g * 8, ldy);
   }
 }
 
@@ -625,10 +757,24 @@ void gemmRepacked(Type type, const void *packed, int64_t rows, int64_t n, const 
 
 void gemmRepacked(RepackIsa isa, Type type, const void *packed, int64_t rows, int64_t n, const void *act,
                   const ActivationSide &side, int64_t tokens, float *y, int64_t ldy) {
-  if (type == Type::Q4_K)
-    return gemmK8<BlockQ4_Kx8, groupQ4_Kx8<1>, groupQ4_Kx8<2>>(packed, rows, n, act, tokens, y, ldy);
-  if (type == Type::Q6_K)
-    return gemmK8<BlockQ6_Kx8, groupQ6_Kx8<1>, groupQ6_Kx8<2>>(packed, rows, n, act, tokens, y, ldy);
+  if (type == Type::Q4_K) {
+    using Fn = void (*)(const BlockQ4_Kx8 *, int64_t, const BlockQ8_K *const *, float *, int64_t);
+    static const Fn avx2[2] = {groupQ4_Kx8<1>, groupQ4_Kx8<2>};
+    static const Fn vnni[4] = {groupQ4_Kx8VNNI<1>, groupQ4_Kx8VNNI<2>, groupQ4_Kx8VNNI<3>,
+                               groupQ4_Kx8VNNI<4>};
+    if (isa == RepackIsa::AVX2)
+      return gemmK8<BlockQ4_Kx8, 2>(avx2, packed, rows, n, act, tokens, y, ldy);
+    return gemmK8<BlockQ4_Kx8, 4>(vnni, packed, rows, n, act, tokens, y, ldy);
+  }
+  if (type == Type::Q6_K) {
+    using Fn = void (*)(const BlockQ6_Kx8 *, int64_t, const BlockQ8_K *const *, float *, int64_t);
+    static const Fn avx2[2] = {groupQ6_Kx8<1>, groupQ6_Kx8<2>};
+    static const Fn vnni[4] = {groupQ6_Kx8VNNI<1>, groupQ6_Kx8VNNI<2>, groupQ6_Kx8VNNI<3>,
+                               groupQ6_Kx8VNNI<4>};
+    if (isa == RepackIsa::AVX2)
+      return gemmK8<BlockQ6_Kx8, 2>(avx2, packed, rows, n, act, tokens, y, ldy);
+    return gemmK8<BlockQ6_Kx8, 4>(vnni, packed, rows, n, act, tokens, y, ldy);
+  }
   const int64_t nb = n / QK;
   const bool isQ4 = type == Type::Q4_0;
   const size_t groupBytes = nb * (isQ4 ? sizeof(BlockQ4_0x8) : sizeof(BlockQ8_0x8));
