@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 namespace qcc::kernels {
 
@@ -248,23 +249,96 @@ QCC_AVX2 void legacyAVX2(const void *g, int64_t nb, const BlockQ8_0 *const *act,
   legacyGroup<T, Sums>(g, nb, act, ad, asum, y, ldy);
 }
 
-/// T tokens against one group of eight repacked Q4_K rows (Q8_K activations).
-template <int T>
-QCC_AVX2 void groupQ4_Kx8(const BlockQ4_Kx8 *g, int64_t nb, const BlockQ8_K *const *act,
-                          float *y, int64_t ldy) {
-  const __m256i m4 = _mm256_set1_epi8(0xF);
+/// The frame of the Q4_K / Q6_K kernels: T tokens against one group of
+/// eight repacked rows (Q8_K activations). `Sums` (one per format and
+/// instruction set) adds each row's exact integer block sum with the
+/// sub-block scales applied into isum, and what the activation sums carry
+/// into asum (Q4_K: its mins, q4kMins; Q6_K: the +32 storage offset,
+/// q6kOffset); the frame takes the float step (Q4_K: a second chain for the
+/// mins). Inlined into each instruction set's kernel.
+template <int T, typename Sums>
+__attribute__((always_inline)) inline void kquantGroup(const typename Sums::Block *g, int64_t nb,
+                                                       const BlockQ8_K *const *act, float *y, int64_t ldy) {
+  constexpr bool q4 = std::is_same_v<typename Sums::Block, BlockQ4_Kx8>;
   __m256 F[T], C[T];
   for (int t = 0; t < T; ++t)
     F[t] = _mm256_setzero_ps(), C[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    const BlockQ4_Kx8 &b = g[i];
+    const auto &b = g[i];
     prefetchAhead(g, i, nb, 2);
-    __m256i isum[T], msum[T];
+    __m256i isum[T], asum[T];
     for (int t = 0; t < T; ++t)
-      isum[t] = _mm256_setzero_si256(), msum[t] = _mm256_setzero_si256();
+      isum[t] = _mm256_setzero_si256(), asum[t] = _mm256_setzero_si256();
+    Sums::template block<T>(b, act, i, isum, asum);
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
+    for (int t = 0; t < T; ++t) {
+      const __m256 da = _mm256_set1_ps(act[t][i].d);
+      if constexpr (q4) {
+        const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.dmin)));
+        F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t]), F[t]);
+        C[t] = _mm256_fmadd_ps(_mm256_mul_ps(da, dm), _mm256_cvtepi32_ps(asum[t]), C[t]);
+      } else {
+        const __m256i s = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(asum[t], 5));
+        F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(s), F[t]);
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    _mm256_storeu_ps(y + t * ldy, _mm256_sub_ps(F[t], C[t]));
+}
+
+/// Six-bit Q6_K codes of group j of half h, parts k = 0..3 (unsigned).
+QCC_AVX2 inline void q6Codes(const BlockQ6_Kx8 &b, int h, int j, __m256i q[4]) {
+  const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(0x0C),
+                m48 = _mm256_set1_epi8(0x30);
+  const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.ql + 512 * h + 32 * j));
+  const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.ql + 512 * h + 256 + 32 * j));
+  const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qh + 256 * h + 32 * j));
+  q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+  q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m12), 2));
+  q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m48));
+  q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), m48));
+}
+
+/// Q4_K's mins of sub-blocks 2c, 2c + 1 against their activation sums,
+/// added to asum (each row's min sum).
+template <int T>
+QCC_AVX2 inline void q4kMins(const BlockQ4_Kx8 &b, const BlockQ8_K *const *act, int64_t i, int c, __m256i *asum) {
+  const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.mn[c])));
+  for (int t = 0; t < T; ++t) {
+    const int16_t *bs = act[t][i].bsums + 4 * c;
+    const int32_t pair = int32_t(uint16_t(int16_t(bs[0] + bs[1]))) |
+                         int32_t(uint32_t(uint16_t(int16_t(bs[2] + bs[3]))) << 16);
+    asum[t] = _mm256_add_epi32(asum[t], _mm256_madd_epi16(mn, _mm256_set1_epi32(pair)));
+  }
+}
+
+/// Q6_K's +32 storage offset: per row, the sum over sub-blocks of scale *
+/// activation sum, into asum.
+template <int T>
+QCC_AVX2 inline void q6kOffset(const BlockQ6_Kx8 &b, const BlockQ8_K *const *act, int64_t i, __m256i *asum) {
+  for (int p = 0; p < 8; ++p) {
+    const __m128i s0 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * p]));
+    const __m128i s1 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * p + 1]));
+    const __m256i sp = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s0, s1));
+    for (int t = 0; t < T; ++t) {
+      int32_t pair;
+      std::memcpy(&pair, act[t][i].bsums + 2 * p, 4);
+      asum[t] = _mm256_add_epi32(asum[t], _mm256_madd_epi16(sp, _mm256_set1_epi32(pair)));
+    }
+  }
+}
+
+/// Q4_K on AVX2: 16-bit sums of each row's 32 products of sub-blocks 2c and
+/// 2c + 1 (at most 8 x 3810 in magnitude), the row scales by vpmaddwd.
+struct Q4_KSumsAVX2 {
+  using Block = BlockQ4_Kx8;
+  template <int T>
+  QCC_AVX2 static inline void block(const BlockQ4_Kx8 &b, const BlockQ8_K *const *act, int64_t i, __m256i *isum,
+                                    __m256i *asum) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
     for (int c = 0; c < 4; ++c) {
-      // 16-bit sums of each row's 32 products of sub-blocks 2c and 2c + 1
-      // (at most 8 x 3810 in magnitude).
       __m256i lo16[T], hi16[T];
       for (int t = 0; t < T; ++t)
         lo16[t] = _mm256_setzero_si256(), hi16[t] = _mm256_setzero_si256();
@@ -284,46 +358,21 @@ QCC_AVX2 void groupQ4_Kx8(const BlockQ4_Kx8 *g, int64_t nb, const BlockQ8_K *con
       const __m128i s1 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * c + 1]));
       const __m256i sc0 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(s0, s0));
       const __m256i sc1 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(s1, s1));
-      const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.mn[c])));
-      for (int t = 0; t < T; ++t) {
+      for (int t = 0; t < T; ++t)
         isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(lo16[t], sc0),
                                                              _mm256_madd_epi16(hi16[t], sc1)));
-        // Mins: sub-blocks 2c, 2c + 1 against their activation sums.
-        const int16_t *bs = act[t][i].bsums + 4 * c;
-        const int32_t pair = int32_t(uint16_t(int16_t(bs[0] + bs[1]))) |
-                             int32_t(uint32_t(uint16_t(int16_t(bs[2] + bs[3]))) << 16);
-        msum[t] = _mm256_add_epi32(msum[t], _mm256_madd_epi16(mn, _mm256_set1_epi32(pair)));
-      }
-    }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
-    const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.dmin)));
-    for (int t = 0; t < T; ++t) {
-      const __m256 da = _mm256_set1_ps(act[t][i].d);
-      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t]), F[t]);
-      C[t] = _mm256_fmadd_ps(_mm256_mul_ps(da, dm), _mm256_cvtepi32_ps(msum[t]), C[t]);
+      q4kMins<T>(b, act, i, c, asum);
     }
   }
-  for (int t = 0; t < T; ++t)
-    _mm256_storeu_ps(y + t * ldy, _mm256_sub_ps(F[t], C[t]));
-}
+};
 
-/// T tokens against one group of eight repacked Q6_K rows: unsigned six-bit
-/// codes into vpmaddubsw, each sub-block's row scales by vpmaddwd, and the
-/// +32 storage offset taken off as 32 * sum over sub-blocks of scale * bsum.
-template <int T>
-QCC_AVX2 void groupQ6_Kx8(const BlockQ6_Kx8 *g, int64_t nb, const BlockQ8_K *const *act,
-                          float *y, int64_t ldy) {
-  const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(0x0C),
-                m48 = _mm256_set1_epi8(0x30);
-  __m256 F[T];
-  for (int t = 0; t < T; ++t)
-    F[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nb; ++i) {
-    const BlockQ6_Kx8 &b = g[i];
-    prefetchAhead(g, i, nb, 2);
-    __m256i isum[T], off[T];
-    for (int t = 0; t < T; ++t)
-      isum[t] = _mm256_setzero_si256(), off[t] = _mm256_setzero_si256();
+/// Q6_K on AVX2: unsigned six-bit codes into vpmaddubsw, each sub-block's
+/// row scales by vpmaddwd.
+struct Q6_KSumsAVX2 {
+  using Block = BlockQ6_Kx8;
+  template <int T>
+  QCC_AVX2 static inline void block(const BlockQ6_Kx8 &b, const BlockQ8_K *const *act, int64_t i, __m256i *isum,
+                                    __m256i *asum) {
     for (int h = 0; h < 2; ++h)
       for (int jh = 0; jh < 2; ++jh) {
         // Row scales of the sub-blocks these groups fall in: 8h + 2k + jh.
@@ -333,43 +382,23 @@ QCC_AVX2 void groupQ6_Kx8(const BlockQ6_Kx8 *g, int64_t nb, const BlockQ8_K *con
           sc[k] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, s8));
         }
         for (int j = 4 * jh; j < 4 * jh + 4; ++j) {
-          const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.ql + 512 * h + 32 * j));
-          const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.ql + 512 * h + 256 + 32 * j));
-          const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qh + 256 * h + 32 * j));
-          const __m256i q[4] = {
-              _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4)),
-              _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m12), 2)),
-              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m48)),
-              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                              _mm256_and_si256(_mm256_srli_epi16(qh, 2), m48))};
+          __m256i q[4];
+          q6Codes(b, h, j, q);
           for (int t = 0; t < T; ++t)
-            for (int k = 0; k < 4; ++k) {
-              int32_t a4;
-              std::memcpy(&a4, act[t][i].qs + 128 * h + 32 * k + 4 * j, 4);
+            for (int k = 0; k < 4; ++k)
               isum[t] = _mm256_add_epi32(
-                  isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], _mm256_set1_epi32(a4)), sc[k]));
-            }
+                  isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], broadcast4(act[t][i].qs + 128 * h + 32 * k + 4 * j)),
+                                             sc[k]));
         }
       }
-    // The offset: per row, sum over sub-block pairs of scale * bsum.
-    for (int p = 0; p < 8; ++p) {
-      const __m128i s0 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * p]));
-      const __m128i s1 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * p + 1]));
-      const __m256i sp = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s0, s1));
-      for (int t = 0; t < T; ++t) {
-        int32_t pair;
-        std::memcpy(&pair, act[t][i].bsums + 2 * p, 4);
-        off[t] = _mm256_add_epi32(off[t], _mm256_madd_epi16(sp, _mm256_set1_epi32(pair)));
-      }
-    }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
-    for (int t = 0; t < T; ++t) {
-      const __m256i s = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(off[t], 5));
-      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(act[t][i].d)), _mm256_cvtepi32_ps(s), F[t]);
-    }
+    q6kOffset<T>(b, act, i, asum);
   }
-  for (int t = 0; t < T; ++t)
-    _mm256_storeu_ps(y + t * ldy, _mm256_sub_ps(F[t], _mm256_setzero_ps()));
+};
+
+template <int T, typename Sums>
+QCC_AVX2 void kquantAVX2(const typename Sums::Block *g, int64_t nb, const BlockQ8_K *const *act, float *y,
+                         int64_t ldy) {
+  kquantGroup<T, Sums>(g, nb, act, y, ldy);
 }
 
 /// The AVX-512 VNNI variants (on 256-bit registers: AVX512VL, so Zen 4 and
@@ -439,23 +468,14 @@ struct Q8_0SumsVNNI {
 };
 
 /// Q4_K on VNNI: each sub-block's 32 products per row summed in 32 bits by
-/// vpdpbusd (no 16-bit stage), times the row's sub-block scale (vpmulld);
-/// the mins against the activation sums by vpdpwssd. The same exact integer
-/// sums as groupQ4_Kx8, the same float step; four tokens at a time (the
-/// EVEX encoding gives sixteen more vector registers).
-template <int T>
-QCC_VNNI void groupQ4_Kx8VNNI(const BlockQ4_Kx8 *g, int64_t nb, const BlockQ8_K *const *act, float *y,
-                              int64_t ldy) {
-  const __m256i m4 = _mm256_set1_epi8(0xF);
-  __m256 F[T], C[T];
-  for (int t = 0; t < T; ++t)
-    F[t] = _mm256_setzero_ps(), C[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nb; ++i) {
-    const BlockQ4_Kx8 &b = g[i];
-    prefetchAhead(g, i, nb, 2);
-    __m256i isum[T], msum[T];
-    for (int t = 0; t < T; ++t)
-      isum[t] = _mm256_setzero_si256(), msum[t] = _mm256_setzero_si256();
+/// vpdpbusd (no 16-bit stage), times the row's sub-block scale (vpmulld).
+/// Four tokens at a time (the EVEX encoding gives sixteen more registers).
+struct Q4_KSumsVNNI {
+  using Block = BlockQ4_Kx8;
+  template <int T>
+  QCC_VNNI static inline void block(const BlockQ4_Kx8 &b, const BlockQ8_K *const *act, int64_t i, __m256i *isum,
+                                    __m256i *asum) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
     for (int c = 0; c < 4; ++c) {
       __m256i lo32[T], hi32[T];
 #pragma GCC unroll 4
@@ -474,46 +494,22 @@ QCC_VNNI void groupQ4_Kx8VNNI(const BlockQ4_Kx8 *g, int64_t nb, const BlockQ8_K 
       const __m256i sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * c])));
       const __m256i sc1 =
           _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * c + 1])));
-      const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.mn[c])));
 #pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) {
+      for (int t = 0; t < T; ++t)
         isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_mullo_epi32(lo32[t], sc0),
                                                              _mm256_mullo_epi32(hi32[t], sc1)));
-        const int16_t *bs = act[t][i].bsums + 4 * c;
-        const int32_t pair = int32_t(uint16_t(int16_t(bs[0] + bs[1]))) |
-                             int32_t(uint32_t(uint16_t(int16_t(bs[2] + bs[3]))) << 16);
-        msum[t] = _mm256_dpwssd_epi32(msum[t], mn, _mm256_set1_epi32(pair));
-      }
-    }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
-    const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.dmin)));
-    for (int t = 0; t < T; ++t) {
-      const __m256 da = _mm256_set1_ps(act[t][i].d);
-      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t]), F[t]);
-      C[t] = _mm256_fmadd_ps(_mm256_mul_ps(da, dm), _mm256_cvtepi32_ps(msum[t]), C[t]);
+      q4kMins<T>(b, act, i, c, asum);
     }
   }
-  for (int t = 0; t < T; ++t)
-    _mm256_storeu_ps(y + t * ldy, _mm256_sub_ps(F[t], C[t]));
-}
+};
 
 /// Q6_K on VNNI: each 16-code sub-block's products per row summed in 32
-/// bits by vpdpbusd, times the row's signed scale (vpmulld); the +32 offset
-/// by vpdpwssd. The same exact integer sums as groupQ6_Kx8.
-template <int T>
-QCC_VNNI void groupQ6_Kx8VNNI(const BlockQ6_Kx8 *g, int64_t nb, const BlockQ8_K *const *act, float *y,
-                              int64_t ldy) {
-  const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(0x0C),
-                m48 = _mm256_set1_epi8(0x30);
-  __m256 F[T];
-  for (int t = 0; t < T; ++t)
-    F[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nb; ++i) {
-    const BlockQ6_Kx8 &b = g[i];
-    prefetchAhead(g, i, nb, 2);
-    __m256i isum[T], off[T];
-    for (int t = 0; t < T; ++t)
-      isum[t] = _mm256_setzero_si256(), off[t] = _mm256_setzero_si256();
+/// bits by vpdpbusd, times the row's signed scale (vpmulld).
+struct Q6_KSumsVNNI {
+  using Block = BlockQ6_Kx8;
+  template <int T>
+  QCC_VNNI static inline void block(const BlockQ6_Kx8 &b, const BlockQ8_K *const *act, int64_t i, __m256i *isum,
+                                    __m256i *asum) {
     for (int h = 0; h < 2; ++h)
       for (int jh = 0; jh < 2; ++jh) {
         __m256i acc[T][4];
@@ -523,15 +519,8 @@ QCC_VNNI void groupQ6_Kx8VNNI(const BlockQ6_Kx8 *g, int64_t nb, const BlockQ8_K 
             acc[t][k] = _mm256_setzero_si256();
 #pragma GCC unroll 4
         for (int j = 4 * jh; j < 4 * jh + 4; ++j) {
-          const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.ql + 512 * h + 32 * j));
-          const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.ql + 512 * h + 256 + 32 * j));
-          const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qh + 256 * h + 32 * j));
-          const __m256i q[4] = {
-              _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4)),
-              _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m12), 2)),
-              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m48)),
-              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                              _mm256_and_si256(_mm256_srli_epi16(qh, 2), m48))};
+          __m256i q[4];
+          q6Codes(b, h, j, q);
 #pragma GCC unroll 4
           for (int t = 0; t < T; ++t)
 #pragma GCC unroll 4
@@ -547,24 +536,14 @@ QCC_VNNI void groupQ6_Kx8VNNI(const BlockQ6_Kx8 *g, int64_t nb, const BlockQ8_K 
             isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(acc[t][k], sc));
         }
       }
-    for (int p = 0; p < 8; ++p) {
-      const __m128i s0 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * p]));
-      const __m128i s1 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(b.sc[2 * p + 1]));
-      const __m256i sp = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s0, s1));
-      for (int t = 0; t < T; ++t) {
-        int32_t pair;
-        std::memcpy(&pair, act[t][i].bsums + 2 * p, 4);
-        off[t] = _mm256_dpwssd_epi32(off[t], sp, _mm256_set1_epi32(pair));
-      }
-    }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.d)));
-    for (int t = 0; t < T; ++t) {
-      const __m256i s = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(off[t], 5));
-      F[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(act[t][i].d)), _mm256_cvtepi32_ps(s), F[t]);
-    }
+    q6kOffset<T>(b, act, i, asum);
   }
-  for (int t = 0; t < T; ++t)
-    _mm256_storeu_ps(y + t * ldy, _mm256_sub_ps(F[t], _mm256_setzero_ps()));
+};
+
+template <int T, typename Sums>
+QCC_VNNI void kquantVNNI(const typename Sums::Block *g, int64_t nb, const BlockQ8_K *const *act, float *y,
+                         int64_t ldy) {
+  kquantGroup<T, Sums>(g, nb, act, y, ldy);
 }
 
 template <int T, typename Sums>
@@ -759,18 +738,18 @@ void gemmRepacked(RepackIsa isa, Type type, const void *packed, int64_t rows, in
                   const ActivationSide &side, int64_t tokens, float *y, int64_t ldy) {
   if (type == Type::Q4_K) {
     using Fn = void (*)(const BlockQ4_Kx8 *, int64_t, const BlockQ8_K *const *, float *, int64_t);
-    static const Fn avx2[2] = {groupQ4_Kx8<1>, groupQ4_Kx8<2>};
-    static const Fn vnni[4] = {groupQ4_Kx8VNNI<1>, groupQ4_Kx8VNNI<2>, groupQ4_Kx8VNNI<3>,
-                               groupQ4_Kx8VNNI<4>};
+    static const Fn avx2[2] = {kquantAVX2<1, Q4_KSumsAVX2>, kquantAVX2<2, Q4_KSumsAVX2>};
+    static const Fn vnni[4] = {kquantVNNI<1, Q4_KSumsVNNI>, kquantVNNI<2, Q4_KSumsVNNI>,
+                               kquantVNNI<3, Q4_KSumsVNNI>, kquantVNNI<4, Q4_KSumsVNNI>};
     if (isa == RepackIsa::AVX2)
       return gemmK8<BlockQ4_Kx8, 2>(avx2, packed, rows, n, act, tokens, y, ldy);
     return gemmK8<BlockQ4_Kx8, 4>(vnni, packed, rows, n, act, tokens, y, ldy);
   }
   if (type == Type::Q6_K) {
     using Fn = void (*)(const BlockQ6_Kx8 *, int64_t, const BlockQ8_K *const *, float *, int64_t);
-    static const Fn avx2[2] = {groupQ6_Kx8<1>, groupQ6_Kx8<2>};
-    static const Fn vnni[4] = {groupQ6_Kx8VNNI<1>, groupQ6_Kx8VNNI<2>, groupQ6_Kx8VNNI<3>,
-                               groupQ6_Kx8VNNI<4>};
+    static const Fn avx2[2] = {kquantAVX2<1, Q6_KSumsAVX2>, kquantAVX2<2, Q6_KSumsAVX2>};
+    static const Fn vnni[4] = {kquantVNNI<1, Q6_KSumsVNNI>, kquantVNNI<2, Q6_KSumsVNNI>,
+                               kquantVNNI<3, Q6_KSumsVNNI>, kquantVNNI<4, Q6_KSumsVNNI>};
     if (isa == RepackIsa::AVX2)
       return gemmK8<BlockQ6_Kx8, 2>(avx2, packed, rows, n, act, tokens, y, ldy);
     return gemmK8<BlockQ6_Kx8, 4>(vnni, packed, rows, n, act, tokens, y, ldy);
