@@ -373,16 +373,17 @@ struct Driver {
       return true;
     }
     if (auto l = dyn_cast<LinearOp>(op)) {
-      std::vector<float> *W = effective(weight(l.getWeightAttr()));
       std::vector<float> bias;
-      if (!W || (l.getBiasAttr() && !loadFloat(weight(l.getBiasAttr()), bias)))
+      if (l.getBiasAttr() && !loadFloat(weight(l.getBiasAttr()), bias))
         return false;
       int64_t din = dimOf(l.getInput()), dout = dimOf(l.getResult());
-      auto p = packed.find(l.getWeightAttr().getValue());
-      if (p != packed.end()) {
+      if (auto p = packed.find(l.getWeightAttr().getValue()); p != packed.end()) {
         p->second->apply(in(l.getInput()), T, bias.empty() ? nullptr : bias.data(), result(dout));
         return true;
       }
+      std::vector<float> *W = effective(weight(l.getWeightAttr()));
+      if (!W)
+        return false;
       kn::linearChunked(in(l.getInput()), W->data(), bias.empty() ? nullptr : bias.data(), result(dout),
                     T, din, dout);
       return true;

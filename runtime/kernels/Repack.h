@@ -85,9 +85,10 @@ struct ActivationSide {
   void fill(ggml::Type w, const void *act, int64_t t0, int64_t t1, int64_t n);
 };
 
-/// The instruction sets the repacked kernels have variants for; the k-quant
-/// layouts (Q4_K, Q6_K) run their AVX2 kernels under each. AMX: whole tiles
-/// of 16 tokens x 16 rows (prompts), the rest on the VNNI kernels.
+/// The instruction sets the repacked kernels have variants for: AVX2 and
+/// AVX-512 VNNI for every layout; AMX for Q4_0 / Q8_0 (whole tiles of 16
+/// tokens x 16 rows, the rest on the VNNI kernels), under which the k-quant
+/// layouts (Q4_K, Q6_K) run their VNNI kernels.
 enum class RepackIsa { AVX2, AVX512VNNI, AMX };
 /// Those this CPU runs (AVX2 assumed: callers check cpuHasAVX2), slowest
 /// first. Asking for AMX asks Linux for the tile state (once per process).

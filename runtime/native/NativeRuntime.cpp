@@ -333,6 +333,16 @@ void axpyQ8(float *out, float w, const qcc::ggml::BlockQ8_0 *row, int64_t off, i
   }
 }
 
+/// Per-token work before a product (quantizing or rounding activations):
+/// f(begin, end, thread) on the pool past 8 tokens, inline for a decoding
+/// step's few.
+template <typename F> void perToken(QccRt *rt, int64_t n, F &&f) {
+  if (n > 8)
+    rt->pool->parallelFor(n, 1, f);
+  else
+    f(int64_t(0), n, 0);
+}
+
 void storeKV(QccRt *rt, uint8_t *dst, const float *src, int64_t kvDim) {
   if (rt->kv == qcc::KVType::F16) {
     auto *d = reinterpret_cast<uint16_t *>(dst);
@@ -375,13 +385,9 @@ void qcc_rt_linear(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t o
     const uint8_t *P = packed == rt->repacked.end() ? nullptr : packed->second.data();
     if (P)
       rt->side.reserve(t, n, in);
-    auto quantize = [&](int64_t b, int64_t e, int) {
+    perToken(rt, n, [&](int64_t b, int64_t e, int) {
       qcc::kernels::quantizeActivationRows(t, x, b, e, in, act, P ? &rt->side : nullptr);
-    };
-    if (n > 8)
-      rt->pool->parallelFor(n, 1, quantize);
-    else
-      quantize(0, n, 0);
+    });
     // Each thread takes a contiguous range of 64-row blocks, all tokens.
     rt->pool->parallelFor(out, kRows, [&](int64_t b, int64_t e, int) {
       for (int64_t r0 = b; r0 < e; r0 += kRows) {
@@ -402,14 +408,10 @@ void qcc_rt_linear(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t o
     if (rt->actF.size() < size_t(n * in))
       rt->actF.resize(n * in);
     float *xr = rt->actF.data();
-    auto round = [&](int64_t b, int64_t e, int) {
+    perToken(rt, n, [&](int64_t b, int64_t e, int) {
       for (int64_t i = b; i < e; ++i)
         qcc::ggml::roundActivations(t, x + i * in, xr + i * in, in);
-    };
-    if (n > 8)
-      rt->pool->parallelFor(n, 1, round);
-    else
-      round(0, n, 0);
+    });
     x = xr;
   }
   // F32 / F16 / BF16 weights: tiles of 4 rows x 3 tokens over 64-row
