@@ -53,8 +53,12 @@ Expected<std::unique_ptr<JITModel>> JITModel::compile(mlir::ModuleOp module,
     runtime[mangle(name)] = {ExecutorAddr::fromPtr(fn), JITSymbolFlags::Exported};
   };
   add("qcc_rt_embed", reinterpret_cast<void *>(&qcc_rt_embed));
-  add("qcc_rt_linear", reinterpret_cast<void *>(&qcc_rt_linear));
-  add("qcc_rt_attention", reinterpret_cast<void *>(&qcc_rt_attention));
+  add("qcc_rt_parallel_for", reinterpret_cast<void *>(&qcc_rt_parallel_for));
+  add("qcc_rt_linear_prepare", reinterpret_cast<void *>(&qcc_rt_linear_prepare));
+  add("qcc_rt_linear_activations", reinterpret_cast<void *>(&qcc_rt_linear_activations));
+  add("qcc_rt_linear_rows", reinterpret_cast<void *>(&qcc_rt_linear_rows));
+  add("qcc_rt_attention_begin", reinterpret_cast<void *>(&qcc_rt_attention_begin));
+  add("qcc_rt_attention_units", reinterpret_cast<void *>(&qcc_rt_attention_units));
   JITDylib &lib = (*jit)->getMainJITDylib();
   if (Error e = lib.define(absoluteSymbols(std::move(runtime))))
     return std::move(e);

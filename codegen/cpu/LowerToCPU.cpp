@@ -14,6 +14,7 @@
 
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -57,7 +58,7 @@ struct Lowering {
   bool interleaved = false;
   // RoPE cos/sin tables per distinct frequency vector.
   std::map<std::vector<float>, std::pair<Value, Value>> ropeTables;
-  int globals = 0;
+  int globals = 0, kernels = 0;
 
   Lowering(ModuleOp m) : module(m), b(m.getContext()), loc(m.getLoc()) {}
 
@@ -83,23 +84,87 @@ struct Lowering {
     return LLVM::IntToPtrOp::create(b, loc, ptrTy(), i);
   }
 
-  func::FuncOp external(StringRef name, TypeRange args) {
+  func::FuncOp external(StringRef name, TypeRange args, TypeRange results = {}) {
     auto it = externs.find(name);
     if (it != externs.end())
       return it->second;
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(module.getBody());
-    auto f = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+    auto f = func::FuncOp::create(b, loc, name, b.getFunctionType(args, results));
     f.setPrivate();
     externs[name] = f;
     return f;
   }
 
-  void call(StringRef name, ArrayRef<Value> args) {
+  /// Calls the runtime function `name`; its result if `result` is given.
+  Value call(StringRef name, ArrayRef<Value> args, Type result = {}) {
     SmallVector<Type> types;
     for (Value a : args)
       types.push_back(a.getType());
-    func::CallOp::create(b, loc, external(name, types), ValueRange(args));
+    SmallVector<Type> results;
+    if (result)
+      results.push_back(result);
+    auto c = func::CallOp::create(b, loc, external(name, types, results), ValueRange(args));
+    return result ? c.getResult(0) : Value();
+  }
+  Value toI64(Value index) { return arith::IndexCastOp::create(b, loc, i64(), index); }
+
+  /// Rows of a token-major activation buffer per task of an element-wise
+  /// kernel: a decoding step's one row runs inline.
+  static constexpr int64_t kRowGrain = 8;
+  /// Output rows per call of the linear layers' row kernel (a multiple of
+  /// the 8-row regrouping of kernels/Repack.h).
+  static constexpr int64_t kGemmRows = 64;
+
+  /// Emits `body` as a kernel over [begin, end) of [0, total): a private
+  /// function @qcc_<what>_<i>(rt, captured..., begin, end, thread) marked
+  /// `qcc.parallel = grain`, called here over [0, total) on thread 0.
+  /// qcc-cpu-dispatch-parallel then runs that call on the runtime's threads,
+  /// in contiguous ranges with bounds on multiples of `grain`, so the body
+  /// must compute each index of its range as it would alone. The body sees
+  /// the function's copies of `rt` and of `captured` (nothing else from
+  /// @qcc_forward).
+  void parallel(StringRef what, Value total, int64_t grain, ArrayRef<Value> captured,
+                llvm::function_ref<void(Value begin, Value end, Value thread, ValueRange cap)> body) {
+    SmallVector<Type> types{ptrTy()};
+    for (Value v : captured)
+      types.push_back(v.getType());
+    types.append({b.getIndexType(), b.getIndexType(), i64()});
+    func::FuncOp k;
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(fn);
+      k = func::FuncOp::create(b, loc, formatv("qcc_{0}_{1}", what, kernels++).str(),
+                               b.getFunctionType(types, {}));
+      k.setPrivate();
+      k->setAttr("qcc.parallel", b.getI64IntegerAttr(grain));
+      Block *e = k.addEntryBlock();
+      b.setInsertionPointToStart(e);
+      const unsigned nc = captured.size();
+      Value outerRt = rt, outerN = n, outerPos = pos0;
+      rt = e->getArgument(0);
+      n = pos0 = Value(); // the body reaches the outer function only through `captured`
+      body(e->getArgument(nc + 1), e->getArgument(nc + 2), e->getArgument(nc + 3),
+           e->getArguments().slice(1, nc));
+      rt = outerRt, n = outerN, pos0 = outerPos;
+      func::ReturnOp::create(b, loc);
+    }
+    SmallVector<Value> args{rt};
+    args.append(captured.begin(), captured.end());
+    args.append({cIdx(0), total, cI64(0)});
+    func::CallOp::create(b, loc, k, args);
+  }
+
+  /// Rows [begin, end) of a buffer whose first dimension is the token.
+  Value rowsOf(Value m, Value begin, Value end) {
+    auto t = cast<MemRefType>(m.getType());
+    const int64_t rank = t.getRank();
+    SmallVector<OpFoldResult> off(rank, b.getIndexAttr(0)), st(rank, b.getIndexAttr(1)), sz;
+    off[0] = begin;
+    sz.push_back(arith::SubIOp::create(b, loc, end, begin).getResult());
+    for (int64_t i = 1; i < rank; ++i)
+      sz.push_back(b.getIndexAttr(t.getDimSize(i)));
+    return memref::SubViewOp::create(b, loc, m, off, sz, st);
   }
 
   MemRefType actType(int64_t d) { return MemRefType::get({ShapedType::kDynamic, d}, f32()); }
@@ -168,14 +233,17 @@ struct Lowering {
 
   /// out = a + b, elementwise over [n x D] (b may be a broadcast [D] vector).
   void addInto(Value a, Value bv, Value out, bool broadcast) {
-    auto par = utils::IteratorType::parallel;
-    linalg::GenericOp::create(
-        b, loc, ValueRange{a, bv}, ValueRange{out},
-        {map(2, {d(0), d(1)}), broadcast ? map(2, {d(1)}) : map(2, {d(0), d(1)}),
-         map(2, {d(0), d(1)})},
-        {par, par}, [](OpBuilder &b, Location loc, ValueRange a) {
-          linalg::YieldOp::create(b, loc, Value(arith::AddFOp::create(b, loc, a[0], a[1])));
-        });
+    parallel("add", n, kRowGrain, {a, bv, out}, [&](Value lo, Value hi, Value, ValueRange c) {
+      auto par = utils::IteratorType::parallel;
+      linalg::GenericOp::create(
+          b, loc, ValueRange{rowsOf(c[0], lo, hi), broadcast ? c[1] : rowsOf(c[1], lo, hi)},
+          ValueRange{rowsOf(c[2], lo, hi)},
+          {map(2, {d(0), d(1)}), broadcast ? map(2, {d(1)}) : map(2, {d(0), d(1)}),
+           map(2, {d(0), d(1)})},
+          {par, par}, [](OpBuilder &b, Location loc, ValueRange a) {
+            linalg::YieldOp::create(b, loc, Value(arith::AddFOp::create(b, loc, a[0], a[1])));
+          });
+    });
   }
 
   LogicalResult lowerEmbed(q::EmbedOp op) {
@@ -184,9 +252,13 @@ struct Lowering {
       return failure();
     int64_t d = width(op.getResult());
     Value out = alloc(d);
-    call("qcc_rt_embed", {rt, cI32(int((*p)->type)), ptr(blocksView(**p)), cI64((*p)->shape[0]),
-                          cI64(d), ptr(tokens), arith::IndexCastOp::create(b, loc, i64(), n),
-                          ptr(out)});
+    const Placed &pl = **p;
+    parallel("embed", n, kRowGrain, {ptr(blocksView(pl)), tokens, out},
+             [&](Value lo, Value hi, Value, ValueRange c) {
+               call("qcc_rt_embed", {rt, cI32(int(pl.type)), c[0], cI64(pl.shape[0]), cI64(d),
+                                     ptr(c[1], lo), toI64(arith::SubIOp::create(b, loc, hi, lo)),
+                                     ptr(c[2], arith::MulIOp::create(b, loc, lo, cIdx(d)))});
+             });
     buf[op.getResult()] = out;
     return success();
   }
@@ -204,32 +276,35 @@ struct Lowering {
     Value x = buf.lookup(op.getInput());
     Value ss = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, f32()),
                                        ValueRange{n});
-    linalg::FillOp::create(b, loc, ValueRange{cF32(0)}, ValueRange{ss});
-    auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
-    auto fm = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::reassoc |
-                                                                 arith::FastMathFlags::contract);
-    linalg::GenericOp::create(b, loc, ValueRange{x}, ValueRange{ss},
-                              {map(2, {d(0), d(1)}), map(2, {d(0)})}, {par, red},
-                              [&](OpBuilder &b, Location loc, ValueRange a) {
-                                Value sq = arith::MulFOp::create(b, loc, a[0], a[0], fm);
-                                linalg::YieldOp::create(
-                                    b, loc, Value(arith::AddFOp::create(b, loc, a[1], sq, fm)));
-                              });
     Value out = alloc(D);
-    linalg::GenericOp::create(
-        b, loc, ValueRange{x, ss, w}, ValueRange{out},
-        {map(2, {d(0), d(1)}), map(2, {d(0)}), map(2, {d(1)}), map(2, {d(0), d(1)})}, {par, par},
-        [&](OpBuilder &b, Location loc, ValueRange a) {
-          Value mean = arith::DivFOp::create(
-              b, loc, a[1], arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(float(D))));
-          Value e = arith::AddFOp::create(
-              b, loc, mean, arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(eps)));
-          Value inv = arith::DivFOp::create(
-              b, loc, arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(1.0f)),
-              math::SqrtOp::create(b, loc, e));
-          Value v = arith::MulFOp::create(b, loc, a[2], arith::MulFOp::create(b, loc, a[0], inv));
-          linalg::YieldOp::create(b, loc, v);
-        });
+    parallel("rms_norm", n, kRowGrain, {x, ss, w, out}, [&](Value lo, Value hi, Value, ValueRange c) {
+      Value xr = rowsOf(c[0], lo, hi), sr = rowsOf(c[1], lo, hi), orows = rowsOf(c[3], lo, hi);
+      linalg::FillOp::create(b, loc, ValueRange{cF32(0)}, ValueRange{sr});
+      auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
+      auto fm = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::reassoc |
+                                                                   arith::FastMathFlags::contract);
+      linalg::GenericOp::create(b, loc, ValueRange{xr}, ValueRange{sr},
+                                {map(2, {d(0), d(1)}), map(2, {d(0)})}, {par, red},
+                                [&](OpBuilder &b, Location loc, ValueRange a) {
+                                  Value sq = arith::MulFOp::create(b, loc, a[0], a[0], fm);
+                                  linalg::YieldOp::create(
+                                      b, loc, Value(arith::AddFOp::create(b, loc, a[1], sq, fm)));
+                                });
+      linalg::GenericOp::create(
+          b, loc, ValueRange{xr, sr, c[2]}, ValueRange{orows},
+          {map(2, {d(0), d(1)}), map(2, {d(0)}), map(2, {d(1)}), map(2, {d(0), d(1)})}, {par, par},
+          [&](OpBuilder &b, Location loc, ValueRange a) {
+            Value mean = arith::DivFOp::create(
+                b, loc, a[1], arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(float(D))));
+            Value e = arith::AddFOp::create(
+                b, loc, mean, arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(eps)));
+            Value inv = arith::DivFOp::create(
+                b, loc, arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(1.0f)),
+                math::SqrtOp::create(b, loc, e));
+            Value v = arith::MulFOp::create(b, loc, a[2], arith::MulFOp::create(b, loc, a[0], inv));
+            linalg::YieldOp::create(b, loc, v);
+          });
+    });
     memref::DeallocOp::create(b, loc, ss);
     releaseVector(*wv);
     buf[op.getResult()] = out;
@@ -246,8 +321,24 @@ struct Lowering {
     int64_t dOut = pl.shape[0], dIn = pl.shape[1];
     Value xp = ptr(input, rowOffset ? arith::MulIOp::create(b, loc, rowOffset, cIdx(dIn)) : Value());
     Value ap = addend ? ptr(addend) : Value(LLVM::ZeroOp::create(b, loc, ptrTy()));
-    call("qcc_rt_linear", {rt, cI32(int(pl.type)), ptr(blocksView(pl)), cI64(dIn), cI64(dOut), xp,
-                           arith::IndexCastOp::create(b, loc, i64(), rows), ap, ptr(out)});
+    Value wp = ptr(blocksView(pl)), rows64 = toI64(rows);
+    auto type = [&] { return cI32(int(pl.type)); };
+    // Activations rounded or quantized token by token, then the product in
+    // blocks of kGemmRows output rows for all tokens.
+    call("qcc_rt_linear_prepare", {rt, type(), wp, cI64(dIn), rows64});
+    parallel("activations", rows, kRowGrain, {wp, xp}, [&](Value lo, Value hi, Value, ValueRange c) {
+      call("qcc_rt_linear_activations", {rt, type(), c[0], cI64(dIn), c[1], toI64(lo), toI64(hi)});
+    });
+    parallel("linear", cIdx(dOut), kGemmRows, {wp, xp, rows64, ap, ptr(out)},
+             [&](Value lo, Value hi, Value thread, ValueRange c) {
+               auto loop = scf::ForOp::create(b, loc, lo, hi, cIdx(kGemmRows));
+               OpBuilder::InsertionGuard g(b);
+               b.setInsertionPointToStart(loop.getBody());
+               Value r0 = loop.getInductionVar();
+               Value nr = arith::MinSIOp::create(b, loc, cIdx(kGemmRows), arith::SubIOp::create(b, loc, hi, r0));
+               call("qcc_rt_linear_rows", {rt, type(), c[0], cI64(dIn), cI64(dOut), c[1], c[2], c[3], c[4],
+                                           toI64(r0), toI64(nr), thread});
+             });
     return success();
   }
 
@@ -294,20 +385,23 @@ struct Lowering {
     }
     Value f = memref::GetGlobalOp::create(b, loc, ft, name);
     Value cosT = alloc(half), sinT = alloc(half);
-    auto par = utils::IteratorType::parallel;
-    Value p0 = pos0;
-    linalg::GenericOp::create(
-        b, loc, ValueRange{f}, ValueRange{cosT, sinT},
-        {map(2, {d(1)}), map(2, {d(0), d(1)}), map(2, {d(0), d(1)})}, {par, par},
-        [&](OpBuilder &b, Location loc, ValueRange a) {
-          Value t = linalg::IndexOp::create(b, loc, 0);
-          Value p = arith::AddIOp::create(b, loc, t, p0);
-          Value pf = arith::SIToFPOp::create(
-              b, loc, b.getF32Type(), arith::IndexCastOp::create(b, loc, b.getI64Type(), p));
-          Value ang = arith::MulFOp::create(b, loc, pf, a[0]);
-          linalg::YieldOp::create(b, loc, ValueRange{math::CosOp::create(b, loc, ang),
-                                                      math::SinOp::create(b, loc, ang)});
-        });
+    parallel("rope_table", n, kRowGrain, {f, cosT, sinT, pos0}, [&](Value lo, Value hi, Value, ValueRange c) {
+      auto par = utils::IteratorType::parallel;
+      // Row t of the range is position pos0 + lo + t.
+      Value p0 = arith::AddIOp::create(b, loc, c[3], lo);
+      linalg::GenericOp::create(
+          b, loc, ValueRange{c[0]}, ValueRange{rowsOf(c[1], lo, hi), rowsOf(c[2], lo, hi)},
+          {map(2, {d(1)}), map(2, {d(0), d(1)}), map(2, {d(0), d(1)})}, {par, par},
+          [&](OpBuilder &b, Location loc, ValueRange a) {
+            Value t = linalg::IndexOp::create(b, loc, 0);
+            Value p = arith::AddIOp::create(b, loc, t, p0);
+            Value pf = arith::SIToFPOp::create(
+                b, loc, b.getF32Type(), arith::IndexCastOp::create(b, loc, b.getI64Type(), p));
+            Value ang = arith::MulFOp::create(b, loc, pf, a[0]);
+            linalg::YieldOp::create(b, loc, ValueRange{math::CosOp::create(b, loc, ang),
+                                                        math::SinOp::create(b, loc, ang)});
+          });
+    });
     return ropeTables[freq] = {cosT, sinT};
   }
 
@@ -323,10 +417,6 @@ struct Lowering {
                                              : SmallVector<int64_t>{ShapedType::kDynamic, H, 2, half};
     auto t4 = MemRefType::get(shape, f32());
     SmallVector<ReassociationIndices> re = {{0}, {1, 2, 3}};
-    SmallVector<OpFoldResult> os = {n, b.getIndexAttr(shape[1]), b.getIndexAttr(shape[2]),
-                                    b.getIndexAttr(shape[3])};
-    Value x4 = memref::ExpandShapeOp::create(b, loc, t4, x, re, os);
-    Value o4 = memref::ExpandShapeOp::create(b, loc, t4, out, re, os);
     // Loops (t, h, a, b) over the 4-D view; the pair index is a (interleaved:
     // b), the feature within the half b (interleaved: a).
     const unsigned pairDim = interleaved ? 3 : 2, iDim = interleaved ? 2 : 3;
@@ -336,8 +426,14 @@ struct Lowering {
       return map(4, r);
     };
     auto par = utils::IteratorType::parallel;
-    linalg::GenericOp::create(
-        b, loc, ValueRange{x4, x4, cosT, sinT}, ValueRange{o4},
+    parallel("rope", n, kRowGrain, {x, out, cosT, sinT}, [&](Value lo, Value hi, Value, ValueRange c) {
+      SmallVector<OpFoldResult> os = {memref::DimOp::create(b, loc, c[0], 0).getResult(),
+                                      b.getIndexAttr(shape[1]), b.getIndexAttr(shape[2]),
+                                      b.getIndexAttr(shape[3])};
+      Value x4 = rowsOf(memref::ExpandShapeOp::create(b, loc, t4, c[0], re, os), lo, hi);
+      Value o4 = rowsOf(memref::ExpandShapeOp::create(b, loc, t4, c[1], re, os), lo, hi);
+      linalg::GenericOp::create(
+        b, loc, ValueRange{x4, x4, rowsOf(c[2], lo, hi), rowsOf(c[3], lo, hi)}, ValueRange{o4},
         {at(0), at(1), map(4, {d(0), d(iDim)}), map(4, {d(0), d(iDim)}),
          map(4, {d(0), d(1), d(2), d(3)})},
         {par, par, par, par}, [&](OpBuilder &b, Location loc, ValueRange a) {
@@ -353,6 +449,7 @@ struct Lowering {
                                                 arith::ConstantIndexOp::create(b, loc, 0));
           linalg::YieldOp::create(b, loc, Value(arith::SelectOp::create(b, loc, isFirst, o0, o1)));
         });
+    });
     buf[op.getResult()] = out;
     return success();
   }
@@ -360,27 +457,39 @@ struct Lowering {
   LogicalResult lowerAttention(q::AttentionOp op) {
     const int64_t H = op.getNumHeads(), KV = op.getNumKvHeads(), hd = op.getHeadDim();
     Value out = alloc(H * hd);
-    call("qcc_rt_attention",
-         {rt, cI64(op.getLayer()), ptr(buf.lookup(op.getQ())), ptr(buf.lookup(op.getK())),
-          ptr(buf.lookup(op.getV())), arith::IndexCastOp::create(b, loc, i64(), n),
-          arith::IndexCastOp::create(b, loc, i64(), pos0), cI64(H), cI64(KV), cI64(hd),
-          cF32(op.getScale().convertToDouble()), cI64(op.getSlidingWindow()), ptr(out)});
+    Value q = ptr(buf.lookup(op.getQ())), n64 = toI64(n), p64 = toI64(pos0);
+    const int64_t layer = op.getLayer(), window = op.getSlidingWindow();
+    const double scale = op.getScale().convertToDouble();
+    // The cache append, then the runtime's units of work (heads x query
+    // blocks) across the threads.
+    Value units = call("qcc_rt_attention_begin",
+                       {rt, cI64(layer), ptr(buf.lookup(op.getK())), ptr(buf.lookup(op.getV())), n64, p64,
+                        cI64(H), cI64(KV), cI64(hd)},
+                       i64());
+    parallel("attention", arith::IndexCastOp::create(b, loc, b.getIndexType(), units), 1, {q, n64, p64, ptr(out)},
+             [&](Value lo, Value hi, Value thread, ValueRange c) {
+               call("qcc_rt_attention_units", {rt, cI64(layer), c[0], c[1], c[2], cI64(H), cI64(KV), cI64(hd),
+                                               cF32(scale), cI64(window), c[3], toI64(lo), toI64(hi), thread});
+             });
     buf[op.getResult()] = out;
     return success();
   }
 
   LogicalResult lowerSwiGLU(q::SwiGLUOp op) {
     Value out = alloc(width(op.getResult()));
-    auto par = utils::IteratorType::parallel;
-    linalg::GenericOp::create(
-        b, loc, ValueRange{buf.lookup(op.getGate()), buf.lookup(op.getUp())}, ValueRange{out},
-        {map(2, {d(0), d(1)}), map(2, {d(0), d(1)}), map(2, {d(0), d(1)})}, {par, par},
-        [&](OpBuilder &b, Location loc, ValueRange a) {
-          Value one = arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(1.0f));
-          Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, a[0]));
-          Value s = arith::DivFOp::create(b, loc, a[0], arith::AddFOp::create(b, loc, one, e));
-          linalg::YieldOp::create(b, loc, Value(arith::MulFOp::create(b, loc, s, a[1])));
-        });
+    parallel("swiglu", n, kRowGrain, {buf.lookup(op.getGate()), buf.lookup(op.getUp()), out},
+             [&](Value lo, Value hi, Value, ValueRange c) {
+               auto par = utils::IteratorType::parallel;
+               linalg::GenericOp::create(
+                   b, loc, ValueRange{rowsOf(c[0], lo, hi), rowsOf(c[1], lo, hi)}, ValueRange{rowsOf(c[2], lo, hi)},
+                   {map(2, {d(0), d(1)}), map(2, {d(0), d(1)}), map(2, {d(0), d(1)})}, {par, par},
+                   [&](OpBuilder &b, Location loc, ValueRange a) {
+                     Value one = arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(1.0f));
+                     Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, a[0]));
+                     Value s = arith::DivFOp::create(b, loc, a[0], arith::AddFOp::create(b, loc, one, e));
+                     linalg::YieldOp::create(b, loc, Value(arith::MulFOp::create(b, loc, s, a[1])));
+                   });
+             });
     buf[op.getResult()] = out;
     return success();
   }

@@ -12,7 +12,8 @@ namespace mlir::qcc {
 void buildCPUPipeline(OpPassManager &pm) {
   // 1. The qcc graph becomes one function over buffers: linalg.generic for
   //    the element-wise ops, norms and RoPE; runtime calls for the quantized
-  //    GEMMs, embedding rows and KV-cache attention (Passes.td).
+  //    GEMMs, embedding rows and KV-cache attention (Passes.td); every loop
+  //    over tokens, output rows or attention units a parallel kernel.
   pm.addPass(createLowerToCPU());
   pm.addPass(createCanonicalizerPass());
   // 2. linalg to scf loops (LLVM's loop vectorizer takes the inner loops,
@@ -31,6 +32,8 @@ void buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // 4. The parallel kernels' calls onto the runtime's threads.
+  pm.addPass(createDispatchParallel());
   pm.addPass(createCanonicalizerPass());
 }
 

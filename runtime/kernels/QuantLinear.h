@@ -5,7 +5,7 @@
 // weight type's activation format (Q8_0 / Q8_1 / Q8_K), integer dot products
 // on the blocks, the rows regrouped by eight where Repack.h has kernels for
 // the type. The two steps are shared with the thin runtime's linear
-// (qcc_rt_linear); QuantLinear runs them over fixed chunks of tokens on
+// (qcc_rt_linear_activations, qcc_rt_linear_rows); QuantLinear runs them over fixed chunks of tokens on
 // OpenMP threads, so its results do not depend on the number of threads.
 //
 //===----------------------------------------------------------------------===//

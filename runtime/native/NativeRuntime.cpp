@@ -1,9 +1,13 @@
 //===- NativeRuntime.cpp - the microkernels compiled models call ----------===//
 //
-// qcc_rt_embed / qcc_rt_linear / qcc_rt_attention (NativeABI.h) and the
-// NativeModel that owns their state. Threads are the model's ThreadPool,
-// started once; every parallel loop is a static partition (fixed ranges of
-// output rows or heads), so results do not depend on the thread count.
+// The microkernels of NativeABI.h (embedding rows, a linear layer's steps,
+// KV-cache attention's steps) and the NativeModel that owns their state.
+// The generated code decides what runs in parallel and how it is split
+// (qcc_rt_parallel_for: contiguous ranges of output rows, tokens or
+// attention units, bounds on multiples of its grain); the threads are the
+// model's ThreadPool, started once. Every unit's result is computed the same
+// way whichever thread takes it, so results do not depend on the thread
+// count.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/native/NativeModel.h"
@@ -82,6 +86,8 @@ struct QccRt {
   std::unordered_map<const void *, Buffer> repacked;
   /// The activation side table of the product under way (repacked weights).
   qcc::kernels::ActivationSide side;
+  /// The regrouped rows of that product's weight (null: the lanes kernels).
+  const uint8_t *packed = nullptr;
 };
 
 namespace {
@@ -333,16 +339,6 @@ void axpyQ8(float *out, float w, const qcc::ggml::BlockQ8_0 *row, int64_t off, i
   }
 }
 
-/// Per-token work before a product (quantizing or rounding activations):
-/// f(begin, end, thread) on the pool past 8 tokens, inline for a decoding
-/// step's few.
-template <typename F> void perToken(QccRt *rt, int64_t n, F &&f) {
-  if (n > 8)
-    rt->pool->parallelFor(n, 1, f);
-  else
-    f(int64_t(0), n, 0);
-}
-
 void storeKV(QccRt *rt, uint8_t *dst, const float *src, int64_t kvDim) {
   if (rt->kv == qcc::KVType::F16) {
     auto *d = reinterpret_cast<uint16_t *>(dst);
@@ -369,89 +365,98 @@ void qcc_rt_embed(QccRt *rt, int32_t type, const void *w, int64_t vocab, int64_t
   }
 }
 
-void qcc_rt_linear(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t out,
-                   const float *x, int64_t n, const float *addend, float *y) {
+void qcc_rt_parallel_for(QccRt *rt, int64_t begin, int64_t end, int64_t grain, QccTaskFn fn,
+                         void *ctx) {
+  if (end <= begin)
+    return;
+  rt->pool->parallelFor(end - begin, std::max<int64_t>(grain, 1),
+                        [&](int64_t b, int64_t e, int thread) { fn(ctx, begin + b, begin + e, thread); });
+}
+
+void qcc_rt_linear_prepare(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t n) {
   const Type t = Type(type);
-  const auto &tr = qcc::ggml::traits(t);
-  const size_t rb = qcc::ggml::rowBytes(t, in);
-  const auto *W = static_cast<const uint8_t *>(w);
-  constexpr int64_t kRows = 64;
-  if (tr.quantized) {
+  rt->packed = nullptr;
+  if (qcc::ggml::traits(t).quantized) {
     const size_t ab = qcc::ggml::activationRowBytes(t, in);
     if (rt->act.size() < ab * n)
       rt->act.resize(ab * n);
-    uint8_t *act = rt->act.data();
     auto packed = rt->repacked.find(w);
-    const uint8_t *P = packed == rt->repacked.end() ? nullptr : packed->second.data();
-    if (P)
+    if (packed != rt->repacked.end()) {
+      rt->packed = packed->second.data();
       rt->side.reserve(t, n, in);
-    perToken(rt, n, [&](int64_t b, int64_t e, int) {
-      qcc::kernels::quantizeActivationRows(t, x, b, e, in, act, P ? &rt->side : nullptr);
-    });
-    // Each thread takes a contiguous range of 64-row blocks, all tokens.
-    rt->pool->parallelFor(out, kRows, [&](int64_t b, int64_t e, int) {
-      for (int64_t r0 = b; r0 < e; r0 += kRows) {
-        const int64_t nr = std::min(e, r0 + kRows) - r0;
-        // Repacked rows are regrouped by eight; then r0 and nr are multiples of 8.
-        qcc::kernels::gemmRowRange(t, W, P, r0, nr, in, act, rt->side, n, y, out);
-        if (addend)
-          for (int64_t i = 0; i < n; ++i)
-            for (int64_t r = 0; r < nr; ++r)
-              y[i * out + r0 + r] += addend[i * out + r0 + r];
-      }
-    });
+    }
+  } else if (t != Type::F32 && rt->actF.size() < size_t(n * in)) {
+    rt->actF.resize(n * in);
+  }
+}
+
+void qcc_rt_linear_activations(QccRt *rt, int32_t type, const void *, int64_t in, const float *x,
+                               int64_t begin, int64_t end) {
+  const Type t = Type(type);
+  if (qcc::ggml::traits(t).quantized) {
+    qcc::kernels::quantizeActivationRows(t, x, begin, end, in, rt->act.data(),
+                                         rt->packed ? &rt->side : nullptr);
     return;
   }
   // F16 / BF16 weights take activations rounded to their type first, as
   // ggml computes them (and the interpreter).
-  if (t != Type::F32) {
-    if (rt->actF.size() < size_t(n * in))
-      rt->actF.resize(n * in);
-    float *xr = rt->actF.data();
-    perToken(rt, n, [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b; i < e; ++i)
-        qcc::ggml::roundActivations(t, x + i * in, xr + i * in, in);
-    });
-    x = xr;
-  }
-  // F32 / F16 / BF16 weights: tiles of 4 rows x 3 tokens over 64-row
-  // blocks; F16 converted as loaded for up to 3 tokens (a decoding step reads
-  // each weight once), otherwise F16 / BF16 upcast per block first.
-  // Conversions are exact: every path computes the same products.
-  rt->pool->parallelFor(out, kRows, [&](int64_t b, int64_t e, int thread) {
-    for (int64_t r0 = b; r0 < e; r0 += kRows) {
-      const int64_t nr = std::min(e, r0 + kRows) - r0;
-      auto rows = [&](const auto *Wr) {
-        for (int64_t i = 0; i < n; i += 3) {
-          const int tt = int(std::min<int64_t>(3, n - i));
-          int64_t r = 0;
-          for (; r + 4 <= nr; r += 4)
-            floatTile<4>(tt, Wr + r * in, x + i * in, in, y + i * out + r0 + r, out);
-          for (; r < nr; ++r)
-            floatTile<1>(tt, Wr + r * in, x + i * in, in, y + i * out + r0 + r, out);
-          if (addend)
-            for (int u = 0; u < tt; ++u)
-              for (int64_t q = 0; q < nr; ++q)
-                y[(i + u) * out + r0 + q] += addend[(i + u) * out + r0 + q];
-        }
-      };
-      if (t == Type::F32) {
-        rows(reinterpret_cast<const float *>(W + r0 * rb));
-      } else if (t == Type::F16 && n <= 3) {
-        rows(reinterpret_cast<const uint16_t *>(W + r0 * rb));
-      } else {
-        std::vector<float> &buf = threadScratch(rt, thread, size_t(nr * in));
-        upcastRows(t, W + r0 * rb, nr * in, buf.data());
-        rows(static_cast<const float *>(buf.data()));
-      }
-    }
-  });
+  if (t != Type::F32)
+    for (int64_t i = begin; i < end; ++i)
+      qcc::ggml::roundActivations(t, x + i * in, rt->actF.data() + i * in, in);
 }
 
-void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, const float *v,
-                      int64_t n, int64_t pos0, int64_t heads, int64_t kvHeads, int64_t hd,
-                      float scale, int64_t window, float *out) {
-  const int64_t kvDim = kvHeads * hd, qDim = heads * hd, group = heads / kvHeads;
+void qcc_rt_linear_rows(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t out,
+                        const float *x, int64_t n, const float *addend, float *y, int64_t r0,
+                        int64_t nr, int64_t thread) {
+  const Type t = Type(type);
+  const auto *W = static_cast<const uint8_t *>(w);
+  auto addRows = [&](int64_t i0, int64_t i1) {
+    if (addend)
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t r = 0; r < nr; ++r)
+          y[i * out + r0 + r] += addend[i * out + r0 + r];
+  };
+  if (qcc::ggml::traits(t).quantized) {
+    // Repacked rows are regrouped by eight; r0 and nr are then multiples of 8.
+    qcc::kernels::gemmRowRange(t, W, rt->packed, r0, nr, in, rt->act.data(), rt->side, n, y, out);
+    addRows(0, n);
+    return;
+  }
+  // F32 / F16 / BF16 weights: tiles of 4 rows x 3 tokens; F16 converted as
+  // loaded for up to 3 tokens (a decoding step reads each weight once),
+  // otherwise F16 / BF16 upcast for the block first. Conversions are exact:
+  // every path computes the same products.
+  if (t != Type::F32)
+    x = rt->actF.data();
+  const size_t rb = qcc::ggml::rowBytes(t, in);
+  auto rows = [&](const auto *Wr) {
+    for (int64_t i = 0; i < n; i += 3) {
+      const int tt = int(std::min<int64_t>(3, n - i));
+      int64_t r = 0;
+      for (; r + 4 <= nr; r += 4)
+        floatTile<4>(tt, Wr + r * in, x + i * in, in, y + i * out + r0 + r, out);
+      for (; r < nr; ++r)
+        floatTile<1>(tt, Wr + r * in, x + i * in, in, y + i * out + r0 + r, out);
+      addRows(i, i + tt);
+    }
+  };
+  if (t == Type::F32) {
+    rows(reinterpret_cast<const float *>(W + r0 * rb));
+  } else if (t == Type::F16 && n <= 3) {
+    rows(reinterpret_cast<const uint16_t *>(W + r0 * rb));
+  } else {
+    std::vector<float> &buf = threadScratch(rt, int(thread), size_t(nr * in));
+    upcastRows(t, W + r0 * rb, nr * in, buf.data());
+    rows(static_cast<const float *>(buf.data()));
+  }
+}
+
+/// Prompt processing over an F16 cache takes queries in blocks of this many.
+constexpr int64_t kQueryBlock = 4;
+
+int64_t qcc_rt_attention_begin(QccRt *rt, int64_t layer, const float *k, const float *v, int64_t n,
+                               int64_t pos0, int64_t heads, int64_t kvHeads, int64_t hd) {
+  const int64_t kvDim = kvHeads * hd;
   if (pos0 + n > rt->maxCtx) {
     fprintf(stderr, "qcc: internal error: %lld tokens past a context of %lld\n",
             (long long)(pos0 + n), (long long)rt->maxCtx);
@@ -470,120 +475,130 @@ void qcc_rt_attention(QccRt *rt, int64_t layer, const float *q, const float *k, 
     storeKV(rt, s.k.data() + (pos0 + i) * rowB, k + i * kvDim, kvDim);
     storeKV(rt, s.v.data() + (pos0 + i) * rowB, v + i * kvDim, kvDim);
   }
+  if (rt->kv == qcc::KVType::F16 && n > 1) {
+    ++rt->promptCalls; // the threads' converted rows belong to the previous call
+    return heads * ((n + kQueryBlock - 1) / kQueryBlock);
+  }
+  return heads * n;
+}
+
+void qcc_rt_attention_units(QccRt *rt, int64_t layer, const float *q, int64_t n, int64_t pos0,
+                            int64_t heads, int64_t kvHeads, int64_t hd, float scale,
+                            int64_t window, float *out, int64_t u0, int64_t u1, int64_t threadIndex) {
+  const int64_t kvDim = kvHeads * hd, qDim = heads * hd, group = heads / kvHeads;
+  QccRt::Slot &s = rt->slots[layer];
+  const size_t rowB = kvRowBytes(rt->kv, kvDim);
+  const int thread = int(threadIndex);
   const bool f16 = rt->kv == qcc::KVType::F16;
   if (f16 && n > 1) {
     // Prompt processing: blocks of 4 queries of one head share each key and
     // value row's conversion; every query's scores, softmax and sums are
     // the same operations in the same order as the one-query path below.
-    constexpr int64_t QB = 4;
-    const int64_t blocks = (n + QB - 1) / QB, call = ++rt->promptCalls;
-    rt->pool->parallelFor(heads * blocks, 1, [&](int64_t b, int64_t e, int thread) {
-      for (int64_t hb = b; hb < e; ++hb) {
-        const int64_t h = hb / blocks, i0 = hb % blocks * QB, g = h / group;
-        const int nq = int(std::min(QB, n - i0));
-        const int64_t pLast = pos0 + i0 + nq - 1;
-        // This head's rows as floats, extended to the block's last position
-        // (a thread's blocks come in order).
-        QccRt::HeadRows &hr = rt->headRows[thread];
-        if (hr.call != call || hr.g != g)
-          hr.call = call, hr.g = g, hr.len = 0;
-        if (hr.k.size() < size_t((pLast + 1) * hd))
-          hr.k.resize(rt->maxCtx * hd), hr.v.resize(rt->maxCtx * hd);
-        for (; hr.len <= pLast; ++hr.len) {
-          upcastRows(Type::F16, s.k.data() + hr.len * rowB + g * hd * 2, hd, hr.k.data() + hr.len * hd);
-          upcastRows(Type::F16, s.v.data() + hr.len * rowB + g * hd * 2, hd, hr.v.data() + hr.len * hd);
-        }
-        const int64_t lo = window > 0 ? std::max<int64_t>(0, pos0 + i0 - window + 1) : 0;
-        std::vector<float> &S = threadScratch(rt, thread, size_t(QB * (pLast + 1)));
-        const float *qs[QB];
-        int64_t first[QB], last[QB];
-        for (int c = 0; c < nq; ++c) {
-          qs[c] = q + (i0 + c) * qDim + h * hd;
-          last[c] = pos0 + i0 + c;
-          first[c] = window > 0 ? std::max<int64_t>(0, last[c] - window + 1) : 0;
-        }
-        int64_t j = lo;
-        for (; nq == QB && hd % 8 == 0 && j < pLast; j += 2)
-          scores4x2(qs, hr.k.data() + j * hd, hr.k.data() + (j + 1) * hd, hd, scale, S.data(), pLast + 1, j);
-        for (; j <= pLast; ++j) {
-          float d[QB];
-          dotsF16(qs, nq, reinterpret_cast<const uint16_t *>(s.k.data() + j * rowB) + g * hd, hd, d);
-          for (int c = 0; c < nq; ++c)
-            S[c * (pLast + 1) + j] = d[c] * scale;
-        }
-        float inv[QB];
-        for (int c = 0; c < nq; ++c) {
-          float *Sc = S.data() + c * (pLast + 1);
-          float mx = -INFINITY;
-          for (int64_t j = first[c]; j <= last[c]; ++j)
-            mx = std::max(mx, Sc[j]);
-          float sum = 0;
-          for (int64_t j = first[c]; j <= last[c]; ++j) {
-            Sc[j] = qcc::kernels::expf(Sc[j] - mx);
-            sum += Sc[j];
-          }
-          inv[c] = 1.0f / sum;
-        }
-        float *os[QB];
-        bool done = true;
-        for (int c = 0; c < nq; ++c) {
-          os[c] = out + (i0 + c) * qDim + h * hd;
-          done = done && weightedSum(hd, os[c], S.data() + c * (pLast + 1), inv[c], hr.v.data(), hd,
-                                     first[c], last[c]);
-        }
-        if (done)
-          continue;
+    constexpr int64_t QB = kQueryBlock;
+    const int64_t blocks = (n + QB - 1) / QB, call = rt->promptCalls;
+    for (int64_t hb = u0; hb < u1; ++hb) {
+      const int64_t h = hb / blocks, i0 = hb % blocks * QB, g = h / group;
+      const int nq = int(std::min(QB, n - i0));
+      const int64_t pLast = pos0 + i0 + nq - 1;
+      // This head's rows as floats, extended to the block's last position
+      // (a thread's blocks come in order).
+      QccRt::HeadRows &hr = rt->headRows[thread];
+      if (hr.call != call || hr.g != g)
+        hr.call = call, hr.g = g, hr.len = 0;
+      if (hr.k.size() < size_t((pLast + 1) * hd))
+        hr.k.resize(rt->maxCtx * hd), hr.v.resize(rt->maxCtx * hd);
+      for (; hr.len <= pLast; ++hr.len) {
+        upcastRows(Type::F16, s.k.data() + hr.len * rowB + g * hd * 2, hd, hr.k.data() + hr.len * hd);
+        upcastRows(Type::F16, s.v.data() + hr.len * rowB + g * hd * 2, hd, hr.v.data() + hr.len * hd);
+      }
+      const int64_t lo = window > 0 ? std::max<int64_t>(0, pos0 + i0 - window + 1) : 0;
+      std::vector<float> &S = threadScratch(rt, thread, size_t(QB * (pLast + 1)));
+      const float *qs[QB];
+      int64_t first[QB], last[QB];
+      for (int c = 0; c < nq; ++c) {
+        qs[c] = q + (i0 + c) * qDim + h * hd;
+        last[c] = pos0 + i0 + c;
+        first[c] = window > 0 ? std::max<int64_t>(0, last[c] - window + 1) : 0;
+      }
+      int64_t j = lo;
+      for (; nq == QB && hd % 8 == 0 && j < pLast; j += 2)
+        scores4x2(qs, hr.k.data() + j * hd, hr.k.data() + (j + 1) * hd, hd, scale, S.data(), pLast + 1, j);
+      for (; j <= pLast; ++j) {
+        float d[QB];
+        dotsF16(qs, nq, reinterpret_cast<const uint16_t *>(s.k.data() + j * rowB) + g * hd, hd, d);
         for (int c = 0; c < nq; ++c)
-          std::fill(os[c], os[c] + hd, 0.0f);
-        for (int64_t j = lo; j <= pLast; ++j) {
-          float w[QB];
-          bool use[QB];
-          for (int c = 0; c < nq; ++c) {
-            use[c] = j >= first[c] && j <= last[c];
-            w[c] = use[c] ? S[c * (pLast + 1) + j] * inv[c] : 0.0f;
-          }
-          axpysF16(os, w, use, nq, reinterpret_cast<const uint16_t *>(s.v.data() + j * rowB) + g * hd, hd);
+          S[c * (pLast + 1) + j] = d[c] * scale;
+      }
+      float inv[QB];
+      for (int c = 0; c < nq; ++c) {
+        float *Sc = S.data() + c * (pLast + 1);
+        float mx = -INFINITY;
+        for (int64_t j = first[c]; j <= last[c]; ++j)
+          mx = std::max(mx, Sc[j]);
+        float sum = 0;
+        for (int64_t j = first[c]; j <= last[c]; ++j) {
+          Sc[j] = qcc::kernels::expf(Sc[j] - mx);
+          sum += Sc[j];
         }
+        inv[c] = 1.0f / sum;
       }
-    });
-    return;
-  }
-  // (head, query) pairs in contiguous ranges per thread.
-  rt->pool->parallelFor(heads * n, 1, [&](int64_t b, int64_t e, int thread) {
-    for (int64_t hi = b; hi < e; ++hi) {
-      const int64_t h = hi / n, i = hi % n;
-      const int64_t p = pos0 + i, g = h / group;
-      const int64_t first = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
-      std::vector<float> &S = threadScratch(rt, thread, size_t(p + 1));
-      const float *qh = q + i * qDim + h * hd;
-      float mx = -INFINITY;
-      for (int64_t j = first; j <= p; ++j) {
-        const uint8_t *row = s.k.data() + j * rowB;
-        float d = f16 ? dotF16(qh, reinterpret_cast<const uint16_t *>(row) + g * hd, hd)
-                      : dotQ8(qh, reinterpret_cast<const qcc::ggml::BlockQ8_0 *>(row), g * hd, hd);
-        S[j] = d * scale;
-        mx = std::max(mx, S[j]);
+      float *os[QB];
+      bool done = true;
+      for (int c = 0; c < nq; ++c) {
+        os[c] = out + (i0 + c) * qDim + h * hd;
+        done = done && weightedSum(hd, os[c], S.data() + c * (pLast + 1), inv[c], hr.v.data(), hd,
+                                   first[c], last[c]);
       }
-      float sum = 0;
-      for (int64_t j = first; j <= p; ++j) {
-        S[j] = qcc::kernels::expf(S[j] - mx);
-        sum += S[j];
-      }
-      const float inv = 1.0f / sum;
-      float *o = out + i * qDim + h * hd;
-      if (f16 && weightedSum(hd, o, S.data(), inv, reinterpret_cast<const uint16_t *>(s.v.data()) + g * hd,
-                             int64_t(rowB / 2), first, p))
+      if (done)
         continue;
-      std::fill(o, o + hd, 0.0f);
-      for (int64_t j = first; j <= p; ++j) {
-        const uint8_t *row = s.v.data() + j * rowB;
-        if (f16)
-          axpyF16(o, S[j] * inv, reinterpret_cast<const uint16_t *>(row) + g * hd, hd);
-        else
-          axpyQ8(o, S[j] * inv, reinterpret_cast<const qcc::ggml::BlockQ8_0 *>(row), g * hd, hd);
+      for (int c = 0; c < nq; ++c)
+        std::fill(os[c], os[c] + hd, 0.0f);
+      for (int64_t j = lo; j <= pLast; ++j) {
+        float w[QB];
+        bool use[QB];
+        for (int c = 0; c < nq; ++c) {
+          use[c] = j >= first[c] && j <= last[c];
+          w[c] = use[c] ? S[c * (pLast + 1) + j] * inv[c] : 0.0f;
+        }
+        axpysF16(os, w, use, nq, reinterpret_cast<const uint16_t *>(s.v.data() + j * rowB) + g * hd, hd);
       }
     }
-  });
+    return;
+  }
+  // (head, query) pairs.
+  for (int64_t hi = u0; hi < u1; ++hi) {
+    const int64_t h = hi / n, i = hi % n;
+    const int64_t p = pos0 + i, g = h / group;
+    const int64_t first = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
+    std::vector<float> &S = threadScratch(rt, thread, size_t(p + 1));
+    const float *qh = q + i * qDim + h * hd;
+    float mx = -INFINITY;
+    for (int64_t j = first; j <= p; ++j) {
+      const uint8_t *row = s.k.data() + j * rowB;
+      float d = f16 ? dotF16(qh, reinterpret_cast<const uint16_t *>(row) + g * hd, hd)
+                    : dotQ8(qh, reinterpret_cast<const qcc::ggml::BlockQ8_0 *>(row), g * hd, hd);
+      S[j] = d * scale;
+      mx = std::max(mx, S[j]);
+    }
+    float sum = 0;
+    for (int64_t j = first; j <= p; ++j) {
+      S[j] = qcc::kernels::expf(S[j] - mx);
+      sum += S[j];
+    }
+    const float inv = 1.0f / sum;
+    float *o = out + i * qDim + h * hd;
+    if (f16 && weightedSum(hd, o, S.data(), inv, reinterpret_cast<const uint16_t *>(s.v.data()) + g * hd,
+                           int64_t(rowB / 2), first, p))
+      continue;
+    std::fill(o, o + hd, 0.0f);
+    for (int64_t j = first; j <= p; ++j) {
+      const uint8_t *row = s.v.data() + j * rowB;
+      if (f16)
+        axpyF16(o, S[j] * inv, reinterpret_cast<const uint16_t *>(row) + g * hd, hd);
+      else
+        axpyQ8(o, S[j] * inv, reinterpret_cast<const qcc::ggml::BlockQ8_0 *>(row), g * hd, hd);
+    }
+  }
 }
 
 } // extern "C"
