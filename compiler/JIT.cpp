@@ -46,23 +46,11 @@ Expected<std::unique_ptr<JITModel>> JITModel::compile(mlir::ModuleOp module,
   auto jit = LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create();
   if (!jit)
     return jit.takeError();
-  // The runtime's microkernels are this process's own functions.
-  MangleAndInterner mangle((*jit)->getExecutionSession(), (*jit)->getDataLayout());
-  SymbolMap runtime;
-  auto add = [&](const char *name, void *fn) {
-    runtime[mangle(name)] = {ExecutorAddr::fromPtr(fn), JITSymbolFlags::Exported};
-  };
-  add("qcc_rt_embed", reinterpret_cast<void *>(&qcc_rt_embed));
-  add("qcc_rt_parallel_for", reinterpret_cast<void *>(&qcc_rt_parallel_for));
-  add("qcc_rt_linear_prepare", reinterpret_cast<void *>(&qcc_rt_linear_prepare));
-  add("qcc_rt_linear_activations", reinterpret_cast<void *>(&qcc_rt_linear_activations));
-  add("qcc_rt_linear_rows", reinterpret_cast<void *>(&qcc_rt_linear_rows));
-  add("qcc_rt_attention_begin", reinterpret_cast<void *>(&qcc_rt_attention_begin));
-  add("qcc_rt_attention_units", reinterpret_cast<void *>(&qcc_rt_attention_units));
   JITDylib &lib = (*jit)->getMainJITDylib();
-  if (Error e = lib.define(absoluteSymbols(std::move(runtime))))
-    return std::move(e);
-  // malloc / free / libm from the process.
+  // The module carries its microkernels (linked in as bitcode); the runtime
+  // functions it and they call (the thread pool's loop, the SIMD kernels,
+  // libc, libstdc++, libm) are this process's: qcc exports its own symbols
+  // (tools/qcc/CMakeLists.txt).
   auto gen = DynamicLibrarySearchGenerator::GetForCurrentProcess((*jit)->getDataLayout().getGlobalPrefix());
   if (!gen)
     return gen.takeError();

@@ -1,5 +1,6 @@
 //===- Emit.cpp - LLVM-dialect module to a CPU object file ----------------===//
 #include "codegen/cpu/Emit.h"
+#include "codegen/cpu/Microkernels.h"
 
 #include "frontends/AtomicFile.h"
 
@@ -78,6 +79,10 @@ Expected<std::unique_ptr<Module>> translateAndOptimize(mlir::ModuleOp module, LL
       if (!target.features.empty())
         f.addFnAttr("target-features", target.features);
     }
+  // The microkernels keep their own attributes (x86-64-v3: a subset of every
+  // CPU qcc targets), so they inline into the generated kernels.
+  if (Error e = linkMicrokernels(*m))
+    return std::move(e);
   // O3 with this TargetMachine: its cost model decides the vector widths.
   LoopAnalysisManager lam;
   FunctionAnalysisManager fam;

@@ -59,6 +59,8 @@ struct Lowering {
   // RoPE cos/sin tables per distinct frequency vector.
   std::map<std::vector<float>, std::pair<Value, Value>> ropeTables;
   int globals = 0, kernels = 0;
+  /// The kernels emitted so far, by their printed form (under one name).
+  std::map<std::string, func::FuncOp> kernelByText;
 
   Lowering(ModuleOp m) : module(m), b(m.getContext()), loc(m.getLoc()) {}
 
@@ -123,7 +125,9 @@ struct Lowering {
   /// in contiguous ranges with bounds on multiples of `grain`, so the body
   /// must compute each index of its range as it would alone. The body sees
   /// the function's copies of `rt` and of `captured` (nothing else from
-  /// @qcc_forward).
+  /// @qcc_forward). Kernels whose functions come out the same (the same op
+  /// at the same shapes and types, in another layer: the weights are
+  /// captured values) are emitted once.
   void parallel(StringRef what, Value total, int64_t grain, ArrayRef<Value> captured,
                 llvm::function_ref<void(Value begin, Value end, Value thread, ValueRange cap)> body) {
     SmallVector<Type> types{ptrTy()};
@@ -134,8 +138,7 @@ struct Lowering {
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPoint(fn);
-      k = func::FuncOp::create(b, loc, formatv("qcc_{0}_{1}", what, kernels++).str(),
-                               b.getFunctionType(types, {}));
+      k = func::FuncOp::create(b, loc, "qcc_kernel", b.getFunctionType(types, {}));
       k.setPrivate();
       k->setAttr("qcc.parallel", b.getI64IntegerAttr(grain));
       Block *e = k.addEntryBlock();
@@ -148,6 +151,16 @@ struct Lowering {
            e->getArguments().slice(1, nc));
       rt = outerRt, n = outerN, pos0 = outerPos;
       func::ReturnOp::create(b, loc);
+    }
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    k->print(os, OpPrintingFlags().useLocalScope());
+    auto [it, inserted] = kernelByText.try_emplace(text, k);
+    if (inserted) {
+      k.setSymName(formatv("qcc_{0}_{1}", what, kernels++).str());
+    } else {
+      k.erase();
+      k = it->second;
     }
     SmallVector<Value> args{rt};
     args.append(captured.begin(), captured.end());
@@ -466,10 +479,10 @@ struct Lowering {
                        {rt, cI64(layer), ptr(buf.lookup(op.getK())), ptr(buf.lookup(op.getV())), n64, p64,
                         cI64(H), cI64(KV), cI64(hd)},
                        i64());
-    parallel("attention", arith::IndexCastOp::create(b, loc, b.getIndexType(), units), 1, {q, n64, p64, ptr(out)},
-             [&](Value lo, Value hi, Value thread, ValueRange c) {
-               call("qcc_rt_attention_units", {rt, cI64(layer), c[0], c[1], c[2], cI64(H), cI64(KV), cI64(hd),
-                                               cF32(scale), cI64(window), c[3], toI64(lo), toI64(hi), thread});
+    parallel("attention", arith::IndexCastOp::create(b, loc, b.getIndexType(), units), 1,
+             {cI64(layer), q, n64, p64, ptr(out)}, [&](Value lo, Value hi, Value thread, ValueRange c) {
+               call("qcc_rt_attention_units", {rt, c[0], c[1], c[2], c[3], cI64(H), cI64(KV), cI64(hd),
+                                               cF32(scale), cI64(window), c[4], toI64(lo), toI64(hi), thread});
              });
     buf[op.getResult()] = out;
     return success();

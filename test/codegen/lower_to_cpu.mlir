@@ -20,7 +20,9 @@ module attributes {qcc.rope_layout = "interleaved"} {
 
   // CHECK: memref.global "private" constant @qcc_rope_freq_0 : memref<8xf32>
   // Every loop over tokens, output rows or attention units is a kernel over
-  // a range [begin, end) marked with the grain its ranges are split on.
+  // a range [begin, end) marked with the grain its ranges are split on; a
+  // kernel that comes out the same for another op (the same shapes and
+  // types: the weights are operands) is emitted once.
   // CHECK-LABEL: func.func private @qcc_embed_0(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?x32xf32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: i64) attributes {qcc.parallel = 8 : i64}
   // CHECK: call @qcc_rt_embed
   // The norm: a reduction and a scaling of the range's rows.
@@ -41,20 +43,19 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // CHECK-LABEL: func.func private @qcc_add_4(
   // CHECK: arith.addf
   // RoPE: one cos/sin table for both, adjacent pairs (GGUF's Q/K row order).
-  // CHECK-LABEL: func.func private @qcc_rope_table_9(
+  // CHECK-LABEL: func.func private @qcc_rope_table_5(
   // CHECK: math.cos
   // CHECK: math.sin
-  // CHECK-LABEL: func.func private @qcc_rope_10(
+  // CHECK-LABEL: func.func private @qcc_rope_6(
   // CHECK: memref.expand_shape {{.*}} into memref<?x2x8x2xf32>
   // CHECK-NOT: math.cos
-  // CHECK-LABEL: func.func private @qcc_rope_11(
-  // CHECK-NOT: math.cos
+  // CHECK-NOT: func.func private @qcc_rope_
   // Attention: the runtime's units of work, one per task.
-  // CHECK-LABEL: func.func private @qcc_attention_12(
+  // CHECK-LABEL: func.func private @qcc_attention_7(
   // CHECK-SAME: qcc.parallel = 1
   // CHECK: call @qcc_rt_attention_units
   // SiLU's exp is a polynomial (no math.exp left).
-  // CHECK-LABEL: func.func private @qcc_swiglu_19(
+  // CHECK-LABEL: func.func private @qcc_swiglu_9(
   // CHECK-NOT: math.exp
   // CHECK-LABEL: func.func @qcc_forward(%{{.*}}: !llvm.ptr, %{{.*}}: memref<?xi8>, %{{.*}}: memref<?xi32>, %{{.*}}: index, %{{.*}}: memref<?x?xf32>) attributes {llvm.emit_c_interface}
   func.func @forward(%tok: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<?x16xf32> {
@@ -71,33 +72,38 @@ module attributes {qcc.rope_layout = "interleaved"} {
     // CHECK: call @qcc_activations_2(%{{.*}}, %c0, %[[N]], %c0_i64)
     // CHECK: call @qcc_linear_3(%{{.*}}, %c0, %c32, %c0_i64)
     // CHECK: call @qcc_add_4(
+    // The K and V projections run the same kernels.
+    // CHECK: call @qcc_activations_2(
+    // CHECK: call @qcc_linear_3(
+    // CHECK: call @qcc_activations_2(
+    // CHECK: call @qcc_linear_3(
     %q = qcc.linear %h, @wq bias @bq : tensor<?x32xf32> -> tensor<?x32xf32>
     %k = qcc.linear %h, @wk : tensor<?x32xf32> -> tensor<?x32xf32>
     %v = qcc.linear %h, @wv : tensor<?x32xf32> -> tensor<?x32xf32>
-    // CHECK: call @qcc_rope_table_9(
-    // CHECK: call @qcc_rope_10(
-    // CHECK: call @qcc_rope_11(
+    // CHECK: call @qcc_rope_table_5(
+    // CHECK: call @qcc_rope_6(
+    // CHECK: call @qcc_rope_6(
     %qr = qcc.rope %q, %pos {num_heads = 2 : i64, head_dim = 16 : i64, theta = 10000.0 : f64} : tensor<?x32xf32>, tensor<?xi32>
     %kr = qcc.rope %k, %pos {num_heads = 2 : i64, head_dim = 16 : i64, theta = 10000.0 : f64} : tensor<?x32xf32>, tensor<?xi32>
     // CHECK: %[[U:.*]] = call @qcc_rt_attention_begin
     // CHECK: %[[UI:.*]] = arith.index_cast %[[U]] : i64 to index
-    // CHECK: call @qcc_attention_12(%{{.*}}, %c0, %[[UI]], %c0_i64)
+    // CHECK: call @qcc_attention_7(%{{.*}}, %c0, %[[UI]], %c0_i64)
     %a = qcc.attention %qr, %kr, %v, %pos {layer = 0 : i64, num_heads = 2 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
     // The residual add is fused into the output projection: its addend is %x.
-    // CHECK: call @qcc_linear_14(
+    // CHECK: call @qcc_linear_3(
     %o = qcc.linear %a, @wo : tensor<?x32xf32> -> tensor<?x32xf32>
     %x1 = qcc.add %x, %o : tensor<?x32xf32>
     %g = qcc.linear %x1, @wg : tensor<?x32xf32> -> tensor<?x64xf32>
     %u = qcc.linear %x1, @wu : tensor<?x32xf32> -> tensor<?x64xf32>
-    // CHECK: call @qcc_swiglu_19(
+    // CHECK: call @qcc_swiglu_9(
     %s = qcc.swiglu %g, %u : tensor<?x64xf32>
     %d = qcc.linear %s, @wd : tensor<?x64xf32> -> tensor<?x32xf32>
     %x2 = qcc.add %x1, %d : tensor<?x32xf32>
     %f = qcc.rms_norm %x2, @n0 {epsilon = 1.0e-5 : f64} : tensor<?x32xf32>
     // The head: the last rows of the normed activations into the logits buffer.
     // CHECK: %[[M:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?x?xf32>
-    // CHECK: call @qcc_activations_23(%{{.*}}, %c0, %[[M]], %c0_i64)
-    // CHECK: call @qcc_linear_24(%{{.*}}, %c0, %c16, %c0_i64)
+    // CHECK: call @qcc_activations_2(%{{.*}}, %c0, %[[M]], %c0_i64)
+    // CHECK: call @qcc_linear_12(%{{.*}}, %c0, %c16, %c0_i64)
     // CHECK: memref.dealloc
     %l = qcc.lm_head %f, @emb {tied} : tensor<?x32xf32> -> tensor<?x16xf32>
     return %l : tensor<?x16xf32>
@@ -115,7 +121,7 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // LLVM: llvm.func internal @qcc_embed_0_task(%[[CTX:.*]]: !llvm.ptr, %[[B:.*]]: i64, %[[E:.*]]: i64, %[[T:.*]]: i64)
   // LLVM: llvm.load %[[CTX]] : !llvm.ptr -> !llvm.struct<(ptr, ptr, ptr, ptr, i64, i64, i64, ptr, ptr, i64, i64, i64, i64, i64)>
   // LLVM: llvm.call @qcc_embed_0({{.*}}, %[[B]], %[[E]], %[[T]])
-  // LLVM: llvm.func internal @qcc_attention_12(
+  // LLVM: llvm.func internal @qcc_attention_7(
   // LLVM: llvm.call @qcc_rt_attention_units
   // LLVM: llvm.func @qcc_forward(
   // LLVM: %[[EMB:.*]] = llvm.mlir.addressof @qcc_embed_0_task
