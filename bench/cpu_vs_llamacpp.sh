@@ -10,6 +10,8 @@
 #   1b       a random Llama of 1B shape (hidden 2048, 16 layers, ffn 8192,
 #            32 / 8 heads, debtext's 8192-token vocabulary and tokenizer),
 #            generated here, at Q4_0 and Q4_K_M
+# After the speed table, a memory table: each tool's peak resident memory
+# (GNU time) for one 16-token generation run on the same file.
 # For each file: `qcc MODEL --format=gguf:TYPE --target=cpu -o NAME`, then
 # `NAME --bench` and `llama-bench` on NAME.gguf (pp512, tg128, -r REPS, -t
 # THREADS), both as JSON; the table gives tokens/s and qcc / llama.cpp. The
@@ -46,6 +48,13 @@ run() { # name model type
   "$exe" --bench -p 512 -n 128 -r "$REPS" -t "$THREADS" -o json > "$exe.qcc.json"
   "$BIN/llama-bench" -m "$exe.gguf" -p 512 -n 128 -r "$REPS" -t "$THREADS" -o json \
       > "$exe.llama.json" 2> "$exe.llama.log"
+  # Peak resident memory of one short generation run each (same file, same
+  # threads): GNU time's maximum RSS.
+  local rq rl
+  rq=$(/usr/bin/time -f %M "$exe" --bench -p 0 -n 16 -r 1 -t "$THREADS" 2>&1 >/dev/null | tail -1)
+  rl=$(/usr/bin/time -f %M "$BIN/llama-bench" -m "$exe.gguf" -p 0 -n 16 -r 1 -t "$THREADS" 2>&1 >/dev/null | tail -1)
+  MEMROWS="$MEMROWS| $1 | $3 | $(stat -c %s "$exe.gguf" | awk '{printf "%.0f", $1/1048576}') | $((rl / 1024)) | $((rq / 1024)) | $(awk -v q="$rq" -v l="$rl" 'BEGIN{printf "%.2f", q/l}') |
+"
   python3 - "$name" "$type" "$exe.gguf" "$exe.llama.json" "$exe.qcc.json" "$bw" <<'PY'
 import json, os, sys
 name, typ, gguf, lj, qj, bw = sys.argv[1:]
@@ -60,6 +69,7 @@ for key, test in (((512, 0), "pp512"), ((0, 128), "tg128")):
 PY
 }
 
+MEMROWS=""
 for s in $SECTIONS; do
   case $s in
     debtext)
@@ -73,3 +83,8 @@ for s in $SECTIONS; do
     *) echo "unknown section '$s' (debtext, 1b)" >&2; exit 2 ;;
   esac
 done
+
+echo
+echo "| model | type | GGUF MiB | llama-bench peak RSS MiB | qcc peak RSS MiB | qcc / llama.cpp |"
+echo "|---|---|---:|---:|---:|---:|"
+printf "%s" "$MEMROWS"
