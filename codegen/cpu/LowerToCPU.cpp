@@ -349,8 +349,9 @@ struct Lowering {
                b.setInsertionPointToStart(loop.getBody());
                Value r0 = loop.getInductionVar();
                Value nr = arith::MinSIOp::create(b, loc, cIdx(kGemmRows), arith::SubIOp::create(b, loc, hi, r0));
-               call("qcc_rt_linear_rows", {rt, type(), c[0], cI64(dIn), cI64(dOut), c[1], c[2], c[3], c[4],
-                                           toI64(r0), toI64(nr), thread});
+               call(::qcc::ggml::traits(pl.type).quantized ? "qcc_rt_linear_rows" : "qcc_rt_linear_rows_float",
+                    {rt, type(), c[0], cI64(dIn), cI64(dOut), c[1], c[2], c[3], c[4], toI64(r0), toI64(nr),
+                     thread});
              });
     return success();
   }

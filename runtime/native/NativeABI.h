@@ -66,13 +66,18 @@ void qcc_rt_parallel_for(QccRt *rt, int64_t begin, int64_t end, int64_t grain, Q
  *                multiplies that type with (Q8_0 / Q8_1 / Q8_K), or rounded
  *                to F16 / BF16 for those weights (F32: nothing to do);
  *   rows         output rows [r0, r0 + nr) for all n tokens (r0 and nr
- *                multiples of 8 except at the end; `thread` picks scratch). */
+ *                multiples of 8 except at the end; `thread` picks scratch):
+ *                qcc_rt_linear_rows for the quantized types,
+ *                qcc_rt_linear_rows_float for F32 / F16 / BF16 weights. */
 void qcc_rt_linear_prepare(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t n);
 void qcc_rt_linear_activations(QccRt *rt, int32_t type, const void *w, int64_t in, const float *x,
                                int64_t begin, int64_t end);
 void qcc_rt_linear_rows(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t out,
                         const float *x, int64_t n, const float *addend, float *y, int64_t r0,
                         int64_t nr, int64_t thread);
+void qcc_rt_linear_rows_float(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t out,
+                              const float *x, int64_t n, const float *addend, float *y, int64_t r0,
+                              int64_t nr, int64_t thread);
 
 /* KV-cache attention in two steps: begin appends k, v [n x kvHeads*headDim]
  * to cache slot `layer` at positions pos0 .. pos0+n-1 and returns the number

@@ -124,6 +124,14 @@ inline float reduce8(__m256 v) {
 /// Eight elements as floats: F16 converted (exactly), F32 loaded.
 inline __m256 load8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 inline __m256 load8(const float *p) { return _mm256_loadu_ps(p); }
+/// A BF16 weight (its bits), a type of its own for the float tiles.
+struct BF16 {
+  uint16_t bits;
+};
+inline __m256 load8(const BF16 *p) {
+  return _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
 
 float dotF16(const float *q, const uint16_t *k, int64_t n) {
   __m256 acc = _mm256_setzero_ps();
@@ -228,9 +236,16 @@ void upcastRows(Type t, const uint8_t *src, int64_t n, float *dst) {
 
 inline float toFloat(float v) { return v; }
 inline float toFloat(uint16_t h) { return _cvtsh_ss(h); }
+inline float toFloat(BF16 h) {
+  const uint32_t b = uint32_t(h.bits) << 16;
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
 
-/// R rows of W (in apart; F32, or F16 converted as loaded) against T tokens
-/// of X (in apart): y[t * ldy + r].
+/// R rows of W (in apart; F32, or F16 / BF16 converted as loaded) against T
+/// tokens of X (in apart): y[t * ldy + r]. Decoding (T = 1) streams the
+/// weights once: each row's next R rows on are prefetched as it is read.
 template <int R, int T, typename E>
 void floatTile(const E *W, const float *X, int64_t in, float *y, int64_t ldy) {
   __m256 acc[T][R];
@@ -240,8 +255,11 @@ void floatTile(const E *W, const float *X, int64_t in, float *y, int64_t ldy) {
   int64_t k = 0;
   for (; k + 8 <= in; k += 8) {
     __m256 w[R];
-    for (int r = 0; r < R; ++r)
+    for (int r = 0; r < R; ++r) {
+      if (T == 1 && k % (64 / sizeof(E)) == 0)
+        _mm_prefetch(reinterpret_cast<const char *>(W + (r + R) * in + k), _MM_HINT_T0);
       w[r] = load8(W + r * in + k);
+    }
     for (int t = 0; t < T; ++t) {
       const __m256 a = _mm256_loadu_ps(X + t * in + k);
       for (int r = 0; r < R; ++r)
@@ -344,6 +362,15 @@ void axpyQ8(float *out, float w, const qcc::ggml::BlockQ8_0 *row, int64_t off, i
   }
 }
 
+/// y[i][r0 .. r0+nr) += addend[i][r0 .. r0+nr) for tokens i in [i0, i1)
+/// (rows `out` apart), if there is an addend.
+void addRows(const float *addend, float *y, int64_t out, int64_t r0, int64_t nr, int64_t i0, int64_t i1) {
+  if (addend)
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t r = 0; r < nr; ++r)
+        y[i * out + r0 + r] += addend[i * out + r0 + r];
+}
+
 void storeKV(QccRt *rt, uint8_t *dst, const float *src, int64_t kvDim) {
   if (rt->kv == qcc::KVType::F16) {
     auto *d = reinterpret_cast<uint16_t *>(dst);
@@ -413,24 +440,21 @@ void qcc_rt_linear_activations(QccRt *rt, int32_t type, const void *, int64_t in
 void qcc_rt_linear_rows(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t out,
                         const float *x, int64_t n, const float *addend, float *y, int64_t r0,
                         int64_t nr, int64_t thread) {
+  // Repacked rows are regrouped by eight; r0 and nr are then multiples of 8.
+  qcc::kernels::gemmRowRange(Type(type), static_cast<const uint8_t *>(w), rt->packed, r0, nr, in,
+                             rt->act.data(), rt->side, n, y, out);
+  addRows(addend, y, out, r0, nr, 0, n);
+}
+
+void qcc_rt_linear_rows_float(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t out,
+                              const float *x, int64_t n, const float *addend, float *y, int64_t r0,
+                              int64_t nr, int64_t thread) {
+  // Tiles of 4 rows x 3 tokens; F16 / BF16 converted as loaded for up to 3
+  // tokens (a decoding step reads each weight once), otherwise upcast for
+  // the block first. Conversions are exact: every path computes the
+  // same products.
   const Type t = Type(type);
   const auto *W = static_cast<const uint8_t *>(w);
-  auto addRows = [&](int64_t i0, int64_t i1) {
-    if (addend)
-      for (int64_t i = i0; i < i1; ++i)
-        for (int64_t r = 0; r < nr; ++r)
-          y[i * out + r0 + r] += addend[i * out + r0 + r];
-  };
-  if (qcc::ggml::traits(t).quantized) {
-    // Repacked rows are regrouped by eight; r0 and nr are then multiples of 8.
-    qcc::kernels::gemmRowRange(t, W, rt->packed, r0, nr, in, rt->act.data(), rt->side, n, y, out);
-    addRows(0, n);
-    return;
-  }
-  // F32 / F16 / BF16 weights: tiles of 4 rows x 3 tokens; F16 converted as
-  // loaded for up to 3 tokens (a decoding step reads each weight once),
-  // otherwise F16 / BF16 upcast for the block first. Conversions are exact:
-  // every path computes the same products.
   if (t != Type::F32)
     x = rt->actF.data();
   const size_t rb = qcc::ggml::rowBytes(t, in);
@@ -442,13 +466,15 @@ void qcc_rt_linear_rows(QccRt *rt, int32_t type, const void *w, int64_t in, int6
         floatTile<4>(tt, Wr + r * in, x + i * in, in, y + i * out + r0 + r, out);
       for (; r < nr; ++r)
         floatTile<1>(tt, Wr + r * in, x + i * in, in, y + i * out + r0 + r, out);
-      addRows(i, i + tt);
+      addRows(addend, y, out, r0, nr, i, i + tt);
     }
   };
   if (t == Type::F32) {
     rows(reinterpret_cast<const float *>(W + r0 * rb));
   } else if (t == Type::F16 && n <= 3) {
     rows(reinterpret_cast<const uint16_t *>(W + r0 * rb));
+  } else if (t == Type::BF16 && n <= 3) {
+    rows(reinterpret_cast<const BF16 *>(W + r0 * rb));
   } else {
     std::vector<float> &buf = threadScratch(rt, int(thread), size_t(nr * in));
     upcastRows(t, W + r0 * rb, nr * in, buf.data());
