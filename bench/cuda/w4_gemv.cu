@@ -182,6 +182,80 @@ __global__ void __launch_bounds__(kWarps * 32) w4GemvQ8Direct(const uint4 *__res
   }
 }
 
+// v3 specialised for its K (as generated code is for the model's shapes):
+// the block loop is unrolled completely, so every lane issues all its
+// weight loads before the first multiply. With `pdl`, the kernel lets the
+// next launch in the stream start its blocks early (programmatic dependent
+// launch) and waits for the previous one only before reading x.
+template <int K, bool pdl>
+__global__ void __launch_bounds__(kWarps * 32) w4GemvQ8K(const uint4 *__restrict__ codes,
+                                                         const __half *__restrict__ scales,
+                                                         const int8_t *__restrict__ xq,
+                                                         const float2 *__restrict__ xds, float *__restrict__ y,
+                                                         int rows) {
+  constexpr int blocks = K / 32, per = (blocks + 31) / 32;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int row = min(blockIdx.x * kWarps + warp, rows - 1);
+  const uint4 *c = codes + size_t(row) * blocks;
+  const __half *s = scales + size_t(row) * blocks;
+  uint4 q[per];
+  float d[per];
+#pragma unroll
+  for (int i = 0; i < per; ++i) {
+    const int b = lane + 32 * i;
+    if (b < blocks) {
+      q[i] = __ldcs(c + b);
+      d[i] = __half2float(s[b]);
+    }
+  }
+  if (pdl) {
+    asm volatile("griddepcontrol.launch_dependents;");
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+  }
+  float acc = 0.f;
+#pragma unroll
+  for (int i = 0; i < per; ++i) {
+    const int b = lane + 32 * i;
+    if (b < blocks) {
+      const int4 x0 = __ldg(reinterpret_cast<const int4 *>(xq + b * 32));
+      const int4 x1 = __ldg(reinterpret_cast<const int4 *>(xq + b * 32 + 16));
+      const float2 xd = __ldg(xds + b);
+      const int lo[4] = {x0.x, x0.y, x0.z, x0.w}, hi[4] = {x1.x, x1.y, x1.z, x1.w};
+      const uint32_t w[4] = {q[i].x, q[i].y, q[i].z, q[i].w};
+      int isum = 0;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        isum = __dp4a(int(w[j] & 0x0F0F0F0Fu), lo[j], isum);
+        isum = __dp4a(int((w[j] >> 4) & 0x0F0F0F0Fu), hi[j], isum);
+      }
+      acc += d[i] * (xd.x * float(isum) - 8.f * xd.y);
+    }
+  }
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+    acc += __shfl_xor_sync(0xffffffffu, acc, o);
+  if (lane == 0 && blockIdx.x * kWarps + warp < rows)
+    y[row] = acc;
+}
+
+template <bool pdl>
+void launchK(int K, int rows, const uint4 *codes, const __half *scales, const int8_t *xq, const float2 *xds,
+             float *y, cudaStream_t st) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3((rows + kWarps - 1) / kWarps);
+  cfg.blockDim = dim3(kWarps * 32);
+  cfg.stream = st;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl ? 1 : 0;
+  if (K == 4096)
+    CHECK(cudaLaunchKernelEx(&cfg, w4GemvQ8K<4096, pdl>, codes, scales, xq, xds, y, rows));
+  else
+    CHECK(cudaLaunchKernelEx(&cfg, w4GemvQ8K<11008, pdl>, codes, scales, xq, xds, y, rows));
+}
+
 struct Shape {
   int rows, K;
 };
@@ -229,6 +303,10 @@ void launch(const Matrix &m, const __half *x, float *y, cudaStream_t st) {
   else if (gVersion == 4)
     w4GemvQ8Direct<2><<<(m.rows + 2 * kWarps - 1) / (2 * kWarps), kWarps * 32, 0, st>>>(m.codes, m.scales, gXq,
                                                                                       gXds, y, m.rows, m.K);
+  else if (gVersion == 6)
+    launchK<false>(m.K, m.rows, m.codes, m.scales, gXq, gXds, y, st);
+  else if (gVersion == 7)
+    launchK<true>(m.K, m.rows, m.codes, m.scales, gXq, gXds, y, st);
   else
     w4GemvQ8Direct<4><<<(m.rows + 4 * kWarps - 1) / (4 * kWarps), kWarps * 32, 0, st>>>(m.codes, m.scales, gXq,
                                                                                       gXds, y, m.rows, m.K);
@@ -314,13 +392,15 @@ int main(int argc, char **argv) {
 
   // Correctness and per-shape rates (one matrix; it fits in L2 for 4096 x
   // 4096, so rotate through 8 copies of each shape).
-  for (gVersion = 1; gVersion <= 5; ++gVersion) {
+  for (gVersion = 1; gVersion <= 7; ++gVersion) {
   printf("\nkernel v%d (%s)\n| shape (rows x K) | max rel err | us | GB/s | of copy bw |\n|---|---:|---:|---:|---:|\n",
          gVersion, gVersion == 1   ? "fp16 x, float products"
          : gVersion == 2 ? "int8 x per 32, dp4a, x staged in shared memory"
                          : gVersion == 3 ? "dp4a, x through L1, 1 row a warp"
                                          : gVersion == 4 ? "dp4a, x through L1, 2 rows a warp"
-                                                         : "dp4a, x through L1, 4 rows a warp");
+                                                         : gVersion == 5 ? "dp4a, x through L1, 4 rows a warp"
+                                                                         : gVersion == 6 ? "v3 specialised for K, unrolled"
+                                                                                         : "v6 with programmatic dependent launch");
   for (Shape sh : {Shape{4096, 4096}, Shape{11008, 4096}, Shape{4096, 11008}}) {
     std::vector<uint8_t> hc;
     std::vector<__half> hs;
@@ -394,7 +474,7 @@ int main(int argc, char **argv) {
     }
   float *dyBig;
   CHECK(cudaMalloc(&dyBig, 22016 * sizeof(float)));
-  for (gVersion = 3; gVersion <= 3; ++gVersion) {
+  for (gVersion = 3; gVersion <= 7; gVersion += (gVersion == 3 ? 3 : 1)) {
     cudaGraph_t g;
     cudaGraphExec_t ge;
     CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
@@ -420,7 +500,7 @@ int main(int argc, char **argv) {
            "%.0f GB/s, %.2f of copy bandwidth; ceiling %.0f tok/s from this kernel\n",
            gVersion, fusedTotal / 1e9, ms, gbs, gbs * 1e9 / bw, 1e3 / ms);
   }
-  for (gVersion = 1; gVersion <= 5; ++gVersion) {
+  for (gVersion = 1; gVersion <= 7; ++gVersion) {
   cudaGraph_t g;
   cudaGraphExec_t ge;
   CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
