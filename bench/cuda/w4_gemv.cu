@@ -474,12 +474,13 @@ int main(int argc, char **argv) {
     }
   float *dyBig;
   CHECK(cudaMalloc(&dyBig, 22016 * sizeof(float)));
-  for (gVersion = 3; gVersion <= 7; gVersion += (gVersion == 3 ? 3 : 1)) {
+  // One decode step's products captured as a graph; the median of its replays, ms.
+  auto stepMs = [&](const std::vector<Matrix> &ms, float *y) {
     cudaGraph_t g;
     cudaGraphExec_t ge;
     CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
-    for (auto &m : fused)
-      launch(m, dx, dyBig, st);
+    for (auto &m : ms)
+      launch(m, dx, y, st);
     CHECK(cudaStreamEndCapture(st, &g));
     CHECK(cudaGraphInstantiate(&ge, g, 0));
     CHECK(cudaGraphLaunch(ge, st));
@@ -495,37 +496,22 @@ int main(int argc, char **argv) {
       t.push_back(msec);
     }
     CHECK(cudaGetLastError());
-    const double ms = median(t), gbs = fusedTotal / (ms * 1e-3) / 1e9;
+    CHECK(cudaGraphExecDestroy(ge));
+    CHECK(cudaGraphDestroy(g));
+    return double(median(t));
+  };
+  for (gVersion = 3; gVersion <= 7; gVersion += (gVersion == 3 ? 3 : 1)) {
+    const double ms = stepMs(fused, dyBig), gbs = fusedTotal / (ms * 1e-3) / 1e9;
     printf("\nv%d, fused launches: 7B decode step, weights only (%.2f GB, 128 products as one graph): %.3f ms, "
            "%.0f GB/s, %.2f of copy bandwidth; ceiling %.0f tok/s from this kernel\n",
            gVersion, fusedTotal / 1e9, ms, gbs, gbs * 1e9 / bw, 1e3 / ms);
   }
   for (gVersion = 1; gVersion <= 7; ++gVersion) {
-  cudaGraph_t g;
-  cudaGraphExec_t ge;
-  CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
-  for (auto &m : layer)
-    launch(m, dx, dy, st);
-  CHECK(cudaStreamEndCapture(st, &g));
-  CHECK(cudaGraphInstantiate(&ge, g, 0));
-  CHECK(cudaGraphLaunch(ge, st));
-  CHECK(cudaStreamSynchronize(st));
-  std::vector<float> t;
-  for (int i = 0; i < std::max(5, iters / 5); ++i) {
-    CHECK(cudaEventRecord(e0, st));
-    CHECK(cudaGraphLaunch(ge, st));
-    CHECK(cudaEventRecord(e1, st));
-    CHECK(cudaEventSynchronize(e1));
-    float msec;
-    CHECK(cudaEventElapsedTime(&msec, e0, e1));
-    t.push_back(msec);
-  }
-  CHECK(cudaGetLastError());
-  const double ms = median(t), gbs = total / (ms * 1e-3) / 1e9;
-  printf("\nv%d: 7B decode step, weights only (%.2f GB, 224 products as one graph): %.3f ms, %.0f GB/s, "
-         "%.2f of copy bandwidth; ceiling %.0f tok/s from this kernel, %.0f tok/s at the copy "
-         "bandwidth\n",
-         gVersion, total / 1e9, ms, gbs, gbs * 1e9 / bw, 1e3 / ms, bw / total);
+    const double ms = stepMs(layer, dy), gbs = total / (ms * 1e-3) / 1e9;
+    printf("\nv%d: 7B decode step, weights only (%.2f GB, 224 products as one graph): %.3f ms, %.0f GB/s, "
+           "%.2f of copy bandwidth; ceiling %.0f tok/s from this kernel, %.0f tok/s at the copy "
+           "bandwidth\n",
+           gVersion, total / 1e9, ms, gbs, gbs * 1e9 / bw, 1e3 / ms, bw / total);
   }
   return 0;
 }
