@@ -36,6 +36,28 @@
 
 constexpr int kWarps = 8; // rows per block of 256 threads: one warp a row
 
+/// The sum of v over the warp's lanes (every lane gets it).
+__device__ inline float warpSum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+    v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+/// sum over a block of 32 of code * x, codes in [0, 16) (ggml's nibble order:
+/// element j low in byte j, element j + 16 high), x as int8: eight dp4a.
+__device__ inline int dotQ4Q8(const uint4 &q, const int4 &x0, const int4 &x1) {
+  const uint32_t w[4] = {q.x, q.y, q.z, q.w};
+  const int lo[4] = {x0.x, x0.y, x0.z, x0.w}, hi[4] = {x1.x, x1.y, x1.z, x1.w};
+  int isum = 0;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    isum = __dp4a(int(w[i] & 0x0F0F0F0Fu), lo[i], isum);
+    isum = __dp4a(int((w[i] >> 4) & 0x0F0F0F0Fu), hi[i], isum);
+  }
+  return isum;
+}
+
 // One warp per output row; lane l takes blocks l, l + 32, ...: one 16-byte
 // load of codes per block (coalesced across the warp: 512 contiguous bytes),
 // its scale, and the block's 32 activations from shared memory.
@@ -72,9 +94,7 @@ __global__ void __launch_bounds__(kWarps * 32) w4Gemv(const uint4 *__restrict__ 
     }
     acc += d * sum;
   }
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1)
-    acc += __shfl_xor_sync(0xffffffffu, acc, o);
+  acc = warpSum(acc);
   if (lane == 0)
     y[row] = acc;
 }
@@ -107,22 +127,12 @@ __global__ void __launch_bounds__(kWarps * 32) w4GemvQ8(const uint4 *__restrict_
   for (int b = lane; b < blocks; b += 32) {
     const uint4 q = c[b];
     const float d = __half2float(s[b]);
-    const int4 x0 = *reinterpret_cast<const int4 *>(xs + b * 32);
-    const int4 x1 = *reinterpret_cast<const int4 *>(xs + b * 32 + 16);
-    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
-    const int lo[4] = {x0.x, x0.y, x0.z, x0.w}, hi[4] = {x1.x, x1.y, x1.z, x1.w};
-    int isum = 0;
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      isum = __dp4a(int(w[i] & 0x0F0F0F0Fu), lo[i], isum);
-      isum = __dp4a(int((w[i] >> 4) & 0x0F0F0F0Fu), hi[i], isum);
-    }
+    const int isum = dotQ4Q8(q, *reinterpret_cast<const int4 *>(xs + b * 32),
+                             *reinterpret_cast<const int4 *>(xs + b * 32 + 16));
     const float2 xd = ds[b]; // (scale, scale * sum of codes)
     acc += d * (xd.x * float(isum) - 8.f * xd.y);
   }
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1)
-    acc += __shfl_xor_sync(0xffffffffu, acc, o);
+  acc = warpSum(acc);
   if (lane == 0)
     y[row] = acc;
 }
@@ -151,7 +161,6 @@ __global__ void __launch_bounds__(kWarps * 32) w4GemvQ8Direct(const uint4 *__res
     const int4 x0 = __ldg(reinterpret_cast<const int4 *>(xq + b * 32));
     const int4 x1 = __ldg(reinterpret_cast<const int4 *>(xq + b * 32 + 16));
     const float2 xd = __ldg(xds + b);
-    const int lo[4] = {x0.x, x0.y, x0.z, x0.w}, hi[4] = {x1.x, x1.y, x1.z, x1.w};
     uint4 q[R];
     float d[R];
 #pragma unroll
@@ -162,21 +171,12 @@ __global__ void __launch_bounds__(kWarps * 32) w4GemvQ8Direct(const uint4 *__res
     }
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-      const uint32_t w[4] = {q[r].x, q[r].y, q[r].z, q[r].w};
-      int isum = 0;
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        isum = __dp4a(int(w[i] & 0x0F0F0F0Fu), lo[i], isum);
-        isum = __dp4a(int((w[i] >> 4) & 0x0F0F0F0Fu), hi[i], isum);
-      }
-      acc[r] += d[r] * (xd.x * float(isum) - 8.f * xd.y);
+      acc[r] += d[r] * (xd.x * float(dotQ4Q8(q[r], x0, x1)) - 8.f * xd.y);
     }
   }
 #pragma unroll
   for (int r = 0; r < R; ++r) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1)
-      acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], o);
+    acc[r] = warpSum(acc[r]);
     if (lane == 0 && row0 + r < rows)
       y[row0 + r] = acc[r];
   }
@@ -220,20 +220,10 @@ __global__ void __launch_bounds__(kWarps * 32) w4GemvQ8K(const uint4 *__restrict
       const int4 x0 = __ldg(reinterpret_cast<const int4 *>(xq + b * 32));
       const int4 x1 = __ldg(reinterpret_cast<const int4 *>(xq + b * 32 + 16));
       const float2 xd = __ldg(xds + b);
-      const int lo[4] = {x0.x, x0.y, x0.z, x0.w}, hi[4] = {x1.x, x1.y, x1.z, x1.w};
-      const uint32_t w[4] = {q[i].x, q[i].y, q[i].z, q[i].w};
-      int isum = 0;
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        isum = __dp4a(int(w[j] & 0x0F0F0F0Fu), lo[j], isum);
-        isum = __dp4a(int((w[j] >> 4) & 0x0F0F0F0Fu), hi[j], isum);
-      }
-      acc += d[i] * (xd.x * float(isum) - 8.f * xd.y);
+      acc += d[i] * (xd.x * float(dotQ4Q8(q[i], x0, x1)) - 8.f * xd.y);
     }
   }
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1)
-    acc += __shfl_xor_sync(0xffffffffu, acc, o);
+  acc = warpSum(acc);
   if (lane == 0 && blockIdx.x * kWarps + warp < rows)
     y[row] = acc;
 }

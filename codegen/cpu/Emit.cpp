@@ -11,7 +11,6 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
@@ -64,6 +63,20 @@ Expected<std::unique_ptr<TargetMachine>> targetMachine(const CPUTarget &target) 
   return tm;
 }
 
+void runModulePasses(Module &m, TargetMachine *tm, function_ref<ModulePassManager(PassBuilder &)> build) {
+  LoopAnalysisManager lam;
+  FunctionAnalysisManager fam;
+  CGSCCAnalysisManager cgam;
+  ModuleAnalysisManager mam;
+  PassBuilder pb(tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  build(pb).run(m, mam);
+}
+
 Expected<std::unique_ptr<Module>> translateAndOptimize(mlir::ModuleOp module, LLVMContext &ctx,
                                                        TargetMachine &tm, const CPUTarget &target) {
   mlir::registerBuiltinDialectTranslation(*module.getContext());
@@ -84,17 +97,8 @@ Expected<std::unique_ptr<Module>> translateAndOptimize(mlir::ModuleOp module, LL
   if (Error e = linkMicrokernels(*m))
     return std::move(e);
   // O3 with this TargetMachine: its cost model decides the vector widths.
-  LoopAnalysisManager lam;
-  FunctionAnalysisManager fam;
-  CGSCCAnalysisManager cgam;
-  ModuleAnalysisManager mam;
-  PassBuilder pb(&tm);
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3).run(*m, mam);
+  runModulePasses(*m, &tm,
+                  [](PassBuilder &pb) { return pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3); });
   return m;
 }
 

@@ -3,6 +3,7 @@
 #define QCC_CODEGEN_CPU_EMIT_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/Error.h"
 
 #include <memory>
@@ -27,6 +28,11 @@ llvm::Expected<CPUTarget> resolveCPU(llvm::StringRef name);
 
 /// The TargetMachine for `target` (x86-64 Linux, PIC, O3).
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>> targetMachine(const CPUTarget &target);
+/// Runs on `m` the module pipeline that `build` makes from a PassBuilder for
+/// `tm` (null: target-independent), with every analysis manager set up.
+void runModulePasses(llvm::Module &m, llvm::TargetMachine *tm,
+                     llvm::function_ref<llvm::ModulePassManager(llvm::PassBuilder &)> build);
+
 /// Translates `module` (LLVM dialect) to LLVM IR for `tm` and optimizes it at O3.
 llvm::Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp module,
                                                                   llvm::LLVMContext &ctx,

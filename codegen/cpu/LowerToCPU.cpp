@@ -447,22 +447,22 @@ struct Lowering {
       Value x4 = rowsOf(memref::ExpandShapeOp::create(b, loc, t4, c[0], re, os), lo, hi);
       Value o4 = rowsOf(memref::ExpandShapeOp::create(b, loc, t4, c[1], re, os), lo, hi);
       linalg::GenericOp::create(
-        b, loc, ValueRange{x4, x4, rowsOf(c[2], lo, hi), rowsOf(c[3], lo, hi)}, ValueRange{o4},
-        {at(0), at(1), map(4, {d(0), d(iDim)}), map(4, {d(0), d(iDim)}),
-         map(4, {d(0), d(1), d(2), d(3)})},
-        {par, par, par, par}, [&](OpBuilder &b, Location loc, ValueRange a) {
-          // o0 = x0 c - x1 s; o1 = x1 c + x0 s
-          Value c0 = arith::MulFOp::create(b, loc, a[0], a[2]);
-          Value s1 = arith::MulFOp::create(b, loc, a[1], a[3]);
-          Value c1 = arith::MulFOp::create(b, loc, a[1], a[2]);
-          Value s0 = arith::MulFOp::create(b, loc, a[0], a[3]);
-          Value o0 = arith::SubFOp::create(b, loc, c0, s1);
-          Value o1 = arith::AddFOp::create(b, loc, c1, s0);
-          Value which = linalg::IndexOp::create(b, loc, pairDim);
-          Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, which,
-                                                arith::ConstantIndexOp::create(b, loc, 0));
-          linalg::YieldOp::create(b, loc, Value(arith::SelectOp::create(b, loc, isFirst, o0, o1)));
-        });
+          b, loc, ValueRange{x4, x4, rowsOf(c[2], lo, hi), rowsOf(c[3], lo, hi)}, ValueRange{o4},
+          {at(0), at(1), map(4, {d(0), d(iDim)}), map(4, {d(0), d(iDim)}),
+           map(4, {d(0), d(1), d(2), d(3)})},
+          {par, par, par, par}, [&](OpBuilder &b, Location loc, ValueRange a) {
+            // o0 = x0 c - x1 s; o1 = x1 c + x0 s
+            Value c0 = arith::MulFOp::create(b, loc, a[0], a[2]);
+            Value s1 = arith::MulFOp::create(b, loc, a[1], a[3]);
+            Value c1 = arith::MulFOp::create(b, loc, a[1], a[2]);
+            Value s0 = arith::MulFOp::create(b, loc, a[0], a[3]);
+            Value o0 = arith::SubFOp::create(b, loc, c0, s1);
+            Value o1 = arith::AddFOp::create(b, loc, c1, s0);
+            Value which = linalg::IndexOp::create(b, loc, pairDim);
+            Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, which,
+                                                  arith::ConstantIndexOp::create(b, loc, 0));
+            linalg::YieldOp::create(b, loc, Value(arith::SelectOp::create(b, loc, isFirst, o0, o1)));
+          });
     });
     buf[op.getResult()] = out;
     return success();

@@ -1,11 +1,11 @@
 //===- Microkernels.cpp - the runtime's kernels linked in as bitcode ------===//
 #include "codegen/cpu/Microkernels.h"
+#include "codegen/cpu/Emit.h"
 
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Linker/Linker.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Transforms/IPO/AlwaysInliner.h"
 #include "llvm/Transforms/IPO/GlobalDCE.h"
 #include "llvm/Transforms/IPO/Internalize.h"
@@ -58,22 +58,14 @@ Error linkMicrokernels(Module &m) {
   // Inline them now and fold what their constant operands decide (the
   // type's branch of every dispatch), then drop what no longer has a user,
   // so O3 does not optimize the paths of other types and shapes.
-  LoopAnalysisManager lam;
-  FunctionAnalysisManager fam;
-  CGSCCAnalysisManager cgam;
-  ModuleAnalysisManager mam;
-  PassBuilder pb;
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  ModulePassManager mpm;
-  mpm.addPass(AlwaysInlinerPass());
-  mpm.addPass(IPSCCPPass());
-  mpm.addPass(createModuleToFunctionPassAdaptor(SimplifyCFGPass()));
-  mpm.addPass(GlobalDCEPass());
-  mpm.run(m, mam);
+  runModulePasses(m, nullptr, [](PassBuilder &) {
+    ModulePassManager mpm;
+    mpm.addPass(AlwaysInlinerPass());
+    mpm.addPass(IPSCCPPass());
+    mpm.addPass(createModuleToFunctionPassAdaptor(SimplifyCFGPass()));
+    mpm.addPass(GlobalDCEPass());
+    return mpm;
+  });
   return Error::success();
 }
 

@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -121,16 +122,25 @@ inline float reduce8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-/// Eight elements as floats: F16 converted (exactly), F32 loaded.
+/// Eight elements as floats: F16 / BF16 converted (exactly), F32 loaded.
 inline __m256 load8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 inline __m256 load8(const float *p) { return _mm256_loadu_ps(p); }
-/// A BF16 weight (its bits), a type of its own for the float tiles.
+/// A BF16 value (its bits), a type of its own for the conversions.
 struct BF16 {
   uint16_t bits;
 };
 inline __m256 load8(const BF16 *p) {
   return _mm256_castsi256_ps(
       _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+/// One element as a float, as load8 converts it.
+inline float toFloat(float v) { return v; }
+inline float toFloat(uint16_t h) { return _cvtsh_ss(h); }
+inline float toFloat(BF16 h) {
+  const uint32_t b = uint32_t(h.bits) << 16;
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
 }
 
 float dotF16(const float *q, const uint16_t *k, int64_t n) {
@@ -211,37 +221,23 @@ void scores4x2(const float *const *q, const E *k0, const E *k1, int64_t n, float
 
 /// n F16 or BF16 values as floats (exact), eight at a time.
 void upcastRows(Type t, const uint8_t *src, int64_t n, float *dst) {
-  const auto *h = reinterpret_cast<const uint16_t *>(src);
-  int64_t i = 0;
-  if (t == Type::F16) {
+  auto run = [&](const auto *h) {
+    int64_t i = 0;
     for (; i + 8 <= n; i += 8)
       _mm256_storeu_ps(dst + i, load8(h + i));
     for (; i < n; ++i)
-      dst[i] = _cvtsh_ss(h[i]);
-    return;
-  }
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(
-                                  _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(h + i))), 16)));
-  for (; i < n; ++i) {
-    const uint32_t b = uint32_t(h[i]) << 16;
-    std::memcpy(dst + i, &b, 4);
-  }
+      dst[i] = toFloat(h[i]);
+  };
+  if (t == Type::F16)
+    run(reinterpret_cast<const uint16_t *>(src));
+  else
+    run(reinterpret_cast<const BF16 *>(src));
 }
 
 /// Float weights' dot products: lane l of eight sums w[k] * a[k] for k = l
 /// (mod 8) in order, the lanes meet in reduce8's tree, the tail follows in
 /// order. A (row, token) gets these operations whatever tile it is in, so
 /// the compiled model stays batch-invariant.
-
-inline float toFloat(float v) { return v; }
-inline float toFloat(uint16_t h) { return _cvtsh_ss(h); }
-inline float toFloat(BF16 h) {
-  const uint32_t b = uint32_t(h.bits) << 16;
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
 
 /// R rows of W (in apart; F32, or F16 / BF16 converted as loaded) against T
 /// tokens of X (in apart): y[t * ldy + r]. Decoding (T = 1) streams the
@@ -728,10 +724,10 @@ Expected<std::unique_ptr<NativeModel>> NativeModel::create(QccForwardFn forward,
   // (kernels/Repack.h), each at a 64-byte aligned offset of one buffer.
   std::vector<std::pair<const gguf::TensorInfo *, size_t>> packed;
   size_t total = 0;
-  std::unordered_map<const void *, size_t> seen;
+  std::unordered_set<const void *> seen;
   for (StringRef line : lines) {
     const gguf::TensorInfo *t = m->file_->tensor(line.split(' ').first);
-    if (t->ne.size() != 2 || !kernels::repackable(t->type, t->ne[1]) || !seen.emplace(t->data, total).second)
+    if (t->ne.size() != 2 || !kernels::repackable(t->type, t->ne[1]) || !seen.insert(t->data).second)
       continue;
     packed.push_back({t, total});
     total += (kernels::repackedBytes(t->type, t->ne[1], t->ne[0]) + 63) / 64 * 64;
