@@ -11,10 +11,24 @@
 #define QCC_RUNTIME_LANGUAGEMODEL_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 
 #include <cstdint>
 
 namespace qcc {
+
+/// The KV cache's element type (llama.cpp's -ctk / -ctv values f16, q8_0).
+enum class KVType { F16, Q8_0 };
+
+/// "--kv-type" / -ctk values: f16, q8_0.
+inline llvm::Expected<KVType> parseKVType(llvm::StringRef s) {
+  if (s.equals_insensitive("f16"))
+    return KVType::F16;
+  if (s.equals_insensitive("q8_0"))
+    return KVType::Q8_0;
+  return llvm::createStringError("the KV cache type must be f16 or q8_0, got '" + s.str() + "'");
+}
 
 class LanguageModel {
 public:

@@ -1,40 +1,17 @@
-//===- AOTMain.cpp - main() of the inference binaries qcc writes ----------===//
+//===- AOTMain.cpp - main() of the CPU inference binaries -----------------===//
 //
 // `qcc MODEL --format=gguf:TYPE --target=cpu -o NAME` links this file with
 // the compiled model (NAME's object: _mlir_ciface_qcc_forward and its
-// constants) into NAME, next to NAME.gguf:
-//
-//   NAME -p TEXT [-n N] [--temp T --top-k K --top-p P --seed S --ignore-eos]
-//   NAME --perplexity FILE [--ctx 512] [--chunks N] [--kld-base F]
-//        [--save-logits F] [--protocol llama.cpp|gptq]
-//   NAME --bench [-p 512] [-n 128] [-r 5] [-o md|json]
-//   common: [-t THREADS] [--kv-type f16|q8_0] (or -ctk/-ctv) [-m FILE.gguf]
-//
-// Bad flags and files: one line on stderr, exit status 2.
+// constants) into NAME, next to NAME.gguf. The flags: runtime/Driver.h.
 //
 //===----------------------------------------------------------------------===//
 #include "frontends/GGUF.h"
-#include "frontends/Tokenizer.h"
-#include "runtime/Eval.h"
-#include "runtime/Sampler.h"
+#include "runtime/Driver.h"
 #include "runtime/native/NativeModel.h"
 
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/raw_ostream.h"
 
 #include <omp.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <map>
-#include <random>
-#include <string>
-#include <vector>
 
 extern "C" {
 void _mlir_ciface_qcc_forward(QccRt *rt, QccMemRef1D *weights, QccMemRef1D *tokens, int64_t pos0,
@@ -43,377 +20,28 @@ extern const char qcc_model_signature[];
 extern const int64_t qcc_model_vocab;
 }
 
-using namespace llvm;
 using namespace qcc;
-
-namespace {
-
-[[noreturn]] void die(const Twine &msg) {
-  errs() << msg << "\n";
-  exit(2);
-}
-template <typename T> T check(Expected<T> v) {
-  if (!v)
-    die(toString(v.takeError()));
-  return std::move(*v);
-}
-
-struct Options {
-  std::string self, model, prompt, text, kldBase, saveLogits, protocol = "llama.cpp", output = "md";
-  bool bench = false, perplexity = false, ignoreEos = false, promptGiven = false, nGiven = false;
-  int64_t n = 64, ctx = 512, chunks = -1, reps = 5, threads = 0, benchP = 512;
-  float temp = 0, topP = 1;
-  int topK = 0;
-  uint64_t seed = 0;
-  KVType kv = KVType::F16;
-};
-
-const char *kUsage =
-    "usage: NAME -p TEXT [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--ignore-eos]\n"
-    "       NAME --perplexity FILE [--ctx 512] [--chunks N] [--kld-base F] [--save-logits F]\n"
-    "            [--protocol llama.cpp|gptq]\n"
-    "       NAME --bench [-p 512] [-n 128] [-r 5] [-o md|json]\n"
-    "  common: [-t THREADS] [--kv-type f16|q8_0] (-ctk / -ctv) [-m FILE.gguf]\n";
-
-Options parse(int argc, char **argv) {
-  Options o;
-  char exe[4096];
-  ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  o.self = len > 0 ? std::string(exe, len) : std::string(argv[0]);
-  o.model = o.self + ".gguf";
-  auto value = [&](int &i) -> StringRef {
-    if (i + 1 >= argc)
-      die(formatv("{0}: {1} needs a value", o.self, argv[i]));
-    return argv[++i];
-  };
-  auto integer = [&](int &i, int64_t lo) {
-    StringRef flag = argv[i], v = value(i);
-    int64_t x;
-    if (v.getAsInteger(10, x) || x < lo)
-      die(formatv("{0}: {1} expects an integer >= {2}, got '{3}'", o.self, flag, lo, v));
-    return x;
-  };
-  auto real = [&](int &i) {
-    StringRef flag = argv[i], v = value(i);
-    double x;
-    if (v.getAsDouble(x) || !std::isfinite(x))
-      die(formatv("{0}: {1} expects a number, got '{2}'", o.self, flag, v));
-    return x;
-  };
-  bool kvSeen = false;
-  for (int i = 1; i < argc; ++i) {
-    StringRef a = argv[i];
-    if (a == "-h" || a == "--help") {
-      outs() << kUsage;
-      exit(0);
-    } else if (a == "-p" || a == "--prompt") {
-      o.prompt = value(i).str();
-      o.promptGiven = true;
-    } else if (a == "-n" || a == "--n-predict" || a == "--n-gen") {
-      o.n = integer(i, 0);
-      o.nGiven = true;
-    } else if (a == "--temp") {
-      o.temp = real(i);
-      if (o.temp < 0)
-        die(formatv("{0}: --temp must be >= 0", o.self));
-    } else if (a == "--top-k") {
-      o.topK = int(integer(i, 0));
-    } else if (a == "--top-p") {
-      o.topP = real(i);
-      if (!(o.topP > 0 && o.topP <= 1))
-        die(formatv("{0}: --top-p must be in (0, 1]", o.self));
-    } else if (a == "--seed") {
-      o.seed = uint64_t(integer(i, 0));
-    } else if (a == "--ignore-eos") {
-      o.ignoreEos = true;
-    } else if (a == "--perplexity") {
-      o.perplexity = true;
-      o.text = value(i).str();
-    } else if (a == "--ctx" || a == "-c") {
-      o.ctx = integer(i, 2);
-    } else if (a == "--chunks") {
-      o.chunks = integer(i, 1);
-    } else if (a == "--kld-base") {
-      o.kldBase = value(i).str();
-    } else if (a == "--save-logits") {
-      o.saveLogits = value(i).str();
-    } else if (a == "--protocol") {
-      o.protocol = value(i).str();
-      if (o.protocol != "llama.cpp" && o.protocol != "gptq")
-        die(formatv("{0}: --protocol must be llama.cpp or gptq, got '{1}'", o.self, o.protocol));
-    } else if (a == "--bench") {
-      o.bench = true;
-    } else if (a == "-r" || a == "--repetitions") {
-      o.reps = integer(i, 1);
-    } else if (a == "-o" || a == "--output") {
-      o.output = value(i).str();
-      if (o.output != "md" && o.output != "json")
-        die(formatv("{0}: -o must be md or json, got '{1}'", o.self, o.output));
-    } else if (a == "-t" || a == "--threads") {
-      o.threads = integer(i, 1);
-    } else if (a == "--kv-type" || a == "-ctk" || a == "-ctv" || a == "--cache-type-k" ||
-               a == "--cache-type-v") {
-      StringRef flag = a;
-      KVType k = check(parseKVType(value(i)));
-      if (kvSeen && k != o.kv)
-        die(formatv("{0}: {1}: keys and values share one cache type here (f16 or q8_0)", o.self, flag));
-      o.kv = k;
-      kvSeen = true;
-    } else if (a == "-m" || a == "--model") {
-      o.model = value(i).str();
-    } else {
-      die(formatv("{0}: unknown flag '{1}' (see --help)", o.self, a));
-    }
-  }
-  if (o.bench && o.perplexity)
-    die(formatv("{0}: --bench and --perplexity are separate runs", o.self));
-  if (o.bench) {
-    if (o.promptGiven) {
-      int64_t p;
-      if (StringRef(o.prompt).getAsInteger(10, p) || p < 0)
-        die(formatv("{0}: --bench -p expects a prompt length in tokens, got '{1}'", o.self, o.prompt));
-      o.benchP = p;
-    }
-    if (!o.nGiven)
-      o.n = 128;
-  } else if (!o.perplexity && !o.promptGiven) {
-    die(formatv("{0}: nothing to do: give -p TEXT, --perplexity FILE or --bench", o.self));
-  }
-  return o;
-}
-
-int64_t contextLength(const gguf::Reader &r) {
-  auto arch = r.getString("general.architecture");
-  if (!arch) {
-    consumeError(arch.takeError());
-    return 4096;
-  }
-  auto c = r.getInt(*arch + ".context_length");
-  if (!c) {
-    consumeError(c.takeError());
-    return 4096;
-  }
-  return *c;
-}
-
-std::unique_ptr<NativeModel> load(const Options &o, std::shared_ptr<gguf::Reader> r, int64_t ctx) {
-  return check(NativeModel::create(_mlir_ciface_qcc_forward, qcc_model_signature, qcc_model_vocab,
-                                   std::move(r), ctx, o.kv));
-}
-
-int generate(const Options &o, std::shared_ptr<gguf::Reader> r) {
-  auto tok = check(loadGGUFTokenizer(*r));
-  std::vector<int32_t> ids;
-  if (tok->addBos() && tok->bos())
-    ids.push_back(*tok->bos());
-  auto enc = tok->encode(o.prompt);
-  ids.insert(ids.end(), enc.begin(), enc.end());
-  if (ids.empty())
-    die(formatv("{0}: the prompt encodes to no tokens", o.self));
-  const int64_t maxCtx = contextLength(*r);
-  if (int64_t(ids.size()) > maxCtx)
-    die(formatv("{0}: the prompt has {1} tokens, more than the model's context of {2}", o.self,
-                ids.size(), maxCtx));
-  auto m = load(o, r, std::min<int64_t>(maxCtx, int64_t(ids.size()) + o.n));
-  std::vector<float> logits(m->vocabSize());
-  Sampler sampler({o.temp, o.topK, o.topP, o.seed});
-  const size_t promptLen = ids.size();
-  std::string shown = tok->decode(ids);
-  outs() << shown;
-  outs().flush();
-  auto t0 = std::chrono::steady_clock::now();
-  m->forward(ids, logits.data(), true);
-  auto t1 = std::chrono::steady_clock::now();
-  int64_t generated = 0;
-  for (; generated < o.n; ++generated) {
-    int32_t next = sampler.next(logits.data(), m->vocabSize());
-    if (!o.ignoreEos && tok->eos() && next == *tok->eos())
-      break;
-    ids.push_back(next);
-    std::string text = tok->decode(ids);
-    if (text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0) {
-      outs() << text.substr(shown.size());
-      outs().flush();
-    }
-    shown = text;
-    if (generated + 1 < o.n && m->cacheLength() < m->maxContext())
-      m->forward(ArrayRef<int32_t>(&ids.back(), 1), logits.data(), true);
-    else if (generated + 1 < o.n)
-      break; // context full
-  }
-  auto t2 = std::chrono::steady_clock::now();
-  outs() << "\n";
-  outs().flush();
-  double pp = std::chrono::duration<double>(t1 - t0).count();
-  double tg = std::chrono::duration<double>(t2 - t1).count();
-  errs() << formatv("prompt {0} tokens in {1:f3}s ({2:f1} tok/s), generated {3} tokens in {4:f3}s "
-                    "({5:f1} tok/s)\n",
-                    promptLen, pp, promptLen / std::max(pp, 1e-9), generated, tg,
-                    generated / std::max(tg, 1e-9));
-  return 0;
-}
-
-int perplexity(const Options &o, std::shared_ptr<gguf::Reader> r) {
-  auto buf = MemoryBuffer::getFile(o.text);
-  if (!buf)
-    die(formatv("{0}: cannot read: {1}", o.text, buf.getError().message()));
-  auto tok = check(loadGGUFTokenizer(*r));
-  std::vector<int32_t> tokens = tok->encode((*buf)->getBuffer());
-  auto m = load(o, r, o.ctx);
-  EvalOptions e;
-  e.ctx = o.ctx;
-  e.chunks = o.chunks;
-  e.protocol = o.protocol == "gptq" ? Protocol::GPTQ : Protocol::LlamaCpp;
-  e.saveLogits = o.saveLogits;
-  e.kldBase = o.kldBase;
-  e.progress = isatty(2);
-  bool addBos = tok->addBos() && tok->bos();
-  EvalResult res = check(evaluate(*m, tokens, addBos, tok->bos().value_or(0), e));
-  outs() << formatv("text {0}: {1} tokens\nprotocol {2}, ctx {3}, {4} chunks, {5} scored tokens, "
-                    "{6:f1}s ({7:f0} tok/s)\n",
-                    o.text, res.tokens, o.protocol, o.ctx, res.chunks, res.scored, res.seconds,
-                    res.chunks * o.ctx / std::max(res.seconds, 1e-9));
-  printEvalSummary(outs(), res);
-  return 0;
-}
-
-/// llama-bench's two tests: pp (one batch of P random tokens into an empty
-/// cache) and tg (N tokens one at a time into an empty cache), a warm-up
-/// run, then `reps` timed runs; printed in llama-bench's table / JSON shape.
-int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
-  int64_t params = 0, bytes = 0;
-  for (const gguf::TensorInfo &t : r->tensors()) {
-    int64_t ne = 1;
-    for (int64_t d : t.ne)
-      ne *= d;
-    params += ne;
-    bytes += t.nbytes;
-  }
-  std::string arch = "llama", ftype;
-  if (auto a = r->getString("general.architecture"))
-    arch = *a;
-  else
-    consumeError(a.takeError());
-  {
-    // The file's type as llama.cpp names it: the most common quantized type.
-    std::map<std::string, int64_t> n;
-    for (const gguf::TensorInfo &t : r->tensors())
-      if (t.ne.size() == 2)
-        n[ggml::traits(t.type).name] += t.nbytes;
-    int64_t best = -1;
-    for (auto &[k, v] : n)
-      if (v > best)
-        best = v, ftype = k;
-  }
-  const int64_t ctx = std::max<int64_t>(1, o.benchP + o.n);
-  auto m = load(o, r, ctx);
-  std::vector<float> logits(m->vocabSize());
-  std::mt19937 rng(0);
-  std::uniform_int_distribution<int32_t> pick(0, int32_t(m->vocabSize() - 1));
-  const int threads = o.threads ? int(o.threads) : omp_get_max_threads();
-  struct Test {
-    std::string name;
-    int64_t p, g;
-    std::vector<double> ns;
-  };
-  std::vector<Test> tests;
-  if (o.benchP > 0)
-    tests.push_back({formatv("pp{0}", o.benchP).str(), o.benchP, 0, {}});
-  if (o.n > 0)
-    tests.push_back({formatv("tg{0}", o.n).str(), 0, o.n, {}});
-  for (Test &t : tests) {
-    for (int64_t rep = -1; rep < o.reps; ++rep) { // rep -1: warm-up
-      m->reset();
-      std::vector<int32_t> ids(std::max<int64_t>(t.p, 1));
-      for (int32_t &id : ids)
-        id = pick(rng);
-      auto t0 = std::chrono::steady_clock::now();
-      if (t.p)
-        m->forward(ids, logits.data(), true);
-      int32_t next = ids[0];
-      for (int64_t i = 0; i < t.g; ++i) {
-        m->forward(ArrayRef<int32_t>(&next, 1), logits.data(), true);
-        next = pick(rng);
-      }
-      auto t1 = std::chrono::steady_clock::now();
-      if (rep >= 0)
-        t.ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
-    }
-  }
-  auto stats = [](const std::vector<double> &v) {
-    double mean = 0, sd = 0;
-    for (double x : v)
-      mean += x;
-    mean /= v.size();
-    for (double x : v)
-      sd += (x - mean) * (x - mean);
-    sd = v.size() > 1 ? std::sqrt(sd / (v.size() - 1)) : 0;
-    return std::make_pair(mean, sd);
-  };
-  const std::string modelType = formatv("{0} {1}", arch, ftype).str();
-  if (o.output == "json") {
-    outs() << "[\n";
-    for (size_t i = 0; i < tests.size(); ++i) {
-      const Test &t = tests[i];
-      std::vector<double> ts;
-      for (double ns : t.ns)
-        ts.push_back(1e9 * double(t.p + t.g) / ns);
-      auto [ns, nsd] = stats(t.ns);
-      auto [tps, tsd] = stats(ts);
-      std::string samplesNs, samplesTs;
-      for (size_t k = 0; k < t.ns.size(); ++k) {
-        samplesNs += formatv("{0}{1}", k ? ", " : "", int64_t(t.ns[k])).str();
-        samplesTs += formatv("{0}{1:f6}", k ? ", " : "", ts[k]).str();
-      }
-      outs() << formatv("  {{\n    \"build_commit\": \"qcc\",\n    \"model_filename\": \"{0}\",\n"
-                        "    \"model_type\": \"{1}\",\n    \"model_size\": {2},\n"
-                        "    \"model_n_params\": {3},\n    \"n_threads\": {4},\n"
-                        "    \"type_k\": \"{5}\",\n    \"type_v\": \"{5}\",\n"
-                        "    \"n_prompt\": {6},\n    \"n_gen\": {7},\n    \"avg_ns\": {8},\n"
-                        "    \"stddev_ns\": {9},\n    \"avg_ts\": {10:f6},\n"
-                        "    \"stddev_ts\": {11:f6},\n    \"samples_ns\": [ {12} ],\n"
-                        "    \"samples_ts\": [ {13} ]\n  }{14}\n",
-                        o.model, modelType, bytes, params, threads,
-                        o.kv == KVType::F16 ? "f16" : "q8_0", t.p, t.g, int64_t(ns), int64_t(nsd),
-                        tps, tsd, samplesNs, samplesTs, i + 1 < tests.size() ? "," : "");
-    }
-    outs() << "]\n";
-    return 0;
-  }
-  outs() << "| model                          |       size |     params | backend    | threads |"
-            "            test |                  t/s |\n";
-  outs() << "| ------------------------------ | ---------: | ---------: | ---------- | ------: |"
-            " --------------: | -------------------: |\n";
-  for (const Test &t : tests) {
-    std::vector<double> ts;
-    for (double ns : t.ns)
-      ts.push_back(1e9 * double(t.p + t.g) / ns);
-    auto [tps, tsd] = stats(ts);
-    std::string params_ = params >= 1000000000 ? formatv("{0:f2} B", params / 1e9).str()
-                                               : formatv("{0:f2} M", params / 1e6).str();
-    outs() << formatv("| {0,-30} | {1,10} | {2,10} | {3,-10} | {4,7} | {5,15} | {6,20} |\n",
-                      modelType, formatv("{0:f2} MiB", bytes / 1048576.0).str(), params_,
-                      "CPU (qcc)", threads, t.name,
-                      formatv("{0:f2} ± {1:f2}", tps, tsd).str());
-  }
-  return 0;
-}
-
-} // namespace
 
 int main(int argc, char **argv) {
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") ||
       !__builtin_cpu_supports("f16c"))
-    die(formatv("{0}: this CPU has no AVX2/FMA/F16C; the model was compiled for x86-64-v3 or later",
-                argv[0]));
-  Options o = parse(argc, argv);
-  if (o.threads)
-    omp_set_num_threads(int(o.threads));
-  std::shared_ptr<gguf::Reader> r = check(gguf::Reader::open(o.model));
-  if (o.bench)
-    return bench(o, std::move(r));
-  if (o.perplexity)
-    return perplexity(o, std::move(r));
-  return generate(o, std::move(r));
+    driverError(llvm::formatv(
+        "{0}: this CPU has no AVX2/FMA/F16C; the model was compiled for x86-64-v3 or later", argv[0]));
+  DriverBackend b;
+  b.name = "CPU (qcc)";
+  b.load = [](const DriverOptions &o, std::shared_ptr<gguf::Reader> r,
+              int64_t ctx) -> llvm::Expected<std::unique_ptr<LanguageModel>> {
+    auto m = NativeModel::create(_mlir_ciface_qcc_forward, qcc_model_signature, qcc_model_vocab,
+                                 std::move(r), ctx, o.kv);
+    if (!m)
+      return m.takeError();
+    return std::unique_ptr<LanguageModel>(std::move(*m));
+  };
+  b.threads = [] { return omp_get_max_threads(); };
+  b.configure = [](const DriverOptions &o) {
+    if (o.threads)
+      omp_set_num_threads(int(o.threads));
+  };
+  return runDriver(argc, argv, b);
 }

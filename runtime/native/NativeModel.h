@@ -23,8 +23,6 @@ namespace gguf {
 class Reader;
 }
 
-enum class KVType { F16, Q8_0 };
-
 class NativeModel final : public LanguageModel {
 public:
   /// Binds `forward` (and the signature and vocabulary it was compiled
@@ -49,9 +47,6 @@ private:
   int64_t dataBytes_ = 0, vocab_ = 0, maxCtx_ = 0, cacheLen_ = 0;
   QccRt *rt_ = nullptr;
 };
-
-/// "--kv-type" / -ctk values: f16, q8_0.
-llvm::Expected<KVType> parseKVType(llvm::StringRef s);
 
 } // namespace qcc
 

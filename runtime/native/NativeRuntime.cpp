@@ -632,14 +632,6 @@ void qcc_rt_attention_units(QccRt *rt, int64_t layer, const float *q, int64_t n,
 
 namespace qcc {
 
-Expected<KVType> parseKVType(StringRef s) {
-  if (s.equals_insensitive("f16"))
-    return KVType::F16;
-  if (s.equals_insensitive("q8_0"))
-    return KVType::Q8_0;
-  return createStringError("the KV cache type must be f16 or q8_0, got '" + s.str() + "'");
-}
-
 Expected<std::unique_ptr<NativeModel>> NativeModel::create(QccForwardFn forward,
                                                           const char *signature, int64_t vocab,
                                                           std::shared_ptr<gguf::Reader> file,

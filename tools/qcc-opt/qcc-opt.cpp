@@ -2,6 +2,7 @@
 #include "dialects/qcc/QccDialect.h"
 #include "passes/Passes.h"
 #include "codegen/cpu/Passes.h"
+#include "codegen/cuda/EmitCUDA.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -15,6 +16,7 @@ int main(int argc, char **argv) {
   mlir::qcc::registerQccPasses();
   mlir::qcc::registerQccCPUPasses();
   mlir::qcc::registerCPUPipeline();
+  qcc::codegen::registerEmitCUDAPass();
   mlir::DialectRegistry registry;
   registry.insert<mlir::qcc::QccDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect,
                   mlir::math::MathDialect, mlir::memref::MemRefDialect, mlir::linalg::LinalgDialect,

@@ -14,6 +14,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/Emit.h"
 #include "compiler/CompileCPU.h"
+#include "compiler/CompileCUDA.h"
+#include "codegen/cuda/EmitCUDA.h"
 #include "compiler/GGUFExport.h"
 #include "compiler/JIT.h"
 #include "compiler/HFQuantExport.h"
@@ -120,8 +122,14 @@ cl::opt<bool> Sym("sym", cl::desc("GPU formats: symmetric groups (default for gp
 cl::opt<bool> Asym("asym", cl::desc("GPU formats: groups with a zero point (default for awq)"));
 cl::opt<bool> QuantizeHead("quantize-head", cl::desc("GPU formats: quantize lm_head too (untied heads only)"));
 cl::opt<std::string> TopOutput("o", cl::desc("output file"), cl::value_desc("file"));
-cl::opt<std::string> Target("target", cl::desc("cpu: also compile the model to native code and write "
-                                               "the executable -o NAME beside its weights NAME.gguf"));
+cl::opt<std::string> Target("target", cl::desc("cpu or cuda: also compile the model to native CPU code or "
+                                               "to CUDA kernels and write the executable -o NAME beside "
+                                               "its weights NAME.gguf"));
+cl::opt<std::string> GPU("gpu", cl::desc("--target=cuda: sm_90a (default: Hopper), sm_89 or sm_80"),
+                         cl::init("sm_90a"));
+cl::opt<std::string> EmitCudaSource("emit-cuda-source", cl::desc("--target=cuda: also write the generated "
+                                                                 "CUDA C++ to this file"),
+                                    cl::value_desc("file"));
 cl::opt<std::string> CPU("cpu", cl::desc("--target=cpu: native (default), x86-64-v3, x86-64-v4 or znver4"),
                          cl::init("native"));
 cl::list<std::string> TensorType("tensor-type", cl::desc("per-tensor override GLOB=TYPE, e.g. "
@@ -414,19 +422,25 @@ int runExportHF() {
 
 int runCompileFile();
 
-/// --target=cpu -o NAME: NAME.gguf (quantized as --format says, or a .gguf
-/// MODEL as it is), then NAME, the model compiled against that file.
-int runCompileCPU() {
+/// --target=cpu|cuda -o NAME: NAME.gguf (quantized as --format says, or a
+/// .gguf MODEL as it is), then NAME, the model compiled against that file.
+int runCompileAOT() {
+  const std::string target = Target;
+  const bool cuda = target == "cuda";
   if (TopOutput.empty())
-    die("--target=cpu needs -o NAME (the executable; its weights go to NAME.gguf)");
-  check(codegen::resolveCPU(CPU));
+    die(formatv("--target={0} needs -o NAME (the executable; its weights go to NAME.gguf)", target));
+  if (cuda) {
+    if (Error e = codegen::checkGPU(GPU))
+      die(std::move(e));
+  } else
+    check(codegen::resolveCPU(CPU));
   const std::string name = TopOutput, weights = name + ".gguf";
   const bool fromGGUF = StringRef(Input).ends_with(".gguf");
   if (!Format.empty() && !StringRef(Format).starts_with("gguf"))
-    die(formatv("--target=cpu runs GGUF block formats: --format must be gguf:TYPE, got '{0}'",
+    die(formatv("--target={0} runs GGUF block formats: --format must be gguf:TYPE, got '{1}'", target,
                 Format.getValue()));
   if (Format.empty() && !fromGGUF)
-    die("--target=cpu needs --format=gguf:TYPE (or a .gguf MODEL, compiled as it is)");
+    die(formatv("--target={0} needs --format=gguf:TYPE (or a .gguf MODEL, compiled as it is)", target));
   auto t0 = std::chrono::steady_clock::now();
   if (Format.empty()) {
     // An existing GGUF is compiled as it is: no re-quantizing.
@@ -450,14 +464,15 @@ int runCompileCPU() {
   // The module the code is generated from is the one the weights file
   // describes: the same path for qcc's own output and for any GGUF.
   auto s = check(openSession(weights));
-  if (auto e = compileCPU(*s->module, weights, name, CPU)) {
+  if (auto e = cuda ? compileCUDA(*s->module, weights, name, GPU, EmitCudaSource)
+                    : compileCPU(*s->module, weights, name, CPU)) {
     sys::fs::remove(weights);
     die(std::move(e));
   }
   if (!Quiet) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    errs() << formatv("qcc: wrote {0} (compiled for --cpu={1}) and its weights {2} in {3:f1}s\n",
-                      name, CPU.getValue(), weights, secs);
+    errs() << formatv("qcc: wrote {0} (compiled for {1}) and its weights {2} in {3:f1}s\n", name,
+                      cuda ? "--gpu=" + GPU.getValue() : "--cpu=" + CPU.getValue(), weights, secs);
   }
   return 0;
 }
@@ -465,10 +480,10 @@ int runCompileCPU() {
 int runCompile() {
   if (Input.empty())
     die("expected a command (import, generate, eval, tokenize) or MODEL --format=gguf:TYPE -o FILE");
-  if (Target.getNumOccurrences() && Target != "cpu")
-    die(formatv("--target must be cpu, got '{0}'", Target.getValue()));
-  if (Target == "cpu")
-    return runCompileCPU();
+  if (Target.getNumOccurrences() && Target != "cpu" && Target != "cuda")
+    die(formatv("--target must be cpu or cuda, got '{0}'", Target.getValue()));
+  if (Target == "cpu" || Target == "cuda")
+    return runCompileAOT();
   return runCompileFile();
 }
 

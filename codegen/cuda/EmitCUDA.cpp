@@ -1,0 +1,559 @@
+//===- EmitCUDA.cpp - the qcc graph as a CUDA C++ file for one model ------===//
+//
+// One walk over @forward in program order, as the CPU lowering does
+// (codegen/cpu/LowerToCPU.cpp), writing a launch per step into
+// qcc_cuda_forward with the step's shapes as template arguments of
+// runtime/cuda/Kernels.cuh. What is fused:
+//   - a residual qcc.add of a linear's only use: into the linear's epilogue;
+//   - linears of one input with one layout and row length (q/k/v,
+//     gate/up): one launch over their rows;
+//   - the int8 rounding of a linear's input: into the RMSNorm / SwiGLU that
+//     produces it (a separate quantizeRows launch after any other producer);
+//   - a bias: into the linear's epilogue.
+// Activations live in scratch slots [maxTokens x width] reused after each
+// value's last use.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cuda/EmitCUDA.h"
+
+#include "dialects/qcc/QccDialect.h"
+#include "formats/ggml/GGMLTypes.h"
+#include "runtime/Executor.h" // ropeInvFreq
+#include "runtime/cuda/CudaABI.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+#include <set>
+
+using namespace mlir;
+namespace q = ::mlir::qcc;
+using llvm::formatv;
+
+namespace qcc::codegen {
+
+namespace {
+
+/// A float as a C++ hexadecimal literal (exact).
+std::string lit(double v) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format("%af", float(v));
+  return s;
+}
+
+struct Placed {
+  std::string ggufName;
+  ggml::Type type;
+  uint64_t offset = 0, bytes = 0;
+  llvm::SmallVector<int64_t> shape; // as the module declares it
+};
+
+bool quantizedLayout(int layout) { return layout != QCC_CUDA_F16 && layout != QCC_CUDA_F32; }
+
+int layoutOf(ggml::Type t) {
+  switch (t) {
+  case ggml::Type::Q4_0: return QCC_CUDA_Q4_0;
+  case ggml::Type::Q8_0: return QCC_CUDA_Q8_0;
+  case ggml::Type::Q4_K: return QCC_CUDA_Q4_K;
+  case ggml::Type::Q6_K: return QCC_CUDA_Q6_K;
+  case ggml::Type::F16: return QCC_CUDA_F16;
+  default: return QCC_CUDA_F32;
+  }
+}
+
+const char *layoutName(int l) {
+  static const char *names[] = {"QCC_CUDA_Q4_0", "QCC_CUDA_Q8_0", "QCC_CUDA_Q4_K",
+                                "QCC_CUDA_Q6_K", "QCC_CUDA_F16", "QCC_CUDA_F32"};
+  return names[l];
+}
+
+struct Emitter {
+  ModuleOp module;
+  std::string gpu;
+  std::string body, decls;
+  llvm::raw_string_ostream os{body}, ds{decls};
+  llvm::StringMap<Placed> placed;
+  bool interleaved = false;
+
+  struct Tensor {
+    Placed p;
+    int use, layout;
+    int64_t rows, cols;
+  };
+  std::vector<Tensor> tensors;
+  std::map<std::pair<std::string, int>, int> tensorIndex;
+  std::vector<std::array<int64_t, 3>> cacheLayers;
+  std::map<int64_t, int> cacheIndex;
+  std::map<std::vector<float>, std::string> ropeFreqs;
+
+  // Scratch slots: float [T x width] or q8 [T x width].
+  struct Slot {
+    int64_t width;
+    bool q8;
+  };
+  std::vector<Slot> slots;
+  std::multimap<std::pair<int64_t, bool>, int> freeSlots;
+  llvm::DenseMap<Value, int> fslot, qslot;
+  llvm::DenseMap<Value, bool> wantFloat, wantQ8;
+
+  Emitter(ModuleOp m, std::string gpu) : module(m), gpu(std::move(gpu)) {}
+
+  LogicalResult fail(Operation *op, const llvm::Twine &msg) { return op->emitOpError(msg); }
+
+  int slot(int64_t width, bool q8) {
+    auto it = freeSlots.find({width, q8});
+    if (it != freeSlots.end()) {
+      int s = it->second;
+      freeSlots.erase(it);
+      return s;
+    }
+    slots.push_back({width, q8});
+    return int(slots.size()) - 1;
+  }
+  std::string fname(Value v) { return formatv("sc.f{0}", fslot.lookup(v)).str(); }
+  std::string qname(Value v) { return formatv("sc.q{0}", qslot.lookup(v)).str(); }
+  int64_t width(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
+
+  FailureOr<int> tensor(Operation *user, FlatSymbolRefAttr sym, int use) {
+    auto it = placed.find(sym.getValue());
+    if (it == placed.end())
+      return fail(user, formatv("weight @{0} has no qcc.gguf placement", sym.getValue()).str());
+    const Placed &p = it->second;
+    auto key = std::make_pair(p.ggufName, use);
+    auto found = tensorIndex.find(key);
+    if (found != tensorIndex.end())
+      return found->second;
+    int64_t rows = 1, cols = p.shape.back();
+    for (size_t i = 0; i + 1 < p.shape.size(); ++i)
+      rows *= p.shape[i];
+    if (use == QCC_CUDA_VECTOR && p.shape.size() != 1)
+      return fail(user, formatv("weight {0} must be a vector", p.ggufName).str());
+    if (use != QCC_CUDA_VECTOR && p.shape.size() != 2)
+      return fail(user, formatv("weight {0} must be a matrix", p.ggufName).str());
+    int layout = use == QCC_CUDA_MATRIX ? layoutOf(p.type) : -1;
+    tensors.push_back({p, use, layout, rows, cols});
+    return tensorIndex[key] = int(tensors.size()) - 1;
+  }
+  FailureOr<int> matrixLayout(Operation *user, FlatSymbolRefAttr sym) {
+    auto t = tensor(user, sym, QCC_CUDA_MATRIX);
+    if (failed(t))
+      return failure();
+    return tensors[*t].layout;
+  }
+
+  /// Allocates v's float and/or q8 slots, as its users need them.
+  void define(Value v) {
+    if (wantFloat.lookup(v))
+      fslot[v] = slot(width(v), false);
+    if (wantQ8.lookup(v))
+      qslot[v] = slot(width(v), true);
+  }
+  /// The q8 form of v from its float slot, for producers that do not fuse it.
+  void quantizeAfter(Value v) {
+    if (!wantQ8.lookup(v))
+      return;
+    os << formatv("  quantizeRows<{0}><<<unsigned(n), 256, 0, s>>>({1}, {2});\n", width(v), fname(v), qname(v));
+  }
+
+  struct Job {
+    int tensor;
+    std::string out, add, bias, ldo;
+  };
+  /// One launch of up to three linears of `input` with one layout.
+  LogicalResult launchLinear(Operation *op, Value input, int layout, int64_t K, ArrayRef<Job> jobs,
+                             StringRef tokens, StringRef rowOffset) {
+    os << "  {\n    LinJobs J{};\n";
+    os << formatv("    J.count = {0};\n", jobs.size());
+    int64_t start = 0;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      const Job &j = jobs[i];
+      os << formatv("    J.j[{0}] = LinJob{{w[{1}], {2}, {3}, {4}, {5}};\n", i, j.tensor, j.out, j.add, j.bias,
+                    j.ldo);
+      os << formatv("    J.start[{0}] = {1};\n", i, start);
+      start += tensors[j.tensor].rows;
+    }
+    os << formatv("    J.start[{0}] = {1};\n", jobs.size(), start);
+    const bool q = quantizedLayout(layout);
+    if (q && K % 32 != 0)
+      return fail(op, "a quantized matrix needs rows of a multiple of 32");
+    std::string xq = q ? formatv("rowsFrom({0}, {1}, {2})", qname(input), K, rowOffset).str() : "Q8Act{}";
+    std::string xf = q ? "nullptr" : formatv("{0} + ({1}) * {2}", fname(input), rowOffset, K).str();
+    os << formatv("    launchLinear<{0}, {1}>(J, {2}, {3}, int({4}), s);\n  }\n", layoutName(layout), K, xq, xf,
+                  tokens);
+    return success();
+  }
+
+  std::string vectorArg(Operation *op, FlatSymbolRefAttr sym, LogicalResult &r) {
+    auto t = tensor(op, sym, QCC_CUDA_VECTOR);
+    if (failed(t)) {
+      r = failure();
+      return "nullptr";
+    }
+    return formatv("static_cast<const float *>(w[{0}].p[0])", *t).str();
+  }
+
+  LogicalResult run(std::string &out) {
+    auto fwd = module.lookupSymbol<func::FuncOp>("forward");
+    if (!fwd || fwd.getNumArguments() != 2 || fwd.getBody().getBlocks().size() != 1)
+      return module.emitError("qcc-emit-cuda needs func.func @forward(tokens, positions)");
+    if (auto l = module->getAttrOfType<StringAttr>("qcc.rope_layout"))
+      interleaved = l.getValue() == "interleaved";
+    for (auto w : module.getOps<q::WeightOp>()) {
+      auto g = w->getAttrOfType<DictionaryAttr>("qcc.gguf");
+      if (!g)
+        continue;
+      auto name = g.getAs<StringAttr>("name");
+      auto type = g.getAs<IntegerAttr>("type");
+      auto off = g.getAs<IntegerAttr>("offset");
+      auto bytes = g.getAs<IntegerAttr>("bytes");
+      auto t = type ? ggml::typeFromId(unsigned(type.getInt())) : std::nullopt;
+      if (!name || !t || !off || !bytes)
+        return w.emitOpError("qcc.gguf needs {name, type, offset, bytes} with a known ggml type");
+      placed[w.getSymName()] = Placed{name.getValue().str(), *t, uint64_t(off.getInt()), uint64_t(bytes.getInt()),
+                                      llvm::to_vector(w.getTensorType().getShape())};
+    }
+    auto vocabType = dyn_cast<RankedTensorType>(fwd.getFunctionType().getResult(0));
+    if (!vocabType || vocabType.getRank() != 2 || vocabType.isDynamicDim(1))
+      return fwd.emitOpError("must return [tokens x vocab] logits");
+    const int64_t vocab = vocabType.getDimSize(1);
+    Block &blk = fwd.getBody().front();
+
+    // Which form each value's users read: int8 rows for quantized matrices,
+    // float rows for everything else.
+    for (Operation &op : blk) {
+      for (OpOperand &use : op.getOpOperands()) {
+        Value v = use.get();
+        if (isa<BlockArgument>(v))
+          continue;
+        FlatSymbolRefAttr wsym;
+        if (auto l = dyn_cast<q::LinearOp>(op))
+          wsym = l.getWeightAttr();
+        else if (auto l = dyn_cast<q::LMHeadOp>(op))
+          wsym = l.getWeightAttr();
+        if (wsym) {
+          auto layout = matrixLayout(&op, wsym);
+          if (failed(layout))
+            return failure();
+          (quantizedLayout(*layout) ? wantQ8 : wantFloat)[v] = true;
+        } else {
+          wantFloat[v] = true;
+        }
+      }
+    }
+
+    // Residual adds fused into the linear they add (as the CPU lowering).
+    llvm::DenseMap<Operation *, q::LinearOp> fusedInto;
+    llvm::DenseMap<Operation *, Operation *> emittedAt;
+    for (auto add : blk.getOps<q::AddOp>())
+      for (Value operand : {add.getRhs(), add.getLhs()}) {
+        auto lin = operand.getDefiningOp<q::LinearOp>();
+        if (lin && lin->hasOneUse() && !lin.getBiasAttr() && !fusedInto.count(add)) {
+          fusedInto[add] = lin;
+          emittedAt[lin] = add;
+        }
+      }
+    // A fused linear writes the add's result: that value needs no slot of
+    // its own.
+    llvm::DenseMap<Operation *, unsigned> order;
+    unsigned count = 0;
+    for (Operation &op : blk)
+      order[&op] = count++;
+    auto position = [&](Operation *op) {
+      Operation *at = emittedAt.lookup(op);
+      return order[at ? at : op];
+    };
+    llvm::DenseMap<Value, unsigned> lastUse;
+    for (Operation &op : blk)
+      for (Value v : op.getOperands())
+        lastUse[v] = std::max(lastUse.lookup(v), position(&op));
+    std::vector<std::vector<Value>> freeAfter(count);
+    for (auto &[v, at] : lastUse)
+      if (!isa<BlockArgument>(v))
+        freeAfter[at].push_back(v);
+
+    std::set<Operation *> emitted;
+    for (Operation &op : blk) {
+      if (!emittedAt.count(&op) && !emitted.count(&op) && failed(emit(op, fusedInto, emittedAt, emitted, vocab)))
+        return failure();
+      // Slots whose value was last read here (or by a linear launched
+      // earlier with its group, or later with its add: either way no launch
+      // after this point reads them).
+      for (Value v : freeAfter[order[&op]]) {
+        if (fslot.count(v))
+          freeSlots.insert({{width(v), false}, fslot[v]});
+        if (qslot.count(v))
+          freeSlots.insert({{width(v), true}, qslot[v]});
+      }
+    }
+    write(out, vocab);
+    return success();
+  }
+
+  LogicalResult emit(Operation &op, llvm::DenseMap<Operation *, q::LinearOp> &fusedInto,
+                     llvm::DenseMap<Operation *, Operation *> &emittedAt, std::set<Operation *> &emitted,
+                     int64_t vocab) {
+    {
+      LogicalResult r = success();
+      os << "  // " << op.getName().getStringRef();
+      if (op.getNumResults())
+        os << " -> " << width(op.getResult(0)) << " wide";
+      os << "\n";
+      if (auto o = dyn_cast<q::EmbedOp>(op)) {
+        auto t = tensor(&op, o.getWeightAttr(), QCC_CUDA_TABLE);
+        if (failed(t))
+          return failure();
+        wantFloat[o.getResult()] = true;
+        define(o.getResult());
+        const int64_t D = width(o.getResult());
+        if (tensors[*t].cols != D)
+          return fail(&op, "embedding width differs from its table");
+        os << formatv("  embed<{0}><<<unsigned(n), 256, 0, s>>>(static_cast<const float *>(w[{1}].p[0]), {2}, "
+                      "S->tokens, {3});\n",
+                      D, *t, tensors[*t].rows, fname(o.getResult()));
+        quantizeAfter(o.getResult());
+      } else if (auto o = dyn_cast<q::RMSNormOp>(op)) {
+        std::string wv = vectorArg(&op, o.getWeightAttr(), r);
+        if (failed(r))
+          return failure();
+        Value v = o.getResult();
+        define(v);
+        const int64_t D = width(v);
+        const bool q8 = wantQ8.lookup(v);
+        if (q8 && D % 32)
+          return fail(&op, "a quantized consumer needs a row length that is a multiple of 32");
+        os << formatv("  rmsNorm<{0}><<<unsigned(n), 256, 0, s>>>({1}, {2}, {3}, {4}, {5});\n", D,
+                      fname(o.getInput()), wv, lit(o.getEpsilon().convertToDouble()),
+                      wantFloat.lookup(v) ? fname(v) : "nullptr", q8 ? qname(v) : "Q8Act{}");
+      } else if (auto o = dyn_cast<q::LinearOp>(op)) {
+        auto layout = matrixLayout(&op, o.getWeightAttr());
+        if (failed(layout))
+          return failure();
+        const int64_t K = width(o.getInput());
+        // The linears of this input that can share the launch.
+        SmallVector<q::LinearOp> group{o};
+        if (!o.getBiasAttr())
+          for (Operation *it = op.getNextNode(); it && group.size() < 3; it = it->getNextNode()) {
+            auto l = dyn_cast<q::LinearOp>(it);
+            if (!l || l.getInput() != o.getInput() || emittedAt.count(it) || l.getBiasAttr())
+              continue;
+            auto lay = matrixLayout(it, l.getWeightAttr());
+            if (failed(lay))
+              return failure();
+            if (*lay == *layout)
+              group.push_back(l);
+          }
+        SmallVector<Job> jobs;
+        for (q::LinearOp l : group) {
+          auto t = tensor(l, l.getWeightAttr(), QCC_CUDA_MATRIX);
+          if (failed(t))
+            return failure();
+          if (tensors[*t].cols != K || tensors[*t].rows != width(l.getResult()))
+            return fail(l, "weight shape differs from the layer's");
+          std::string bias = "nullptr";
+          if (auto b = l.getBiasAttr()) {
+            bias = vectorArg(l, b, r);
+            if (failed(r))
+              return failure();
+          }
+          wantFloat[l.getResult()] = true; // a linear writes float rows
+          define(l.getResult());
+          jobs.push_back({*t, fname(l.getResult()), "nullptr", bias, std::to_string(width(l.getResult()))});
+          emitted.insert(l);
+        }
+        if (failed(launchLinear(&op, o.getInput(), *layout, K, jobs, "n", "0")))
+          return failure();
+        for (q::LinearOp l : group)
+          quantizeAfter(l.getResult());
+      } else if (auto o = dyn_cast<q::AddOp>(op)) {
+        Value v = o.getResult();
+        wantFloat[v] = true;
+        define(v);
+        if (auto lin = fusedInto.lookup(&op)) {
+          Value other = o.getLhs() == lin.getResult() ? o.getRhs() : o.getLhs();
+          auto layout = matrixLayout(lin, lin.getWeightAttr());
+          auto t = tensor(lin, lin.getWeightAttr(), QCC_CUDA_MATRIX);
+          if (failed(layout) || failed(t))
+            return failure();
+          const int64_t K = width(lin.getInput());
+          if (tensors[*t].cols != K || tensors[*t].rows != width(v))
+            return fail(lin, "weight shape differs from the layer's");
+          Job j{*t, fname(v), fname(other), "nullptr", std::to_string(width(v))};
+          if (failed(launchLinear(lin, lin.getInput(), *layout, K, {j}, "n", "0")))
+            return failure();
+        } else {
+          os << formatv("  add<{0}><<<unsigned(n), 256, 0, s>>>({1}, {2}, false, {3});\n", width(v),
+                        fname(o.getLhs()), fname(o.getRhs()), fname(v));
+        }
+        quantizeAfter(v);
+      } else if (auto o = dyn_cast<q::RoPEOp>(op)) {
+        const int64_t H = o.getNumHeads(), hd = o.getHeadDim();
+        if (hd % 2 || H * hd != width(o.getResult()))
+          return fail(&op, "RoPE needs an even head size and heads x head size columns");
+        std::vector<float> freq = ::qcc::ropeInvFreq(o);
+        auto [it, inserted] = ropeFreqs.try_emplace(freq, formatv("kRope{0}", ropeFreqs.size()).str());
+        if (inserted) {
+          ds << formatv("const RopeFreq<{0}> {1} = {{{{", freq.size(), it->second);
+          for (size_t i = 0; i < freq.size(); ++i)
+            ds << (i ? ", " : "") << lit(freq[i]);
+          ds << "}};\n";
+        }
+        Value v = o.getResult();
+        wantFloat[v] = true;
+        define(v);
+        os << formatv("  rope<{0}, {1}, {2}><<<unsigned(n), 256, 0, s>>>({3}, {4}, S->pos0, {5});\n", H, hd,
+                      interleaved ? "true" : "false", fname(o.getInput()), fname(v), it->second);
+        quantizeAfter(v);
+      } else if (auto o = dyn_cast<q::AttentionOp>(op)) {
+        const int64_t H = o.getNumHeads(), KV = o.getNumKvHeads(), hd = o.getHeadDim();
+        if (KV <= 0 || H % KV || width(o.getQ()) != H * hd || width(o.getK()) != KV * hd ||
+            width(o.getV()) != KV * hd)
+          return fail(&op, "attention shapes disagree with its heads");
+        auto [it, inserted] = cacheIndex.try_emplace(o.getLayer(), int(cacheLayers.size()));
+        if (inserted)
+          cacheLayers.push_back({o.getLayer(), KV, hd});
+        else if (cacheLayers[it->second][1] != KV || cacheLayers[it->second][2] != hd)
+          return fail(&op, "a layer's cache is used with two shapes");
+        Value v = o.getResult();
+        wantFloat[v] = true;
+        define(v);
+        const int c = it->second;
+        os << formatv("  kvAppend<{0}, {1}><<<unsigned(n), 256, 0, s>>>({2}, {3}, static_cast<__half *>(S->kcache[{4}]), "
+                      "static_cast<__half *>(S->vcache[{4}]), S->pos0, S->maxCtx);\n",
+                      KV, hd, fname(o.getK()), fname(o.getV()), c);
+        os << formatv("  attention<{0}, {1}, {2}><<<dim3(unsigned(n), {0}), 256, 0, s>>>({3}, "
+                      "static_cast<const __half *>(S->kcache[{4}]), static_cast<const __half *>(S->vcache[{4}]), "
+                      "{5}, S->pos0, S->maxCtx, {6}, {7});\n",
+                      H, KV, hd, fname(o.getQ()), c, fname(v), lit(o.getScale().convertToDouble()),
+                      o.getSlidingWindow());
+        quantizeAfter(v);
+      } else if (auto o = dyn_cast<q::SwiGLUOp>(op)) {
+        Value v = o.getResult();
+        define(v);
+        const int64_t D = width(v);
+        const bool q8 = wantQ8.lookup(v);
+        if (q8 && D % 32)
+          return fail(&op, "a quantized consumer needs a row length that is a multiple of 32");
+        os << formatv("  swiglu<{0}><<<unsigned(n), 256, 0, s>>>({1}, {2}, {3}, {4});\n", D, fname(o.getGate()),
+                      fname(o.getUp()), wantFloat.lookup(v) ? fname(v) : "nullptr", q8 ? qname(v) : "Q8Act{}");
+      } else if (auto o = dyn_cast<q::LMHeadOp>(op)) {
+        auto layout = matrixLayout(&op, o.getWeightAttr());
+        auto t = tensor(&op, o.getWeightAttr(), QCC_CUDA_MATRIX);
+        if (failed(layout) || failed(t))
+          return failure();
+        const int64_t K = width(o.getInput());
+        if (tensors[*t].cols != K || tensors[*t].rows != vocab)
+          return fail(&op, "the head's weight is not [vocab x hidden]");
+        os << "  if (logitRows > 0)\n";
+        Job j{*t, "S->logits", "nullptr", "nullptr", std::to_string(vocab)};
+        if (failed(launchLinear(&op, o.getInput(), *layout, K, {j}, "logitRows", "n - logitRows")))
+          return failure();
+      } else if (isa<func::ReturnOp>(op)) {
+        return success();
+      } else {
+        return fail(&op, "has no CUDA lowering");
+      }
+    }
+    return success();
+  }
+
+  void write(std::string &out, int64_t vocab) {
+    llvm::raw_string_ostream f(out);
+    f << "// Generated by qcc (codegen/cuda/EmitCUDA.cpp) for " << gpu << ": one model's forward pass.\n"
+      << "#include \"runtime/cuda/Kernels.cuh\"\n\nusing namespace qcc_cuda;\n\n";
+    // `extern`: a const object at namespace scope is otherwise internal.
+    f << "extern \"C\" {\nextern const QccCudaTensor qcc_cuda_tensors[] = {\n";
+    for (const Tensor &t : tensors)
+      f << formatv("    {{\"{0}\", {1}, {2}ull, {3}ull, {4}, {5}, {6}, {7}},\n", t.p.ggufName, unsigned(t.p.type),
+                   t.p.offset, t.p.bytes, t.rows, t.cols, t.use, t.layout);
+    f << "};\n" << formatv("extern const int qcc_cuda_num_tensors = {0};\n", tensors.size());
+    f << "extern const QccCudaCacheLayer qcc_cuda_cache_layers[] = {\n";
+    for (auto &c : cacheLayers)
+      f << formatv("    {{{0}, {1}, {2}},\n", c[0], c[1], c[2]);
+    if (cacheLayers.empty())
+      f << "    {0, 0, 0},\n";
+    f << "};\n" << formatv("extern const int qcc_cuda_num_cache_layers = {0};\n", cacheLayers.size());
+    f << formatv("extern const int64_t qcc_cuda_vocab = {0};\n", vocab);
+    f << formatv("extern const char qcc_cuda_arch[] = \"{0}\";\n}\n\n", gpu);
+    f << "namespace {\n" << decls;
+    f << "struct Scratch {\n";
+    for (size_t i = 0; i < slots.size(); ++i)
+      f << formatv(slots[i].q8 ? "  Q8Act q{0};\n" : "  float *f{0};\n", i);
+    f << "};\n\n/// The slots' places in the scratch memory for T tokens; its size.\n"
+      << "size_t layout(char *base, int64_t T, Scratch &sc) {\n  size_t off = 0;\n"
+      << "  auto take = [&](size_t bytes) {\n    char *p = base ? base + off : nullptr;\n"
+      << "    off += (bytes + 255) / 256 * 256;\n    return p;\n  };\n";
+    for (size_t i = 0; i < slots.size(); ++i) {
+      const int64_t W = slots[i].width;
+      if (slots[i].q8)
+        f << formatv("  sc.q{0} = Q8Act{{reinterpret_cast<int8_t *>(take(size_t(T) * {1})), "
+                     "reinterpret_cast<float *>(take(size_t(T) * {2} * 4)), "
+                     "reinterpret_cast<float *>(take(size_t(T) * {2} * 4))};\n",
+                     i, W, W / 32);
+      else
+        f << formatv("  sc.f{0} = reinterpret_cast<float *>(take(size_t(T) * {1} * 4));\n", i, W);
+    }
+    f << "  return off;\n}\n} // namespace\n\n";
+    f << "extern \"C\" size_t qcc_cuda_scratch_bytes(int64_t maxTokens) {\n  Scratch sc;\n"
+      << "  return layout(nullptr, maxTokens, sc);\n}\n\n";
+    f << "extern \"C\" int qcc_cuda_forward(const QccCudaState *S, int64_t n, int64_t logitRows, void *stream) {\n"
+      << "  if (n <= 0 || n > S->maxTokens || logitRows < 0 || logitRows > n)\n    return int(cudaErrorInvalidValue);\n"
+      << "  cudaStream_t s = static_cast<cudaStream_t>(stream);\n  const QccCudaWeight *w = S->w;\n"
+      << "  Scratch sc;\n  layout(static_cast<char *>(S->scratch), S->maxTokens, sc);\n"
+      << body << "  return int(cudaPeekAtLastError());\n}\n";
+  }
+};
+
+} // namespace
+
+llvm::Expected<std::string> emitCUDA(ModuleOp module, llvm::StringRef gpu) {
+  Emitter e(module, gpu.str());
+  std::string out;
+  if (failed(e.run(out)))
+    return llvm::createStringError("cannot generate CUDA code for this model (see the diagnostic above)");
+  return out;
+}
+
+} // namespace qcc::codegen
+
+namespace qcc::codegen {
+
+llvm::Error checkGPU(llvm::StringRef gpu) {
+  if (gpu == "sm_80" || gpu == "sm_89" || gpu == "sm_90a")
+    return llvm::Error::success();
+  return llvm::createStringError("--gpu must be sm_80, sm_89 or sm_90a, got '" + gpu.str() + "'");
+}
+
+namespace {
+struct EmitCUDAPass : public PassWrapper<EmitCUDAPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCUDAPass)
+  EmitCUDAPass() = default;
+  EmitCUDAPass(const EmitCUDAPass &o) : PassWrapper(o) {}
+  StringRef getArgument() const override { return "qcc-emit-cuda"; }
+  StringRef getDescription() const override {
+    return "Print the CUDA C++ file of @forward (runtime/cuda/CudaABI.h) on stdout";
+  }
+  Option<std::string> gpu{*this, "gpu", llvm::cl::desc("sm_80, sm_89 or sm_90a"), llvm::cl::init("sm_90a")};
+  void runOnOperation() override {
+    if (llvm::Error e = checkGPU(gpu)) {
+      getOperation().emitError(llvm::toString(std::move(e)));
+      return signalPassFailure();
+    }
+    auto src = emitCUDA(getOperation(), gpu);
+    if (!src) {
+      llvm::consumeError(src.takeError());
+      return signalPassFailure();
+    }
+    llvm::outs() << *src;
+  }
+};
+} // namespace
+
+void registerEmitCUDAPass() { PassRegistration<EmitCUDAPass>(); }
+
+} // namespace qcc::codegen

@@ -1,0 +1,115 @@
+//===- CudaABI.h - what generated CUDA code and the GPU runtime share -----===//
+//
+// `qcc MODEL --target=cuda` emits one CUDA C++ file per model (codegen/cuda)
+// that nvcc compiles for the chosen GPU; the executable links it with the
+// host runtime (runtime/cuda/CudaModel.cpp). This header is their contract,
+// plain C so that both compilers read it:
+//
+//  - the generated file exports the tables below (which GGUF tensors it
+//    reads, in which form; the KV-cache layers; the scratch it needs) and
+//    qcc_cuda_forward, which enqueues one forward pass on a stream;
+//  - the runtime checks the tables against the GGUF file, uploads each
+//    tensor in the form the table names (Layouts below), allocates the
+//    cache and scratch, and calls the forward pass (a CUDA graph for
+//    one-token steps).
+//
+// Device layouts of a weight matrix [rows x cols] (QccCudaWeight's planes),
+// by the GGUF type it has in the file. Every 32 consecutive weights of a row
+// form a block b; "nibbles" means 16 bytes per block where byte j holds
+// weight j in its low nibble and weight j + 16 in its high nibble (the
+// Q4_0 order), so one 32-bit word of a block covers weights 4i..4i+3 and
+// 16+4i..16+4i+3.
+//   Q4_0: p0 nibbles [rows][cols/2]; p1 half d [rows][cols/32]. w = d (q - 8).
+//   Q8_0: p0 int8 [rows][cols]; p1 half d [rows][cols/32]. w = d q.
+//   Q4_K: p0 nibbles; p1 uchar2 (sc, m) [rows][cols/32] (the 6-bit codes);
+//         p2 half2 (d, dmin) [rows][cols/256]. w = d sc q - dmin m.
+//   Q6_K: p0 nibbles (low 4 bits); p1 high 2 bits, 8 bytes per block:
+//         word w (0, 1) byte m: bits 4(g%2)..+1 = high bits of weight
+//         4g+m, bits 4(g%2)+2..+3 of weight 16+4g+m, for the words' groups
+//         g = 2w, 2w+1; p2 int8 scales [rows][cols/16]; p3 half d
+//         [rows][cols/256]. w = d sc (q - 32).
+//   F16:  p0 half [rows][cols].
+//   F32:  p0 float [rows][cols] (F32 and BF16 files; other block formats
+//         are dequantized exactly to float on upload).
+// Embedding tables are float [rows][cols]; vectors (norm weights, biases)
+// float [n].
+//
+//===----------------------------------------------------------------------===//
+#ifndef QCC_RUNTIME_CUDA_CUDAABI_H
+#define QCC_RUNTIME_CUDA_CUDAABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The form a tensor is uploaded in.
+enum QccCudaUse {
+  QCC_CUDA_MATRIX = 0, ///< a linear layer's weight: the layouts above
+  QCC_CUDA_TABLE = 1,  ///< an embedding table: float rows
+  QCC_CUDA_VECTOR = 2, ///< a norm weight or bias: float
+};
+
+/// The device form of a matrix (QCC_CUDA_MATRIX, by its type).
+enum QccCudaLayout {
+  QCC_CUDA_Q4_0 = 0,
+  QCC_CUDA_Q8_0 = 1,
+  QCC_CUDA_Q4_K = 2,
+  QCC_CUDA_Q6_K = 3,
+  QCC_CUDA_F16 = 4,
+  QCC_CUDA_F32 = 5,
+};
+
+/// One tensor the generated code reads, where it is in the GGUF file.
+typedef struct QccCudaTensor {
+  const char *name;  ///< GGUF tensor name
+  uint32_t type;     ///< ggml type id in the file
+  uint64_t offset;   ///< in the file's data section
+  uint64_t bytes;
+  int64_t rows, cols; ///< [rows x cols]; vectors: rows = 1
+  int32_t use;       ///< QccCudaUse
+  int32_t layout;    ///< QccCudaLayout (matrices), else -1
+} QccCudaTensor;
+
+/// A KV cache the generated code appends to: [kvHeads][maxCtx][headDim] F16
+/// for keys and for values.
+typedef struct QccCudaCacheLayer {
+  int64_t layer, kvHeads, headDim;
+} QccCudaCacheLayer;
+
+/// A tensor on the device (up to four planes, QccCudaLayout).
+typedef struct QccCudaWeight {
+  const void *p[4];
+} QccCudaWeight;
+
+/// Everything one forward pass reads and writes on the device.
+typedef struct QccCudaState {
+  const QccCudaWeight *w;   ///< host array, qcc_cuda_tensors' order
+  void *const *kcache;      ///< host array, qcc_cuda_cache_layers' order
+  void *const *vcache;
+  int64_t maxCtx;           ///< positions each cache holds
+  const int32_t *tokens;    ///< device [n]
+  const int32_t *pos0;      ///< device scalar: the first token's position
+  float *logits;            ///< device [logitRows x vocab]
+  void *scratch;            ///< device, qcc_cuda_scratch_bytes(maxTokens)
+  int64_t maxTokens;        ///< tokens per call the scratch holds
+} QccCudaState;
+
+#ifdef __cplusplus
+}
+#endif
+
+/// The symbols each generated file defines (extern "C"):
+///   const QccCudaTensor qcc_cuda_tensors[]; const int qcc_cuda_num_tensors;
+///   const QccCudaCacheLayer qcc_cuda_cache_layers[]; const int qcc_cuda_num_cache_layers;
+///   const int64_t qcc_cuda_vocab;
+///   const char qcc_cuda_arch[];            // e.g. "sm_90a"
+///   size_t qcc_cuda_scratch_bytes(int64_t maxTokens);
+///   int qcc_cuda_forward(const QccCudaState *s, int64_t n, int64_t logitRows,
+///                        void *stream);   // 0, or a cudaError_t
+/// The forward pass reads tokens[0..n) at positions *pos0.. and writes the
+/// logits of the last logitRows tokens (0: none); n <= maxTokens.
+
+#endif

@@ -1,0 +1,66 @@
+#!/bin/bash
+# The GPU target's checks on a machine with a GPU (CI has none: it builds
+# the CUDA code and checks what nvcc made, test/e2e/cuda_target.test).
+#
+#   test/cuda/device_suite.sh DIR OUT
+#
+# DIR holds, for each file type T it checks (Q4_0, Q4_K_M, Q8_0 of one model):
+#   dt_T.gguf   the weights;  cu_T  the --target=cuda binary;  cpu_T  the
+#   --target=cpu binary of the same file (--cpu=x86-64-v3: the oracle);
+#   expect_T.txt  the CPU binary's greedy text for "The kernel" (-n 40);
+#   wiki.txt  the evaluation text;
+# and, optionally, cu_7b_T binaries of a random 7B shape whose weights this
+# script writes with bench/make_random_gguf.py (same arguments as where they
+# were compiled). Shared libraries the binaries need and the GPU machine
+# lacks (ICU) may sit in DIR. Prints one PASS/FAIL line per check, then
+# "N passed, M failed"; results and logs go to OUT.
+set -u
+D=$(cd "$1" && pwd); OUT=$(mkdir -p "$2" && cd "$2" && pwd)
+HERE=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$D"
+export LD_LIBRARY_PATH=$D${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+pass=0; fail=0
+ok() { echo "PASS: $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+CHUNKS=${CHUNKS:-100}
+for t in Q4_0 Q4_K_M Q8_0; do
+  [ -f "dt_$t.gguf" ] || continue
+  if ./cu_$t -m dt_$t.gguf -p "The kernel" -n 40 >"$OUT/gen_$t.txt" 2>"$OUT/gen_$t.err" &&
+     cmp -s "$OUT/gen_$t.txt" "expect_$t.txt"; then
+    ok "$t: greedy text equals the CPU binary's"
+  else
+    bad "$t: greedy text differs from the CPU binary's"; diff "$OUT/gen_$t.txt" "expect_$t.txt" | head -5
+    tail -3 "$OUT/gen_$t.err"
+  fi
+  ./cpu_$t -m dt_$t.gguf --perplexity wiki.txt --chunks $CHUNKS --save-logits /tmp/base_$t.bin >"$OUT/ppl_cpu_$t.txt" 2>&1
+  ./cu_$t -m dt_$t.gguf --perplexity wiki.txt --chunks $CHUNKS --kld-base /tmp/base_$t.bin >"$OUT/kld_$t.txt" 2>&1
+  kld=$(sed -n 's/^Mean KLD = \([0-9.e+-]*\).*/\1/p' "$OUT/kld_$t.txt")
+  if [ -n "$kld" ] && python3 -c "import sys; sys.exit(0 if float('$kld') <= 0.0005 else 1)"; then
+    ok "$t: mean KLD against the CPU binary $kld <= 0.0005 ($CHUNKS x 512)"
+  else
+    bad "$t: mean KLD against the CPU binary '$kld' (limit 0.0005)"; tail -5 "$OUT/kld_$t.txt"
+  fi
+  grep -h "tok/s" "$OUT/ppl_cpu_$t.txt" "$OUT/kld_$t.txt"
+  ./cu_$t -m dt_$t.gguf --bench -p 512 -n 128 -r 3 >"$OUT/bench_$t.md" 2>&1 && cat "$OUT/bench_$t.md"
+done
+if command -v compute-sanitizer >/dev/null && [ -f dt_Q4_0.gguf ]; then
+  if compute-sanitizer --tool memcheck --error-exitcode 3 ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 8 \
+       >"$OUT/memcheck.txt" 2>&1; then
+    ok "memcheck: no error on a short generation"
+  else
+    bad "memcheck"; tail -20 "$OUT/memcheck.txt"
+  fi
+fi
+for t in Q4_0 Q4_K_M Q8_0; do
+  [ -x "cu_7b_$t" ] || continue
+  python3 "$HERE/bench/make_random_gguf.py" /tmp/r7b_$t.gguf --type $t --tokenizer-from dt_Q4_0.gguf
+  if ./cu_7b_$t -m /tmp/r7b_$t.gguf --bench -p 512 -n 128 -r 3 >"$OUT/bench_7b_$t.md" 2>&1; then
+    ok "7B $t runs"; cat "$OUT/bench_7b_$t.md"
+  else
+    bad "7B $t"; tail -5 "$OUT/bench_7b_$t.md"
+  fi
+  rm -f /tmp/r7b_$t.gguf
+done
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
