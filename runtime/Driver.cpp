@@ -58,7 +58,9 @@ const char *kUsage =
     "       NAME --perplexity FILE [--ctx 512] [--chunks N] [--kld-base F] [--save-logits F]\n"
     "            [--protocol llama.cpp|gptq]\n"
     "       NAME --bench [-p 512] [-n 128] [-r 5] [-o md|json]\n"
-    "  common: [-t THREADS] [--kv-type f16|q8_0] (-ctk / -ctv) [-m FILE.gguf]\n";
+    "  common: [-t THREADS] [--kv-type f16|q8_0] (-ctk / -ctv) [-m FILE.gguf]\n"
+    "          [--float-activations] (quantized layers on unrounded float activations:\n"
+    "          the reference executor's arithmetic, slower; CPU binaries)\n";
 
 Options parse(int argc, char **argv) {
   Options o;
@@ -144,6 +146,8 @@ Options parse(int argc, char **argv) {
         die(formatv("{0}: {1}: keys and values share one cache type here (f16 or q8_0)", o.self, flag));
       o.kv = k;
       kvSeen = true;
+    } else if (a == "--float-activations") {
+      o.floatActivations = true;
     } else if (a == "-m" || a == "--model") {
       o.model = value(i).str();
     } else {

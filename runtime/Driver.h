@@ -25,6 +25,9 @@ class Reader;
 struct DriverOptions {
   std::string self, model, prompt, text, kldBase, saveLogits, protocol = "llama.cpp", output = "md";
   bool bench = false, perplexity = false, ignoreEos = false, promptGiven = false, nGiven = false;
+  /// --float-activations: quantized layers take unrounded float activations
+  /// (the reference arithmetic; CPU binaries).
+  bool floatActivations = false;
   int64_t n = 64, ctx = 512, chunks = -1, reps = 5, threads = 0, benchP = 512;
   float temp = 0, topP = 1;
   int topK = 0;

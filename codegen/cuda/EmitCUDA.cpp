@@ -156,9 +156,8 @@ struct Emitter {
   }
   /// The q8 form of v from its float slot, for producers that do not fuse it.
   void quantizeAfter(Value v) {
-    if (!wantQ8.lookup(v))
-      return;
-    os << formatv("  quantizeRows<{0}><<<unsigned(n), 256, 0, s>>>({1}, {2});\n", width(v), fname(v), qname(v));
+    if (wantQ8.lookup(v))
+      os << formatv("  quantizeRows<{0}><<<unsigned(n), 256, 0, s>>>({1}, {2});\n", width(v), fname(v), qname(v));
   }
 
   struct Job {
@@ -345,7 +344,8 @@ struct Emitter {
             auto lay = matrixLayout(it, l.getWeightAttr());
             if (failed(lay))
               return failure();
-            if (*lay == *layout)
+            // Several jobs in one launch each need whole 16-row tiles.
+            if (*lay == *layout && width(l.getResult()) % 16 == 0 && width(o.getResult()) % 16 == 0)
               group.push_back(l);
           }
         SmallVector<Job> jobs;
@@ -387,7 +387,7 @@ struct Emitter {
           if (failed(launchLinear(lin, lin.getInput(), *layout, K, {j}, "n", "0")))
             return failure();
         } else {
-          os << formatv("  add<{0}><<<unsigned(n), 256, 0, s>>>({1}, {2}, false, {3});\n", width(v),
+          os << formatv("  add<{0}><<<unsigned(n), 256, 0, s>>>({1}, {2}, {3});\n", width(v),
                         fname(o.getLhs()), fname(o.getRhs()), fname(v));
         }
         quantizeAfter(v);
@@ -492,8 +492,8 @@ struct Emitter {
       const int64_t W = slots[i].width;
       if (slots[i].q8)
         f << formatv("  sc.q{0} = Q8Act{{reinterpret_cast<int8_t *>(take(size_t(T) * {1})), "
-                     "reinterpret_cast<float *>(take(size_t(T) * {2} * 4)), "
-                     "reinterpret_cast<float *>(take(size_t(T) * {2} * 4))};\n",
+                     "reinterpret_cast<int8_t *>(take(size_t(T) * {1})), "
+                     "reinterpret_cast<float2 *>(take(size_t(T) * {2} * 8))};\n",
                      i, W, W / 32);
       else
         f << formatv("  sc.f{0} = reinterpret_cast<float *>(take(size_t(T) * {1} * 4));\n", i, W);

@@ -30,6 +30,9 @@ int main(int argc, char **argv) {
   b.name = "CUDA (qcc)";
   b.load = [](const DriverOptions &o, std::shared_ptr<gguf::Reader> r,
               int64_t ctx) -> llvm::Expected<std::unique_ptr<LanguageModel>> {
+    if (o.floatActivations)
+      return llvm::createStringError(
+          "--float-activations is for CPU binaries: the CUDA kernels always keep activations to about 15 bits");
     CudaProgram p{qcc_cuda_tensors, qcc_cuda_num_tensors, qcc_cuda_cache_layers, qcc_cuda_num_cache_layers,
                   qcc_cuda_vocab, qcc_cuda_arch, qcc_cuda_scratch_bytes, qcc_cuda_forward};
     auto m = CudaModel::create(p, std::move(r), ctx, o.kv);

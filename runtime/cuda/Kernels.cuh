@@ -6,10 +6,12 @@
 // one instantiation per (layout, shape) the model has. The host runtime
 // (CudaModel.cpp) never sees them. Layouts of the weight planes: CudaABI.h.
 //
-// Numerics follow the CPU target: a quantized layer's input row is rounded
-// to int8 per block of 32 (scale amax / 127, round half away from zero, as
-// ggml's q8 blocks) and multiplied in integers (dp4a); every sum of a block
-// is exact; scales are applied in float. Float weights multiply float rows.
+// Numerics: a quantized layer's input row is held as two int8 planes per
+// block of 32 (Q8Act: about 15 bits, so the results follow the float
+// computation of the reference executor, not the 8-bit rounding of ggml's
+// q8 activations) and multiplied in integers (dp4a, int8 mma); every sum of
+// a block is exact; scales are applied in float. Float weights multiply
+// float rows.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QCC_RUNTIME_CUDA_KERNELS_CUH
@@ -23,18 +25,24 @@
 
 namespace qcc_cuda {
 
-/// A row-major activation rounded to int8 per block of 32: q [n][K],
-/// d (scale) and s (d * sum of the block's q) [n][K/32].
+/// A row-major activation as two int8 planes per block of 32: with
+/// d = max|x| / 127, x = d (q + l / 254) to within d / 508 (about 15 bits,
+/// where one int8 plane alone, ggml's q8 blocks, keeps 8: their rounding is
+/// what separates llama.cpp's results from the float computation). q, l
+/// [n][K]; ds = (d, sum of the block's x as encoded) [n][K/32]. Products
+/// with integer weight codes stay exact integer sums (dp4a, int8 mma) for
+/// each plane.
 struct Q8Act {
-  int8_t *q;
-  float *d, *s;
+  int8_t *q, *l;
+  float2 *ds;
 };
 /// Rows [t, ...) of a q8 activation of row length K.
 inline Q8Act rowsFrom(Q8Act a, int64_t K, int64_t t) {
   if (!a.q)
     return a;
-  return Q8Act{a.q + t * K, a.d + t * (K / 32), a.s + t * (K / 32)};
+  return Q8Act{a.q + t * K, a.l + t * K, a.ds + t * (K / 32)};
 }
+constexpr float kLow = 1.0f / 254.0f; // the weight of the low plane
 
 __device__ __forceinline__ float warpSum(float v) {
 #pragma unroll
@@ -67,22 +75,30 @@ __device__ __forceinline__ float blockSum(float v) {
   return warpSum(l < nw ? part[l] : 0.0f);
 }
 
-/// One warp rounds the 32 values it holds (one per lane) to a q8 block.
-__device__ __forceinline__ void quantizeBlock(float v, int lane, int8_t *q, float *d, float *s) {
-  const float amax = warpMax(fabsf(v));
-  const float scale = amax / 127.0f;
-  const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
-  const int qi = int(roundf(v * inv));
-  q[lane] = int8_t(qi);
-  const int sum = warpSumInt(qi);
-  if (lane == 0) {
-    *d = scale;
-    *s = scale * float(sum);
+/// Row t of a q8 activation from value(i), i in [0, D), by the whole block
+/// (each warp takes blocks of 32 in turn).
+template <int D, typename F>
+__device__ __forceinline__ void quantizeRow(F value, Q8Act qa, int t) {
+  static_assert(D % 32 == 0, "q8 rows need whole blocks of 32");
+  const int lane = threadIdx.x % 32, nw = blockDim.x / 32;
+  for (int b = threadIdx.x / 32; b < D / 32; b += nw) {
+    const float v = value(b * 32 + lane);
+    const float amax = warpMax(fabsf(v));
+    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float r = v * id;
+    const int qi = __float2int_rn(r);
+    const int li = __float2int_rn((r - float(qi)) * 254.0f);
+    qa.q[size_t(t) * D + b * 32 + lane] = int8_t(qi);
+    qa.l[size_t(t) * D + b * 32 + lane] = int8_t(li);
+    const float sum = warpSum(float(qi) + float(li) * kLow);
+    if (lane == 0)
+      qa.ds[size_t(t) * (D / 32) + b] = make_float2(d, d * sum);
   }
 }
 
 // ---------------------------------------------------------------------------
-// Token rows: embedding, RMSNorm, quantization, SwiGLU, adds.
+// Token rows: embedding, RMSNorm, quantization, SwiGLU, adds. One block a
+// token row.
 
 template <int D>
 __global__ void embed(const float *__restrict__ table, int64_t rows, const int32_t *__restrict__ tokens,
@@ -95,7 +111,7 @@ __global__ void embed(const float *__restrict__ table, int64_t rows, const int32
 }
 
 /// out = w * x / sqrt(mean(x^2) + eps) per row; the float row (if out) and
-/// its q8 form (if qa.q; D % 32 == 0).
+/// its q8 form (if qa.q).
 template <int D>
 __global__ void rmsNorm(const float *__restrict__ x, const float *__restrict__ w, float eps,
                         float *__restrict__ out, Q8Act qa) {
@@ -109,25 +125,15 @@ __global__ void rmsNorm(const float *__restrict__ x, const float *__restrict__ w
   if (out)
     for (int i = threadIdx.x; i < D; i += blockDim.x)
       out[size_t(t) * D + i] = w[i] * (xr[i] * inv);
-  if constexpr (D % 32 == 0) {
-    if (qa.q) {
-      const int lane = threadIdx.x % 32, nw = blockDim.x / 32;
-      for (int b = threadIdx.x / 32; b < D / 32; b += nw) {
-        const int i = b * 32 + lane;
-        quantizeBlock(w[i] * (xr[i] * inv), lane, qa.q + size_t(t) * D + b * 32,
-                      qa.d + size_t(t) * (D / 32) + b, qa.s + size_t(t) * (D / 32) + b);
-      }
-    }
-  }
+  if constexpr (D % 32 == 0)
+    if (qa.q)
+      quantizeRow<D>([&](int i) { return w[i] * (xr[i] * inv); }, qa, t);
 }
 
 template <int D>
 __global__ void quantizeRows(const float *__restrict__ x, Q8Act qa) {
-  static_assert(D % 32 == 0, "q8 rows need whole blocks");
-  const int t = blockIdx.x, lane = threadIdx.x % 32, nw = blockDim.x / 32;
-  for (int b = threadIdx.x / 32; b < D / 32; b += nw)
-    quantizeBlock(x[size_t(t) * D + b * 32 + lane], lane, qa.q + size_t(t) * D + b * 32,
-                  qa.d + size_t(t) * (D / 32) + b, qa.s + size_t(t) * (D / 32) + b);
+  const int t = blockIdx.x;
+  quantizeRow<D>([&](int i) { return x[size_t(t) * D + i]; }, qa, t);
 }
 
 /// out = silu(g) * u; the float row (if out) and its q8 form (if qa.q).
@@ -143,22 +149,17 @@ __global__ void swiglu(const float *__restrict__ g, const float *__restrict__ u,
   if (out)
     for (int i = threadIdx.x; i < D; i += blockDim.x)
       out[r + i] = f(i);
-  if constexpr (D % 32 == 0) {
-    if (qa.q) {
-      const int lane = threadIdx.x % 32, nw = blockDim.x / 32;
-      for (int b = threadIdx.x / 32; b < D / 32; b += nw)
-        quantizeBlock(f(b * 32 + lane), lane, qa.q + r + b * 32, qa.d + size_t(t) * (D / 32) + b,
-                      qa.s + size_t(t) * (D / 32) + b);
-    }
-  }
+  if constexpr (D % 32 == 0)
+    if (qa.q)
+      quantizeRow<D>(f, qa, t);
 }
 
-/// out = a + b ([n x D]; b broadcast over rows if bcast).
+/// out = a + b ([n x D]).
 template <int D>
-__global__ void add(const float *__restrict__ a, const float *__restrict__ b, bool bcast, float *out) {
+__global__ void add(const float *__restrict__ a, const float *__restrict__ b, float *out) {
   const int t = blockIdx.x;
   for (int i = threadIdx.x; i < D; i += blockDim.x)
-    out[size_t(t) * D + i] = a[size_t(t) * D + i] + b[bcast ? i : size_t(t) * D + i];
+    out[size_t(t) * D + i] = a[size_t(t) * D + i] + b[size_t(t) * D + i];
 }
 
 // ---------------------------------------------------------------------------
@@ -262,10 +263,15 @@ __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, co
   }
 }
 
+
 // ---------------------------------------------------------------------------
-// Linear layers: y[t][r] = sum_k W[r][k] x[t][k] (+ bias[r]) (+ add[t][r]).
-// One warp per output row, NC tokens per block column (grid.y over tokens);
-// up to three matrices of one input in one launch (q/k/v, gate/up).
+// Linear layers: y[t][r] = sum_k W[r][k] x[t][k] (+ bias[r]) (+ add[t][r]),
+// up to three matrices of one input in one launch (q/k/v, gate/up), their
+// rows one after the other; each job's rows a multiple of 16 when there are
+// several. Decoding steps (n <= 8 tokens) stream the weights once through a
+// dp4a matrix-vector product, one warp per row; longer inputs go through
+// int8 tensor-core products (mma.sync) that reuse each weight block for 64
+// tokens.
 
 struct LinJob {
   QccCudaWeight w;
@@ -279,10 +285,50 @@ struct LinJobs {
   int count;
 };
 
-constexpr int kRowsPerBlock = 8; // warps per block
+/// The job that row r of the launch belongs to, with its first row and end.
+/// (Constant indices only: a dynamically indexed parameter array would be
+/// copied to local memory by every thread.)
+__device__ __forceinline__ const LinJob &jobOf(const LinJobs &jobs, int r, int &first, int &end) {
+  if (jobs.count > 2 && r >= jobs.start[2]) {
+    first = jobs.start[2], end = jobs.start[3];
+    return jobs.j[2];
+  }
+  if (jobs.count > 1 && r >= jobs.start[1]) {
+    first = jobs.start[1], end = jobs.start[2];
+    return jobs.j[1];
+  }
+  first = 0, end = jobs.start[1];
+  return jobs.j[0];
+}
 
-__device__ __forceinline__ int lo4(uint32_t v) { return int(v & 0x0F0F0F0Fu); }
-__device__ __forceinline__ int hi4(uint32_t v) { return int((v >> 4) & 0x0F0F0F0Fu); }
+constexpr int kRowsPerBlock = 8; // warps per block of the matrix-vector product
+
+__device__ __forceinline__ uint32_t lo4(uint32_t v) { return v & 0x0F0F0F0Fu; }
+__device__ __forceinline__ uint32_t hi4(uint32_t v) { return (v >> 4) & 0x0F0F0F0Fu; }
+
+/// The high two bits of Q6_K codes for word i (0..3) of a block's nibbles,
+/// placed at bits 4-5 of each byte: for the low nibbles (weights 4i..4i+3)
+/// and the high ones (16+4i..).
+__device__ __forceinline__ void q6High(uint2 hb, int i, uint32_t &ha, uint32_t &hh) {
+  const uint32_t W = i < 2 ? hb.x : hb.y;
+  ha = (i % 2 == 0 ? W << 4 : W) & 0x30303030u;
+  hh = (i % 2 == 0 ? W << 2 : W >> 2) & 0x30303030u;
+}
+
+/// Four words of weight codes times 16 activations in both planes:
+/// sum(c q) + sum(c l) / 254, each sum exact (dp4a).
+__device__ __forceinline__ float halfDot(const uint32_t *c, int4 q, int4 l) {
+  int hq = 0, hl = 0;
+  hq = __dp4a(int(c[0]), q.x, hq);
+  hq = __dp4a(int(c[1]), q.y, hq);
+  hq = __dp4a(int(c[2]), q.z, hq);
+  hq = __dp4a(int(c[3]), q.w, hq);
+  hl = __dp4a(int(c[0]), l.x, hl);
+  hl = __dp4a(int(c[1]), l.y, hl);
+  hl = __dp4a(int(c[2]), l.z, hl);
+  hl = __dp4a(int(c[3]), l.w, hl);
+  return float(hq) + float(hl) * kLow;
+}
 
 template <int Layout, int K, int NC>
 __device__ __forceinline__ void dotQ8Row(const QccCudaWeight &w, int64_t row, const Q8Act &x, int t0, int nc,
@@ -295,32 +341,31 @@ __device__ __forceinline__ void dotQ8Row(const QccCudaWeight &w, int64_t row, co
     float s0 = 0, s1 = 0, m0 = 0; // per-layout scales
     if constexpr (Layout == QCC_CUDA_Q8_0) {
       const uint4 *src = reinterpret_cast<const uint4 *>(p0 + row * K + b * 32);
-      const uint4 a = __ldg(src), bb = __ldg(src + 1);
+      const uint4 a = __ldcs(src), bb = __ldcs(src + 1);
       c[0] = a.x, c[1] = a.y, c[2] = a.z, c[3] = a.w, c[4] = bb.x, c[5] = bb.y, c[6] = bb.z, c[7] = bb.w;
-      s0 = __half2float(static_cast<const __half *>(w.p[1])[row * NB + b]);
+      s0 = __half2float(__ldcs(static_cast<const __half *>(w.p[1]) + row * NB + b));
     } else {
-      const uint4 a = __ldg(reinterpret_cast<const uint4 *>(p0 + row * (K / 2) + b * 16));
+      const uint4 a = __ldcs(reinterpret_cast<const uint4 *>(p0 + row * (K / 2) + b * 16));
       const uint32_t v[4] = {a.x, a.y, a.z, a.w};
 #pragma unroll
       for (int i = 0; i < 4; ++i)
         c[i] = lo4(v[i]), c[4 + i] = hi4(v[i]);
       if constexpr (Layout == QCC_CUDA_Q4_0) {
-        s0 = __half2float(static_cast<const __half *>(w.p[1])[row * NB + b]);
+        s0 = __half2float(__ldcs(static_cast<const __half *>(w.p[1]) + row * NB + b));
       } else if constexpr (Layout == QCC_CUDA_Q4_K) {
         const uchar2 sm = static_cast<const uchar2 *>(w.p[1])[row * NB + b];
         const float2 dd = __half22float2(static_cast<const __half2 *>(w.p[2])[row * (K / 256) + b / 8]);
         s0 = dd.x * float(sm.x);
         m0 = dd.y * float(sm.y);
       } else if constexpr (Layout == QCC_CUDA_Q6_K) {
-        const uint2 hb = __ldg(reinterpret_cast<const uint2 *>(static_cast<const uint8_t *>(w.p[1]) +
-                                                               row * (K / 4) + b * 8));
+        const uint2 hb = __ldcs(reinterpret_cast<const uint2 *>(static_cast<const uint8_t *>(w.p[1]) +
+                                                                row * (K / 4) + b * 8));
 #pragma unroll
-        for (int g = 0; g < 4; ++g) {
-          const uint32_t W = g < 2 ? hb.x : hb.y;
-          const uint32_t ha = (g % 2 == 0 ? W << 4 : W) & 0x30303030u;
-          const uint32_t hh = (g % 2 == 0 ? W << 2 : W >> 2) & 0x30303030u;
-          c[g] = __vsub4(c[g] | ha, 0x20202020u);
-          c[4 + g] = __vsub4(c[4 + g] | hh, 0x20202020u);
+        for (int i = 0; i < 4; ++i) {
+          uint32_t ha, hh;
+          q6High(hb, i, ha, hh);
+          c[i] = __vsub4(c[i] | ha, 0x20202020u);
+          c[4 + i] = __vsub4(c[4 + i] | hh, 0x20202020u);
         }
         const char2 sc = static_cast<const char2 *>(w.p[2])[row * NB + b];
         const float d = __half2float(static_cast<const __half *>(w.p[3])[row * (K / 256) + b / 8]);
@@ -333,25 +378,18 @@ __device__ __forceinline__ void dotQ8Row(const QccCudaWeight &w, int64_t row, co
       if (t < nc) {
         const size_t xr = size_t(t0 + t);
         const int4 *xq = reinterpret_cast<const int4 *>(x.q + xr * K + b * 32);
-        const int4 xa = xq[0], xb = xq[1];
-        const float dx = x.d[xr * NB + b];
-        int ia = 0, ib = 0;
-        ia = __dp4a(int(c[0]), xa.x, ia);
-        ia = __dp4a(int(c[1]), xa.y, ia);
-        ia = __dp4a(int(c[2]), xa.z, ia);
-        ia = __dp4a(int(c[3]), xa.w, ia);
-        ib = __dp4a(int(c[4]), xb.x, ib);
-        ib = __dp4a(int(c[5]), xb.y, ib);
-        ib = __dp4a(int(c[6]), xb.z, ib);
-        ib = __dp4a(int(c[7]), xb.w, ib);
+        const int4 *xl = reinterpret_cast<const int4 *>(x.l + xr * K + b * 32);
+        const int4 qa = __ldg(xq), qb = __ldg(xq + 1), la = __ldg(xl), lb = __ldg(xl + 1);
+        const float2 dx = __ldg(x.ds + xr * NB + b);
+        const float fa = halfDot(c, qa, la), fb = halfDot(c + 4, qb, lb);
         if constexpr (Layout == QCC_CUDA_Q4_0)
-          acc[t] += s0 * (dx * float(ia + ib) - 8.0f * x.s[xr * NB + b]);
+          acc[t] += s0 * (dx.x * (fa + fb) - 8.0f * dx.y);
         else if constexpr (Layout == QCC_CUDA_Q8_0)
-          acc[t] += s0 * dx * float(ia + ib);
+          acc[t] += s0 * dx.x * (fa + fb);
         else if constexpr (Layout == QCC_CUDA_Q4_K)
-          acc[t] += s0 * dx * float(ia + ib) - m0 * x.s[xr * NB + b];
+          acc[t] += s0 * dx.x * (fa + fb) - m0 * dx.y;
         else
-          acc[t] += dx * (s0 * float(ia) + s1 * float(ib));
+          acc[t] += dx.x * (s0 * fa + s1 * fb);
       }
     }
   }
@@ -363,11 +401,9 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock) linearQ8(LinJobs jobs, Q8A
   const int r = blockIdx.x * kRowsPerBlock + threadIdx.x / 32;
   if (r >= jobs.start[jobs.count])
     return;
-  int jb = 0;
-  while (jb + 1 < jobs.count && r >= jobs.start[jb + 1])
-    ++jb;
-  const LinJob &J = jobs.j[jb];
-  const int64_t row = r - jobs.start[jb];
+  int first, end;
+  const LinJob &J = jobOf(jobs, r, first, end);
+  const int64_t row = r - first;
   const int t0 = blockIdx.y * NC, nc = min(NC, n - t0);
   float acc[NC];
 #pragma unroll
@@ -384,6 +420,153 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock) linearQ8(LinJobs jobs, Q8A
   }
 }
 
+__device__ __forceinline__ void mma16832(int (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+               "{%0,%1,%2,%3};"
+               : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void mma16816(int (&c)[4], uint32_t a0, uint32_t a1, uint32_t b0) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};"
+               : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+               : "r"(a0), "r"(a1), "r"(b0));
+}
+
+constexpr int kMmqRows = 64, kMmqTokens = 64; // block tile; four warps of 16 rows
+
+/// Many tokens: each warp multiplies 16 rows by the block's 64 tokens, a
+/// block of 32 weights at a time, with int8 tensor-core products
+/// (m16n8k32; Q6_K's two 16-weight halves with their own scales, m16n8k16).
+/// Fragments (PTX ISA, 8-bit mma): thread (g = lane / 4, i = lane % 4) holds
+/// A words (row g | g+8, weights 4i..4i+3 | 16+4i..), B words (token g,
+/// the same weights) and C (rows g | g+8, tokens 2i, 2i+1) - the nibble
+/// order's word i gives a thread both of its A words.
+template <int Layout, int K>
+__global__ void __launch_bounds__(128) linearMMQ(LinJobs jobs, Q8Act x, int n) {
+  constexpr int NB = K / 32;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
+  const int r0 = blockIdx.x * kMmqRows + warp * 16;
+  if (r0 >= jobs.start[jobs.count])
+    return;
+  int first, end;
+  const LinJob &J = jobOf(jobs, r0, first, end);
+  const int64_t ra = min(r0 - first + g, end - first - 1), rb = min(r0 - first + g + 8, end - first - 1);
+  const int t0 = blockIdx.y * kMmqTokens;
+  const uint8_t *p0 = static_cast<const uint8_t *>(J.w.p[0]);
+  int tB[8], tC[8][2];
+#pragma unroll
+  for (int nt = 0; nt < 8; ++nt) {
+    tB[nt] = min(t0 + nt * 8 + g, n - 1);
+    tC[nt][0] = min(t0 + nt * 8 + 2 * i, n - 1);
+    tC[nt][1] = min(t0 + nt * 8 + 2 * i + 1, n - 1);
+  }
+  float acc[8][4];
+#pragma unroll
+  for (int nt = 0; nt < 8; ++nt)
+    acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f;
+#pragma unroll 2
+  for (int b = 0; b < NB; ++b) {
+    uint32_t A[4];          // rows a, b: weights 4i.. (A[0], A[1]) and 16+4i.. (A[2], A[3])
+    float sa = 0, sb = 0;   // the rows' block scales (Q6_K: first half)
+    float sa1 = 0, sb1 = 0; // Q6_K: second half
+    float ma = 0, mb = 0;   // Q4_K: the rows' block offsets
+    if constexpr (Layout == QCC_CUDA_Q8_0) {
+      A[0] = *reinterpret_cast<const uint32_t *>(p0 + ra * K + b * 32 + 4 * i);
+      A[1] = *reinterpret_cast<const uint32_t *>(p0 + rb * K + b * 32 + 4 * i);
+      A[2] = *reinterpret_cast<const uint32_t *>(p0 + ra * K + b * 32 + 16 + 4 * i);
+      A[3] = *reinterpret_cast<const uint32_t *>(p0 + rb * K + b * 32 + 16 + 4 * i);
+      sa = __half2float(static_cast<const __half *>(J.w.p[1])[ra * NB + b]);
+      sb = __half2float(static_cast<const __half *>(J.w.p[1])[rb * NB + b]);
+    } else {
+      const uint32_t wa = *reinterpret_cast<const uint32_t *>(p0 + ra * (K / 2) + b * 16 + 4 * i);
+      const uint32_t wb = *reinterpret_cast<const uint32_t *>(p0 + rb * (K / 2) + b * 16 + 4 * i);
+      A[0] = lo4(wa), A[1] = lo4(wb), A[2] = hi4(wa), A[3] = hi4(wb);
+      if constexpr (Layout == QCC_CUDA_Q4_0) {
+#pragma unroll
+        for (int k = 0; k < 4; ++k)
+          A[k] = __vsub4(A[k], 0x08080808u);
+        sa = __half2float(static_cast<const __half *>(J.w.p[1])[ra * NB + b]);
+        sb = __half2float(static_cast<const __half *>(J.w.p[1])[rb * NB + b]);
+      } else if constexpr (Layout == QCC_CUDA_Q4_K) {
+        const uchar2 smA = static_cast<const uchar2 *>(J.w.p[1])[ra * NB + b];
+        const uchar2 smB = static_cast<const uchar2 *>(J.w.p[1])[rb * NB + b];
+        const float2 dA = __half22float2(static_cast<const __half2 *>(J.w.p[2])[ra * (K / 256) + b / 8]);
+        const float2 dB = __half22float2(static_cast<const __half2 *>(J.w.p[2])[rb * (K / 256) + b / 8]);
+        sa = dA.x * float(smA.x), ma = dA.y * float(smA.y);
+        sb = dB.x * float(smB.x), mb = dB.y * float(smB.y);
+      } else if constexpr (Layout == QCC_CUDA_Q6_K) {
+        const uint8_t *hp = static_cast<const uint8_t *>(J.w.p[1]);
+        const uint2 hA = *reinterpret_cast<const uint2 *>(hp + ra * (K / 4) + b * 8);
+        const uint2 hB = *reinterpret_cast<const uint2 *>(hp + rb * (K / 4) + b * 8);
+        uint32_t ha, hh;
+        q6High(hA, i, ha, hh);
+        A[0] = __vsub4(A[0] | ha, 0x20202020u), A[2] = __vsub4(A[2] | hh, 0x20202020u);
+        q6High(hB, i, ha, hh);
+        A[1] = __vsub4(A[1] | ha, 0x20202020u), A[3] = __vsub4(A[3] | hh, 0x20202020u);
+        const char2 cA = static_cast<const char2 *>(J.w.p[2])[ra * NB + b];
+        const char2 cB = static_cast<const char2 *>(J.w.p[2])[rb * NB + b];
+        const float dA = __half2float(static_cast<const __half *>(J.w.p[3])[ra * (K / 256) + b / 8]);
+        const float dB = __half2float(static_cast<const __half *>(J.w.p[3])[rb * (K / 256) + b / 8]);
+        sa = dA * float(cA.x), sa1 = dA * float(cA.y);
+        sb = dB * float(cB.x), sb1 = dB * float(cB.y);
+      }
+    }
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+      const size_t xo = size_t(tB[nt]) * K + b * 32 + 4 * i;
+      const uint32_t Q0 = *reinterpret_cast<const uint32_t *>(x.q + xo);
+      const uint32_t Q1 = *reinterpret_cast<const uint32_t *>(x.q + xo + 16);
+      const uint32_t L0 = *reinterpret_cast<const uint32_t *>(x.l + xo);
+      const uint32_t L1 = *reinterpret_cast<const uint32_t *>(x.l + xo + 16);
+      const float2 d0 = x.ds[size_t(tC[nt][0]) * NB + b], d1 = x.ds[size_t(tC[nt][1]) * NB + b];
+      if constexpr (Layout == QCC_CUDA_Q6_K) {
+        int lo[4] = {0, 0, 0, 0}, hi[4] = {0, 0, 0, 0}, lo2[4] = {0, 0, 0, 0}, hi2[4] = {0, 0, 0, 0};
+        mma16816(lo, A[0], A[1], Q0);
+        mma16816(hi, A[2], A[3], Q1);
+        mma16816(lo2, A[0], A[1], L0);
+        mma16816(hi2, A[2], A[3], L1);
+        float f[4], h[4];
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          f[e] = float(lo[e]) + float(lo2[e]) * kLow, h[e] = float(hi[e]) + float(hi2[e]) * kLow;
+        acc[nt][0] += d0.x * (sa * f[0] + sa1 * h[0]);
+        acc[nt][1] += d1.x * (sa * f[1] + sa1 * h[1]);
+        acc[nt][2] += d0.x * (sb * f[2] + sb1 * h[2]);
+        acc[nt][3] += d1.x * (sb * f[3] + sb1 * h[3]);
+      } else {
+        int c[4] = {0, 0, 0, 0}, cl[4] = {0, 0, 0, 0};
+        mma16832(c, A, Q0, Q1);
+        mma16832(cl, A, L0, L1);
+        float f[4];
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          f[e] = float(c[e]) + float(cl[e]) * kLow;
+        acc[nt][0] += sa * d0.x * f[0];
+        acc[nt][1] += sa * d1.x * f[1];
+        acc[nt][2] += sb * d0.x * f[2];
+        acc[nt][3] += sb * d1.x * f[3];
+        if constexpr (Layout == QCC_CUDA_Q4_K) {
+          acc[nt][0] -= ma * d0.y;
+          acc[nt][1] -= ma * d1.y;
+          acc[nt][2] -= mb * d0.y;
+          acc[nt][3] -= mb * d1.y;
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int64_t row = r0 - first + g + (e >= 2 ? 8 : 0);
+      const int t = t0 + nt * 8 + 2 * i + (e & 1);
+      if (row < end - first && t < n) {
+        const size_t o = size_t(t) * J.ldo + row;
+        J.out[o] = acc[nt][e] + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
+      }
+    }
+}
+
 /// Float weights (F16 or F32 rows) times float rows.
 template <int Layout, int K, int NC>
 __global__ void __launch_bounds__(32 * kRowsPerBlock) linearFloat(LinJobs jobs, const float *__restrict__ x, int n) {
@@ -391,11 +574,9 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock) linearFloat(LinJobs jobs, 
   const int r = blockIdx.x * kRowsPerBlock + threadIdx.x / 32;
   if (r >= jobs.start[jobs.count])
     return;
-  int jb = 0;
-  while (jb + 1 < jobs.count && r >= jobs.start[jb + 1])
-    ++jb;
-  const LinJob &J = jobs.j[jb];
-  const int64_t row = r - jobs.start[jb];
+  int first, end;
+  const LinJob &J = jobOf(jobs, r, first, end);
+  const int64_t row = r - first;
   const int t0 = blockIdx.y * NC, nc = min(NC, n - t0);
   float acc[NC];
 #pragma unroll
@@ -403,35 +584,35 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock) linearFloat(LinJobs jobs, 
     acc[t] = 0.0f;
   if constexpr (Layout == QCC_CUDA_F16 && K % 8 == 0) {
     const uint4 *wr = reinterpret_cast<const uint4 *>(static_cast<const __half *>(J.w.p[0]) + row * K);
-    for (int i = lane; i < K / 8; i += 32) {
-      const uint4 u = __ldg(wr + i);
+    for (int k = lane; k < K / 8; k += 32) {
+      const uint4 u = __ldg(wr + k);
       const __half2 *h2 = reinterpret_cast<const __half2 *>(&u);
       float wv[8];
 #pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        const float2 f = __half22float2(h2[k]);
-        wv[2 * k] = f.x, wv[2 * k + 1] = f.y;
+      for (int q = 0; q < 4; ++q) {
+        const float2 f = __half22float2(h2[q]);
+        wv[2 * q] = f.x, wv[2 * q + 1] = f.y;
       }
 #pragma unroll
       for (int t = 0; t < NC; ++t)
         if (t < nc) {
-          const float4 *xr = reinterpret_cast<const float4 *>(x + size_t(t0 + t) * K + i * 8);
+          const float4 *xr = reinterpret_cast<const float4 *>(x + size_t(t0 + t) * K + k * 8);
           const float4 a = xr[0], b = xr[1];
           acc[t] += wv[0] * a.x + wv[1] * a.y + wv[2] * a.z + wv[3] * a.w + wv[4] * b.x + wv[5] * b.y +
                     wv[6] * b.z + wv[7] * b.w;
         }
     }
   } else {
-    for (int i = lane; i < K; i += 32) {
+    for (int k = lane; k < K; k += 32) {
       float wv;
       if constexpr (Layout == QCC_CUDA_F16)
-        wv = __half2float(static_cast<const __half *>(J.w.p[0])[row * K + i]);
+        wv = __half2float(static_cast<const __half *>(J.w.p[0])[row * K + k]);
       else
-        wv = static_cast<const float *>(J.w.p[0])[row * K + i];
+        wv = static_cast<const float *>(J.w.p[0])[row * K + k];
 #pragma unroll
       for (int t = 0; t < NC; ++t)
         if (t < nc)
-          acc[t] += wv * x[size_t(t0 + t) * K + i];
+          acc[t] += wv * x[size_t(t0 + t) * K + k];
     }
   }
 #pragma unroll
@@ -444,24 +625,29 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock) linearFloat(LinJobs jobs, 
   }
 }
 
-/// Tokens per block column of a multi-token linear launch.
+/// Tokens per block column of a short multi-token matrix-vector launch.
 constexpr int kTokensPerColumn = 8;
 
-/// Launches a linear over n tokens: one token per column for a decoding
-/// step, kTokensPerColumn otherwise.
+/// Launches a linear over n tokens: the matrix-vector product for up to
+/// kTokensPerColumn tokens, the tensor-core product beyond.
 template <int Layout, int K>
 inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, int n, cudaStream_t s) {
-  const unsigned blocks = unsigned((jobs.start[jobs.count] + kRowsPerBlock - 1) / kRowsPerBlock);
+  const int total = jobs.start[jobs.count];
+  const unsigned blocks = unsigned((total + kRowsPerBlock - 1) / kRowsPerBlock);
   constexpr bool quantized = Layout != QCC_CUDA_F16 && Layout != QCC_CUDA_F32;
-  if (n == 1) {
-    if constexpr (quantized)
+  if constexpr (quantized) {
+    if (n == 1)
       linearQ8<Layout, K, 1><<<dim3(blocks, 1), 32 * kRowsPerBlock, 0, s>>>(jobs, xq, n);
+    else if (n <= kTokensPerColumn)
+      linearQ8<Layout, K, kTokensPerColumn><<<dim3(blocks, 1), 32 * kRowsPerBlock, 0, s>>>(jobs, xq, n);
     else
-      linearFloat<Layout, K, 1><<<dim3(blocks, 1), 32 * kRowsPerBlock, 0, s>>>(jobs, xf, n);
+      linearMMQ<Layout, K><<<dim3(unsigned((total + kMmqRows - 1) / kMmqRows),
+                                  unsigned((n + kMmqTokens - 1) / kMmqTokens)),
+                             128, 0, s>>>(jobs, xq, n);
   } else {
     const unsigned cols = unsigned((n + kTokensPerColumn - 1) / kTokensPerColumn);
-    if constexpr (quantized)
-      linearQ8<Layout, K, kTokensPerColumn><<<dim3(blocks, cols), 32 * kRowsPerBlock, 0, s>>>(jobs, xq, n);
+    if (n == 1)
+      linearFloat<Layout, K, 1><<<dim3(blocks, 1), 32 * kRowsPerBlock, 0, s>>>(jobs, xf, n);
     else
       linearFloat<Layout, K, kTokensPerColumn><<<dim3(blocks, cols), 32 * kRowsPerBlock, 0, s>>>(jobs, xf, n);
   }

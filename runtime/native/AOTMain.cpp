@@ -33,7 +33,7 @@ int main(int argc, char **argv) {
   b.load = [](const DriverOptions &o, std::shared_ptr<gguf::Reader> r,
               int64_t ctx) -> llvm::Expected<std::unique_ptr<LanguageModel>> {
     auto m = NativeModel::create(_mlir_ciface_qcc_forward, qcc_model_signature, qcc_model_vocab,
-                                 std::move(r), ctx, o.kv);
+                                 std::move(r), ctx, o.kv, o.floatActivations);
     if (!m)
       return m.takeError();
     return std::unique_ptr<LanguageModel>(std::move(*m));

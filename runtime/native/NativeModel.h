@@ -28,9 +28,13 @@ public:
   /// Binds `forward` (and the signature and vocabulary it was compiled
   /// with) to the open GGUF file `file`; an error names the file when it
   /// is not the one the code was compiled against.
+  /// With `floatActivations`, quantized layers multiply the float
+  /// activations by exactly dequantized weights (the reference executor's
+  /// arithmetic, slower) instead of ggml's int8-rounded activations.
   static llvm::Expected<std::unique_ptr<NativeModel>>
   create(QccForwardFn forward, const char *signature, int64_t vocab,
-         std::shared_ptr<gguf::Reader> file, int64_t maxContext, KVType kv);
+         std::shared_ptr<gguf::Reader> file, int64_t maxContext, KVType kv,
+         bool floatActivations = false);
   ~NativeModel() override;
 
   void forward(llvm::ArrayRef<int32_t> tokens, float *logits, bool lastOnly) override;

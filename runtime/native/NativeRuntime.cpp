@@ -43,6 +43,10 @@ using qcc::ggml::Type;
 
 struct QccRt {
   qcc::KVType kv = qcc::KVType::F16;
+  /// Quantized layers multiply the unrounded float activations by their
+  /// exactly dequantized weights (the reference executor's arithmetic; an
+  /// oracle for other targets) instead of ggml's int8-rounded activations.
+  bool floatActivations = false;
   int64_t maxCtx = 0;
   /// Per layer: keys and values of every cached position, [maxCtx x kvDim]
   /// as F16 or as Q8_0 blocks.
@@ -377,6 +381,21 @@ void storeKV(QccRt *rt, uint8_t *dst, const float *src, int64_t kvDim) {
   }
 }
 
+/// Rows [r0, r0+nr) of float weights `Wr` (F32, or F16 / BF16 converted as
+/// loaded) times n float activation rows, in tiles of 4 rows x 3 tokens.
+template <typename T>
+void floatRows(const T *Wr, const float *x, int64_t n, int64_t in, int64_t out, float *y, int64_t r0, int64_t nr,
+               const float *addend) {
+  for (int64_t i = 0; i < n; i += 3) {
+    const int tt = int(std::min<int64_t>(3, n - i));
+    int64_t r = 0;
+    for (; r + 4 <= nr; r += 4)
+      floatTile<4>(tt, Wr + r * in, x + i * in, in, y + i * out + r0 + r, out);
+    for (; r < nr; ++r)
+      floatTile<1>(tt, Wr + r * in, x + i * in, in, y + i * out + r0 + r, out);
+    addRows(addend, y, out, r0, nr, i, i + tt);
+  }
+}
 } // namespace
 
 extern "C" {
@@ -404,6 +423,8 @@ void qcc_rt_parallel_for(QccRt *rt, int64_t begin, int64_t end, int64_t grain, Q
 void qcc_rt_linear_prepare(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t n) {
   const Type t = Type(type);
   rt->packed = nullptr;
+  if (qcc::ggml::traits(t).quantized && rt->floatActivations)
+    return;
   if (qcc::ggml::traits(t).quantized) {
     const size_t ab = qcc::ggml::activationRowBytes(t, in);
     if (rt->act.size() < ab * n)
@@ -421,6 +442,8 @@ void qcc_rt_linear_prepare(QccRt *rt, int32_t type, const void *w, int64_t in, i
 void qcc_rt_linear_activations(QccRt *rt, int32_t type, const void *, int64_t in, const float *x,
                                int64_t begin, int64_t end) {
   const Type t = Type(type);
+  if (qcc::ggml::traits(t).quantized && rt->floatActivations)
+    return;
   if (qcc::ggml::traits(t).quantized) {
     qcc::kernels::quantizeActivationRows(t, x, begin, end, in, rt->act.data(),
                                          rt->packed ? &rt->side : nullptr);
@@ -436,6 +459,15 @@ void qcc_rt_linear_activations(QccRt *rt, int32_t type, const void *, int64_t in
 void qcc_rt_linear_rows(QccRt *rt, int32_t type, const void *w, int64_t in, int64_t out,
                         const float *x, int64_t n, const float *addend, float *y, int64_t r0,
                         int64_t nr, int64_t thread) {
+  if (rt->floatActivations) {
+    const Type t = Type(type);
+    const size_t rb = qcc::ggml::rowBytes(t, in);
+    std::vector<float> &buf = threadScratch(rt, int(thread), size_t(nr * in));
+    for (int64_t r = 0; r < nr; ++r)
+      qcc::ggml::dequantizeRow(t, static_cast<const uint8_t *>(w) + (r0 + r) * rb, buf.data() + r * in, in);
+    floatRows(buf.data(), x, n, in, out, y, r0, nr, addend);
+    return;
+  }
   // Repacked rows are regrouped by eight; r0 and nr are then multiples of 8.
   qcc::kernels::gemmRowRange(Type(type), static_cast<const uint8_t *>(w), rt->packed, r0, nr, in,
                              rt->act.data(), rt->side, n, y, out);
@@ -454,17 +486,7 @@ void qcc_rt_linear_rows_float(QccRt *rt, int32_t type, const void *w, int64_t in
   if (t != Type::F32)
     x = rt->actF.data();
   const size_t rb = qcc::ggml::rowBytes(t, in);
-  auto rows = [&](const auto *Wr) {
-    for (int64_t i = 0; i < n; i += 3) {
-      const int tt = int(std::min<int64_t>(3, n - i));
-      int64_t r = 0;
-      for (; r + 4 <= nr; r += 4)
-        floatTile<4>(tt, Wr + r * in, x + i * in, in, y + i * out + r0 + r, out);
-      for (; r < nr; ++r)
-        floatTile<1>(tt, Wr + r * in, x + i * in, in, y + i * out + r0 + r, out);
-      addRows(addend, y, out, r0, nr, i, i + tt);
-    }
-  };
+  auto rows = [&](const auto *Wr) { floatRows(Wr, x, n, in, out, y, r0, nr, addend); };
   if (t == Type::F32) {
     rows(reinterpret_cast<const float *>(W + r0 * rb));
   } else if (t == Type::F16 && n <= 3) {
@@ -635,7 +657,8 @@ namespace qcc {
 Expected<std::unique_ptr<NativeModel>> NativeModel::create(QccForwardFn forward,
                                                           const char *signature, int64_t vocab,
                                                           std::shared_ptr<gguf::Reader> file,
-                                                          int64_t maxContext, KVType kv) {
+                                                          int64_t maxContext, KVType kv,
+                                                          bool floatActivations) {
   std::unique_ptr<NativeModel> m(new NativeModel());
   const std::string &path = file->path();
   // The code reads tensors at fixed offsets: each must be in this file with
@@ -707,6 +730,7 @@ Expected<std::unique_ptr<NativeModel>> NativeModel::create(QccForwardFn forward,
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   m->rt_ = new QccRt();
   m->rt_->kv = kv;
+  m->rt_->floatActivations = floatActivations;
   m->rt_->maxCtx = maxContext;
   const int threads = std::max(1, omp_get_max_threads());
   m->rt_->scratch.resize(threads);

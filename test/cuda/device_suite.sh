@@ -8,12 +8,15 @@
 #   dt_T.gguf   the weights;  cu_T  the --target=cuda binary;  cpu_T  the
 #   --target=cpu binary of the same file (--cpu=x86-64-v3: the oracle);
 #   expect_T.txt  the CPU binary's greedy text for "The kernel" (-n 40);
+#   (the KLD oracle is the CPU binary with --float-activations: the float
+#   computation, which the GPU's 15-bit activations follow);
 #   wiki.txt  the evaluation text;
 # and, optionally, cu_7b_T binaries of a random 7B shape whose weights this
 # script writes with bench/make_random_gguf.py (same arguments as where they
 # were compiled). Shared libraries the binaries need and the GPU machine
 # lacks (ICU) may sit in DIR. Prints one PASS/FAIL line per check, then
-# "N passed, M failed"; results and logs go to OUT.
+# "N passed, M failed"; results and logs go to OUT. KEEP_7B=1 leaves the
+# random 7B files in /tmp (r7b_T.gguf) for a peer's run on the same files.
 set -u
 D=$(cd "$1" && pwd); OUT=$(mkdir -p "$2" && cd "$2" && pwd)
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,22 +29,30 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 CHUNKS=${CHUNKS:-100}
 for t in Q4_0 Q4_K_M Q8_0; do
   [ -f "dt_$t.gguf" ] || continue
-  if ./cu_$t -m dt_$t.gguf -p "The kernel" -n 40 >"$OUT/gen_$t.txt" 2>"$OUT/gen_$t.err" &&
-     cmp -s "$OUT/gen_$t.txt" "expect_$t.txt"; then
+  ./cu_$t -m dt_$t.gguf -p "The kernel" -n 40 >"$OUT/gen_$t.txt" 2>"$OUT/gen_$t.err"
+  if cmp -s "$OUT/gen_$t.txt" "expect_$t.txt"; then
     ok "$t: greedy text equals the CPU binary's"
   else
     bad "$t: greedy text differs from the CPU binary's"; diff "$OUT/gen_$t.txt" "expect_$t.txt" | head -5
     tail -3 "$OUT/gen_$t.err"
   fi
-  ./cpu_$t -m dt_$t.gguf --perplexity wiki.txt --chunks $CHUNKS --save-logits /tmp/base_$t.bin >"$OUT/ppl_cpu_$t.txt" 2>&1
+  # The oracle: the CPU binary on float activations (the float computation
+  # the GPU's two-plane activations follow); then, for the record, the CPU
+  # binary as llama.cpp computes (int8-rounded activations).
+  ./cpu_$t -m dt_$t.gguf --perplexity wiki.txt --chunks $CHUNKS --float-activations \
+    --save-logits /tmp/base_$t.bin >"$OUT/ppl_cpu_$t.txt" 2>&1
   ./cu_$t -m dt_$t.gguf --perplexity wiki.txt --chunks $CHUNKS --kld-base /tmp/base_$t.bin >"$OUT/kld_$t.txt" 2>&1
   kld=$(sed -n 's/^Mean KLD = \([0-9.e+-]*\).*/\1/p' "$OUT/kld_$t.txt")
   if [ -n "$kld" ] && python3 -c "import sys; sys.exit(0 if float('$kld') <= 0.0005 else 1)"; then
-    ok "$t: mean KLD against the CPU binary $kld <= 0.0005 ($CHUNKS x 512)"
+    ok "$t: mean KLD against the CPU binary's float computation $kld <= 0.0005 ($CHUNKS x 512)"
   else
-    bad "$t: mean KLD against the CPU binary '$kld' (limit 0.0005)"; tail -5 "$OUT/kld_$t.txt"
+    bad "$t: mean KLD against the CPU binary's float computation '$kld' (limit 0.0005)"; tail -5 "$OUT/kld_$t.txt"
   fi
-  grep -h "tok/s" "$OUT/ppl_cpu_$t.txt" "$OUT/kld_$t.txt"
+  grep -h "tok/s\|PPL\|Same top" "$OUT/ppl_cpu_$t.txt" "$OUT/kld_$t.txt"
+  ./cpu_$t -m dt_$t.gguf --perplexity wiki.txt --chunks $CHUNKS --kld-base /tmp/base_$t.bin \
+    >"$OUT/kld_cpu_int8_$t.txt" 2>&1
+  echo "for comparison, the CPU binary with ggml's int8 activations against the same base:"
+  grep -h "Mean KLD\|Same top" "$OUT/kld_cpu_int8_$t.txt"
   ./cu_$t -m dt_$t.gguf --bench -p 512 -n 128 -r 3 >"$OUT/bench_$t.md" 2>&1 && cat "$OUT/bench_$t.md"
 done
 if command -v compute-sanitizer >/dev/null && [ -f dt_Q4_0.gguf ]; then
@@ -60,7 +71,7 @@ for t in Q4_0 Q4_K_M Q8_0; do
   else
     bad "7B $t"; tail -5 "$OUT/bench_7b_$t.md"
   fi
-  rm -f /tmp/r7b_$t.gguf
+  [ "${KEEP_7B:-0}" = 1 ] || rm -f /tmp/r7b_$t.gguf
 done
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
