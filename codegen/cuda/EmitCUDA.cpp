@@ -101,6 +101,9 @@ struct Emitter {
   std::multimap<std::pair<int64_t, bool>, int> freeSlots;
   llvm::DenseMap<Value, int> fslot, qslot;
   llvm::DenseMap<Value, bool> wantFloat, wantQ8;
+  /// Attentions whose q and k come from RoPE ops used by them alone: one
+  /// ropeQKV launch rotates both and appends k and v to the cache.
+  llvm::DenseMap<Operation *, std::pair<q::RoPEOp, q::RoPEOp>> ropeOf;
 
   Emitter(ModuleOp m, std::string gpu) : module(m), gpu(std::move(gpu)) {}
 
@@ -157,7 +160,7 @@ struct Emitter {
   /// The q8 form of v from its float slot, for producers that do not fuse it.
   void quantizeAfter(Value v) {
     if (wantQ8.lookup(v))
-      os << formatv("  quantizeRows<{0}><<<unsigned(n), 256, 0, s>>>({1}, {2});\n", width(v), fname(v), qname(v));
+      os << formatv("  quantizeRows<{0}><<<rowGrid(n, {0}), kRowThreads, 0, s>>>({1}, {2});\n", width(v), fname(v), qname(v));
   }
 
   struct Job {
@@ -186,6 +189,19 @@ struct Emitter {
     os << formatv("    launchLinear<{0}, {1}>(J, {2}, {3}, int({4}), s);\n  }\n", layoutName(layout), K, xq, xf,
                   tokens);
     return success();
+  }
+
+  /// The constant holding a RoPE op's frequencies (one per distinct vector).
+  std::string ropeFreq(q::RoPEOp o) {
+    std::vector<float> freq = ::qcc::ropeInvFreq(o);
+    auto [it, inserted] = ropeFreqs.try_emplace(freq, formatv("kRope{0}", ropeFreqs.size()).str());
+    if (inserted) {
+      ds << formatv("const RopeFreq<{0}> {1} = {{{{", freq.size(), it->second);
+      for (size_t i = 0; i < freq.size(); ++i)
+        ds << (i ? ", " : "") << lit(freq[i]);
+      ds << "}};\n";
+    }
+    return it->second;
   }
 
   std::string vectorArg(Operation *op, FlatSymbolRefAttr sym, LogicalResult &r) {
@@ -257,6 +273,17 @@ struct Emitter {
           emittedAt[lin] = add;
         }
       }
+    for (auto att : blk.getOps<q::AttentionOp>()) {
+      auto rq = att.getQ().getDefiningOp<q::RoPEOp>(), rk = att.getK().getDefiningOp<q::RoPEOp>();
+      if (!rq || !rk || rq == rk || !rq->hasOneUse() || !rk->hasOneUse() ||
+          rq.getHeadDim() != att.getHeadDim() || rk.getHeadDim() != att.getHeadDim() ||
+          rq.getNumHeads() != att.getNumHeads() || rk.getNumHeads() != att.getNumKvHeads() ||
+          ::qcc::ropeInvFreq(rq) != ::qcc::ropeInvFreq(rk))
+        continue;
+      ropeOf[att] = {rq, rk};
+      emittedAt[rq] = att;
+      emittedAt[rk] = att;
+    }
     // A fused linear writes the add's result: that value needs no slot of
     // its own.
     llvm::DenseMap<Operation *, unsigned> order;
@@ -312,7 +339,7 @@ struct Emitter {
         const int64_t D = width(o.getResult());
         if (tensors[*t].cols != D)
           return fail(&op, "embedding width differs from its table");
-        os << formatv("  embed<{0}><<<unsigned(n), 256, 0, s>>>(static_cast<const float *>(w[{1}].p[0]), {2}, "
+        os << formatv("  embed<{0}><<<rowGrid(n, {0}), kRowThreads, 0, s>>>(static_cast<const float *>(w[{1}].p[0]), {2}, "
                       "S->tokens, {3});\n",
                       D, *t, tensors[*t].rows, fname(o.getResult()));
         quantizeAfter(o.getResult());
@@ -326,7 +353,7 @@ struct Emitter {
         const bool q8 = wantQ8.lookup(v);
         if (q8 && D % 32)
           return fail(&op, "a quantized consumer needs a row length that is a multiple of 32");
-        os << formatv("  rmsNorm<{0}><<<unsigned(n), 256, 0, s>>>({1}, {2}, {3}, {4}, {5});\n", D,
+        os << formatv("  rmsNorm<{0}><<<rowGrid(n, {0}), kRowThreads, 0, s>>>({1}, {2}, {3}, {4}, {5});\n", D,
                       fname(o.getInput()), wv, lit(o.getEpsilon().convertToDouble()),
                       wantFloat.lookup(v) ? fname(v) : "nullptr", q8 ? qname(v) : "Q8Act{}");
       } else if (auto o = dyn_cast<q::LinearOp>(op)) {
@@ -344,8 +371,8 @@ struct Emitter {
             auto lay = matrixLayout(it, l.getWeightAttr());
             if (failed(lay))
               return failure();
-            // Several jobs in one launch each need whole 16-row tiles.
-            if (*lay == *layout && width(l.getResult()) % 16 == 0 && width(o.getResult()) % 16 == 0)
+            // Several jobs in one launch each need whole 32-row tiles.
+            if (*lay == *layout && width(l.getResult()) % 32 == 0 && width(o.getResult()) % 32 == 0)
               group.push_back(l);
           }
         SmallVector<Job> jobs;
@@ -387,7 +414,7 @@ struct Emitter {
           if (failed(launchLinear(lin, lin.getInput(), *layout, K, {j}, "n", "0")))
             return failure();
         } else {
-          os << formatv("  add<{0}><<<unsigned(n), 256, 0, s>>>({1}, {2}, {3});\n", width(v),
+          os << formatv("  add<{0}><<<rowGrid(n, {0}), kRowThreads, 0, s>>>({1}, {2}, {3});\n", width(v),
                         fname(o.getLhs()), fname(o.getRhs()), fname(v));
         }
         quantizeAfter(v);
@@ -395,19 +422,12 @@ struct Emitter {
         const int64_t H = o.getNumHeads(), hd = o.getHeadDim();
         if (hd % 2 || H * hd != width(o.getResult()))
           return fail(&op, "RoPE needs an even head size and heads x head size columns");
-        std::vector<float> freq = ::qcc::ropeInvFreq(o);
-        auto [it, inserted] = ropeFreqs.try_emplace(freq, formatv("kRope{0}", ropeFreqs.size()).str());
-        if (inserted) {
-          ds << formatv("const RopeFreq<{0}> {1} = {{{{", freq.size(), it->second);
-          for (size_t i = 0; i < freq.size(); ++i)
-            ds << (i ? ", " : "") << lit(freq[i]);
-          ds << "}};\n";
-        }
+        std::string freq = ropeFreq(o);
         Value v = o.getResult();
         wantFloat[v] = true;
         define(v);
-        os << formatv("  rope<{0}, {1}, {2}><<<unsigned(n), 256, 0, s>>>({3}, {4}, S->pos0, {5});\n", H, hd,
-                      interleaved ? "true" : "false", fname(o.getInput()), fname(v), it->second);
+        os << formatv("  rope<{0}, {1}, {2}><<<rowGrid(n, {0} * {1} / 2), kRowThreads, 0, s>>>({3}, {4}, S->pos0, {5});\n", H, hd,
+                      interleaved ? "true" : "false", fname(o.getInput()), fname(v), freq);
         quantizeAfter(v);
       } else if (auto o = dyn_cast<q::AttentionOp>(op)) {
         const int64_t H = o.getNumHeads(), KV = o.getNumKvHeads(), hd = o.getHeadDim();
@@ -423,15 +443,30 @@ struct Emitter {
         wantFloat[v] = true;
         define(v);
         const int c = it->second;
-        os << formatv("  kvAppend<{0}, {1}><<<unsigned(n), 256, 0, s>>>({2}, {3}, static_cast<__half *>(S->kcache[{4}]), "
-                      "static_cast<__half *>(S->vcache[{4}]), S->pos0, S->maxCtx);\n",
-                      KV, hd, fname(o.getK()), fname(o.getV()), c);
+        Value q = o.getQ();
+        if (auto fused = ropeOf.lookup(&op); fused.first) {
+          auto [rq, rk] = fused;
+          std::string freq = ropeFreq(rq);
+          q = rq.getResult();
+          wantFloat[q] = true;
+          define(q);
+          os << formatv("  ropeQKV<{0}, {1}, {2}, {3}><<<rowGrid(n, ({0} + {1}) * {2} / 2), kRowThreads, 0, s>>>({4}, {5}, {6}, {7}, "
+                        "static_cast<__half *>(S->kcache[{8}]), static_cast<__half *>(S->vcache[{8}]), S->pos0, "
+                        "S->maxCtx, {9});\n",
+                        H, KV, hd, interleaved ? "true" : "false", fname(rq.getInput()), fname(rk.getInput()),
+                        fname(o.getV()), fname(q), c, freq);
+        } else {
+          os << formatv("  kvAppend<{0}, {1}><<<rowGrid(n, {0} * {1}), kRowThreads, 0, s>>>({2}, {3}, static_cast<__half *>(S->kcache[{4}]), "
+                        "static_cast<__half *>(S->vcache[{4}]), S->pos0, S->maxCtx);\n",
+                        KV, hd, fname(o.getK()), fname(o.getV()), c);
+        }
         os << formatv("  attention<{0}, {1}, {2}><<<dim3(unsigned(n), {0}), 256, 0, s>>>({3}, "
                       "static_cast<const __half *>(S->kcache[{4}]), static_cast<const __half *>(S->vcache[{4}]), "
-                      "{5}, S->pos0, S->maxCtx, {6}, {7});\n",
-                      H, KV, hd, fname(o.getQ()), c, fname(v), lit(o.getScale().convertToDouble()),
-                      o.getSlidingWindow());
-        quantizeAfter(v);
+                      "{5}, S->pos0, S->maxCtx, {6}, {7}, {8});\n",
+                      H, KV, hd, fname(q), c, fname(v), lit(o.getScale().convertToDouble()),
+                      o.getSlidingWindow(), wantQ8.lookup(v) && hd % 32 == 0 ? qname(v) : "Q8Act{}");
+        if (hd % 32)
+          quantizeAfter(v);
       } else if (auto o = dyn_cast<q::SwiGLUOp>(op)) {
         Value v = o.getResult();
         define(v);
@@ -439,7 +474,7 @@ struct Emitter {
         const bool q8 = wantQ8.lookup(v);
         if (q8 && D % 32)
           return fail(&op, "a quantized consumer needs a row length that is a multiple of 32");
-        os << formatv("  swiglu<{0}><<<unsigned(n), 256, 0, s>>>({1}, {2}, {3}, {4});\n", D, fname(o.getGate()),
+        os << formatv("  swiglu<{0}><<<rowGrid(n, {0}), kRowThreads, 0, s>>>({1}, {2}, {3}, {4});\n", D, fname(o.getGate()),
                       fname(o.getUp()), wantFloat.lookup(v) ? fname(v) : "nullptr", q8 ? qname(v) : "Q8Act{}");
       } else if (auto o = dyn_cast<q::LMHeadOp>(op)) {
         auto layout = matrixLayout(&op, o.getWeightAttr());

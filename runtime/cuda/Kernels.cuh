@@ -75,30 +75,51 @@ __device__ __forceinline__ float blockSum(float v) {
   return warpSum(l < nw ? part[l] : 0.0f);
 }
 
-/// Row t of a q8 activation from value(i), i in [0, D), by the whole block
-/// (each warp takes blocks of 32 in turn).
+/// One warp's 32 values (one a lane) as block `at / 32` of a q8 activation
+/// (`at`: the block's first element).
+__device__ __forceinline__ void quantizeBlock(float v, int lane, const Q8Act &qa, size_t at) {
+  const float amax = warpMax(fabsf(v));
+  const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+  const float r = v * id;
+  const int qi = __float2int_rn(r);
+  const int li = __float2int_rn((r - float(qi)) * 254.0f);
+  qa.q[at + lane] = int8_t(qi);
+  qa.l[at + lane] = int8_t(li);
+  const float sum = warpSum(float(qi) + float(li) * kLow);
+  if (lane == 0)
+    qa.ds[at / 32] = make_float2(d, d * sum);
+}
+
+// ---------------------------------------------------------------------------
+// Token rows: embedding, RMSNorm, quantization, SwiGLU, adds, RoPE. Block
+// (t, s) of a launch over rowGrid(n, W) takes token t and slice s of the W
+// elements (whole blocks of 32): one slice a token for prompts, W / 256 of
+// them for a few tokens, so that a decoding step's row spreads over the GPU.
+
+constexpr int kRowThreads = 256;
+
+inline dim3 rowGrid(int64_t n, int W) {
+  return dim3(unsigned(n), n <= 8 ? unsigned((W + kRowThreads - 1) / kRowThreads) : 1u);
+}
+
+/// This block's slice [lo, hi) of W elements.
+template <int W> __device__ __forceinline__ void slice(int &lo, int &hi) {
+  const int per = ((W + int(gridDim.y) - 1) / int(gridDim.y) + 31) / 32 * 32;
+  lo = min(W, int(blockIdx.y) * per);
+  hi = min(W, lo + per);
+}
+
+/// Row t of a q8 activation from value(i), i in this block's slice of
+/// [0, D) (each warp takes blocks of 32 in turn).
 template <int D, typename F>
 __device__ __forceinline__ void quantizeRow(F value, Q8Act qa, int t) {
   static_assert(D % 32 == 0, "q8 rows need whole blocks of 32");
   const int lane = threadIdx.x % 32, nw = blockDim.x / 32;
-  for (int b = threadIdx.x / 32; b < D / 32; b += nw) {
-    const float v = value(b * 32 + lane);
-    const float amax = warpMax(fabsf(v));
-    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-    const float r = v * id;
-    const int qi = __float2int_rn(r);
-    const int li = __float2int_rn((r - float(qi)) * 254.0f);
-    qa.q[size_t(t) * D + b * 32 + lane] = int8_t(qi);
-    qa.l[size_t(t) * D + b * 32 + lane] = int8_t(li);
-    const float sum = warpSum(float(qi) + float(li) * kLow);
-    if (lane == 0)
-      qa.ds[size_t(t) * (D / 32) + b] = make_float2(d, d * sum);
-  }
+  int lo, hi;
+  slice<D>(lo, hi);
+  for (int b = lo / 32 + threadIdx.x / 32; b < hi / 32; b += nw)
+    quantizeBlock(value(b * 32 + lane), lane, qa, size_t(t) * D + b * 32);
 }
-
-// ---------------------------------------------------------------------------
-// Token rows: embedding, RMSNorm, quantization, SwiGLU, adds. One block a
-// token row.
 
 template <int D>
 __global__ void embed(const float *__restrict__ table, int64_t rows, const int32_t *__restrict__ tokens,
@@ -106,7 +127,9 @@ __global__ void embed(const float *__restrict__ table, int64_t rows, const int32
   const int t = blockIdx.x;
   const int32_t id = tokens[t];
   const bool ok = id >= 0 && id < rows;
-  for (int i = threadIdx.x; i < D; i += blockDim.x)
+  int lo, hi;
+  slice<D>(lo, hi);
+  for (int i = lo + threadIdx.x; i < hi; i += blockDim.x)
     out[size_t(t) * D + i] = ok ? table[size_t(id) * D + i] : 0.0f;
 }
 
@@ -121,9 +144,11 @@ __global__ void rmsNorm(const float *__restrict__ x, const float *__restrict__ w
   for (int i = threadIdx.x; i < D; i += blockDim.x)
     ss += xr[i] * xr[i];
   ss = blockSum(ss);
-  const float inv = 1.0f / sqrtf(ss / float(D) + eps);
+  const float inv = 1.0f / sqrtf(ss / float(D) + eps); // every slice sums the whole row
+  int lo, hi;
+  slice<D>(lo, hi);
   if (out)
-    for (int i = threadIdx.x; i < D; i += blockDim.x)
+    for (int i = lo + threadIdx.x; i < hi; i += blockDim.x)
       out[size_t(t) * D + i] = w[i] * (xr[i] * inv);
   if constexpr (D % 32 == 0)
     if (qa.q)
@@ -146,8 +171,10 @@ __global__ void swiglu(const float *__restrict__ g, const float *__restrict__ u,
     const float a = g[r + i];
     return a / (1.0f + expf(-a)) * u[r + i];
   };
+  int lo, hi;
+  slice<D>(lo, hi);
   if (out)
-    for (int i = threadIdx.x; i < D; i += blockDim.x)
+    for (int i = lo + threadIdx.x; i < hi; i += blockDim.x)
       out[r + i] = f(i);
   if constexpr (D % 32 == 0)
     if (qa.q)
@@ -158,7 +185,9 @@ __global__ void swiglu(const float *__restrict__ g, const float *__restrict__ u,
 template <int D>
 __global__ void add(const float *__restrict__ a, const float *__restrict__ b, float *out) {
   const int t = blockIdx.x;
-  for (int i = threadIdx.x; i < D; i += blockDim.x)
+  int lo, hi;
+  slice<D>(lo, hi);
+  for (int i = lo + threadIdx.x; i < hi; i += blockDim.x)
     out[size_t(t) * D + i] = a[size_t(t) * D + i] + b[size_t(t) * D + i];
 }
 
@@ -177,7 +206,9 @@ __global__ void rope(const float *__restrict__ x, float *__restrict__ out, const
   constexpr int half = HD / 2;
   const int t = blockIdx.x;
   const float pos = float(*pos0 + t);
-  for (int i = threadIdx.x; i < H * half; i += blockDim.x) {
+  int lo, hi;
+  slice<H * half>(lo, hi);
+  for (int i = lo + threadIdx.x; i < hi; i += blockDim.x) {
     const int h = i / half, k = i % half;
     float s, c;
     sincosf(pos * freq.f[k], &s, &c);
@@ -194,11 +225,48 @@ __global__ void kvAppend(const float *__restrict__ k, const float *__restrict__ 
                          __half *__restrict__ vc, const int32_t *__restrict__ pos0, int64_t maxCtx) {
   const int t = blockIdx.x;
   const int64_t p = *pos0 + t;
-  for (int i = threadIdx.x; i < KV * HD; i += blockDim.x) {
+  int lo, hi;
+  slice<KV * HD>(lo, hi);
+  for (int i = lo + threadIdx.x; i < hi; i += blockDim.x) {
     const int g = i / HD, e = i % HD;
     const size_t at = (size_t(g) * maxCtx + p) * HD + e;
     kc[at] = __float2half_rn(k[size_t(t) * KV * HD + i]);
     vc[at] = __float2half_rn(v[size_t(t) * KV * HD + i]);
+  }
+}
+
+/// RoPE of q and k and the cache append of k and v in one launch (the
+/// attention's q/k from RoPE ops used by it alone): q rotated into qOut, k
+/// rotated and v converted into the F16 cache at positions *pos0 + t.
+template <int H, int KV, int HD, bool Interleaved>
+__global__ void ropeQKV(const float *__restrict__ q, const float *__restrict__ k, const float *__restrict__ v,
+                        float *__restrict__ qOut, __half *__restrict__ kc, __half *__restrict__ vc,
+                        const int32_t *__restrict__ pos0, int64_t maxCtx, RopeFreq<HD / 2> freq) {
+  constexpr int half = HD / 2;
+  const int t = blockIdx.x;
+  const int64_t p = *pos0 + t;
+  const float pos = float(p);
+  int lo, hi;
+  slice<(H + KV) * half>(lo, hi);
+  for (int i = lo + threadIdx.x; i < hi; i += blockDim.x) {
+    const int h = i / half, j = i % half;
+    float sn, cs;
+    sincosf(pos * freq.f[j], &sn, &cs);
+    const int e0 = Interleaved ? 2 * j : j, e1 = e0 + (Interleaved ? 1 : half);
+    if (h < H) {
+      const size_t b = size_t(t) * H * HD + h * HD;
+      const float a = q[b + e0], c = q[b + e1];
+      qOut[b + e0] = a * cs - c * sn;
+      qOut[b + e1] = c * cs + a * sn;
+    } else {
+      const int g = h - H;
+      const size_t b = size_t(t) * KV * HD + g * HD, at = (size_t(g) * maxCtx + p) * HD;
+      const float a = k[b + e0], c = k[b + e1];
+      kc[at + e0] = __float2half_rn(a * cs - c * sn);
+      kc[at + e1] = __float2half_rn(c * cs + a * sn);
+      vc[at + e0] = __float2half_rn(v[b + e0]);
+      vc[at + e1] = __float2half_rn(v[b + e1]);
+    }
   }
 }
 
@@ -209,7 +277,7 @@ template <int H, int KV, int HD>
 __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, const __half *__restrict__ kc,
                                                  const __half *__restrict__ vc, float *__restrict__ out,
                                                  const int32_t *__restrict__ pos0, int64_t maxCtx, float scale,
-                                                 int64_t window) {
+                                                 int64_t window, Q8Act qa) {
   constexpr int E = (HD + 31) / 32;
   __shared__ float sm[8], sl[8], sacc[8][E * 32];
   const int t = blockIdx.x, h = blockIdx.y, g = h / (H / KV);
@@ -261,13 +329,24 @@ __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, co
       o += sacc[w][d] * expf(sm[w] - M);
     out[size_t(t) * H * HD + h * HD + d] = o / L;
   }
+  if constexpr (HD % 32 == 0) {
+    // The row's q8 form, this head's blocks of 32 (the output projection's
+    // input).
+    if (qa.q) {
+      __syncthreads();
+      const float *row = out + size_t(t) * H * HD;
+      constexpr int D = H * HD;
+      for (int b = warp; b < HD / 32; b += nw)
+        quantizeBlock(row[h * HD + b * 32 + lane], lane, qa, size_t(t) * D + h * HD + b * 32);
+    }
+  }
 }
 
 
 // ---------------------------------------------------------------------------
 // Linear layers: y[t][r] = sum_k W[r][k] x[t][k] (+ bias[r]) (+ add[t][r]),
 // up to three matrices of one input in one launch (q/k/v, gate/up), their
-// rows one after the other; each job's rows a multiple of 16 when there are
+// rows one after the other; each job's rows a multiple of 32 when there are
 // several. Decoding steps (n <= 8 tokens) stream the weights once through a
 // dp4a matrix-vector product, one warp per row; longer inputs go through
 // int8 tensor-core products (mma.sync) that reuse each weight block for 64
@@ -432,27 +511,130 @@ __device__ __forceinline__ void mma16816(int (&c)[4], uint32_t a0, uint32_t a1, 
                : "r"(a0), "r"(a1), "r"(b0));
 }
 
-constexpr int kMmqRows = 64, kMmqTokens = 64; // block tile; four warps of 16 rows
+constexpr int kMmqRows = 128, kMmqTokens = 64; // block tile; four warps of 32 rows
 
-/// Many tokens: each warp multiplies 16 rows by the block's 64 tokens, a
-/// block of 32 weights at a time, with int8 tensor-core products
-/// (m16n8k32; Q6_K's two 16-weight halves with their own scales, m16n8k16).
-/// Fragments (PTX ISA, 8-bit mma): thread (g = lane / 4, i = lane % 4) holds
-/// A words (row g | g+8, weights 4i..4i+3 | 16+4i..), B words (token g,
-/// the same weights) and C (rows g | g+8, tokens 2i, 2i+1) - the nibble
-/// order's word i gives a thread both of its A words.
+/// One 16-row tile's share of a block of 32 weights for thread (g, i):
+/// A words (rows a = g, b = g + 8: weights 4i.. in A[0], A[1], 16+4i.. in
+/// A[2], A[3], as signed codes) and the rows' scales (Q6_K: s for the first
+/// half, s1 for the second; Q4_K: m, the block offsets).
+struct ATile {
+  uint32_t A[4];
+  float sa = 0, sb = 0, sa1 = 0, sb1 = 0, ma = 0, mb = 0;
+};
+
+template <int Layout, int K>
+__device__ __forceinline__ void loadATile(const LinJob &J, int64_t ra, int64_t rb, int b, int i, ATile &t) {
+  constexpr int NB = K / 32;
+  const uint8_t *p0 = static_cast<const uint8_t *>(J.w.p[0]);
+  uint32_t *A = t.A;
+  float &sa = t.sa, &sb = t.sb, &sa1 = t.sa1, &sb1 = t.sb1, &ma = t.ma, &mb = t.mb;
+  if constexpr (Layout == QCC_CUDA_Q8_0) {
+    A[0] = *reinterpret_cast<const uint32_t *>(p0 + ra * K + b * 32 + 4 * i);
+    A[1] = *reinterpret_cast<const uint32_t *>(p0 + rb * K + b * 32 + 4 * i);
+    A[2] = *reinterpret_cast<const uint32_t *>(p0 + ra * K + b * 32 + 16 + 4 * i);
+    A[3] = *reinterpret_cast<const uint32_t *>(p0 + rb * K + b * 32 + 16 + 4 * i);
+    sa = __half2float(static_cast<const __half *>(J.w.p[1])[ra * NB + b]);
+    sb = __half2float(static_cast<const __half *>(J.w.p[1])[rb * NB + b]);
+  } else {
+    const uint32_t wa = *reinterpret_cast<const uint32_t *>(p0 + ra * (K / 2) + b * 16 + 4 * i);
+    const uint32_t wb = *reinterpret_cast<const uint32_t *>(p0 + rb * (K / 2) + b * 16 + 4 * i);
+    A[0] = lo4(wa), A[1] = lo4(wb), A[2] = hi4(wa), A[3] = hi4(wb);
+    if constexpr (Layout == QCC_CUDA_Q4_0) {
+#pragma unroll
+      for (int k = 0; k < 4; ++k)
+        A[k] = __vsub4(A[k], 0x08080808u);
+      sa = __half2float(static_cast<const __half *>(J.w.p[1])[ra * NB + b]);
+      sb = __half2float(static_cast<const __half *>(J.w.p[1])[rb * NB + b]);
+    } else if constexpr (Layout == QCC_CUDA_Q4_K) {
+      const uchar2 smA = static_cast<const uchar2 *>(J.w.p[1])[ra * NB + b];
+      const uchar2 smB = static_cast<const uchar2 *>(J.w.p[1])[rb * NB + b];
+      const float2 dA = __half22float2(static_cast<const __half2 *>(J.w.p[2])[ra * (K / 256) + b / 8]);
+      const float2 dB = __half22float2(static_cast<const __half2 *>(J.w.p[2])[rb * (K / 256) + b / 8]);
+      sa = dA.x * float(smA.x), ma = dA.y * float(smA.y);
+      sb = dB.x * float(smB.x), mb = dB.y * float(smB.y);
+    } else if constexpr (Layout == QCC_CUDA_Q6_K) {
+      const uint8_t *hp = static_cast<const uint8_t *>(J.w.p[1]);
+      const uint2 hA = *reinterpret_cast<const uint2 *>(hp + ra * (K / 4) + b * 8);
+      const uint2 hB = *reinterpret_cast<const uint2 *>(hp + rb * (K / 4) + b * 8);
+      uint32_t ha, hh;
+      q6High(hA, i, ha, hh);
+      A[0] = __vsub4(A[0] | ha, 0x20202020u), A[2] = __vsub4(A[2] | hh, 0x20202020u);
+      q6High(hB, i, ha, hh);
+      A[1] = __vsub4(A[1] | ha, 0x20202020u), A[3] = __vsub4(A[3] | hh, 0x20202020u);
+      const char2 cA = static_cast<const char2 *>(J.w.p[2])[ra * NB + b];
+      const char2 cB = static_cast<const char2 *>(J.w.p[2])[rb * NB + b];
+      const float dA = __half2float(static_cast<const __half *>(J.w.p[3])[ra * (K / 256) + b / 8]);
+      const float dB = __half2float(static_cast<const __half *>(J.w.p[3])[rb * (K / 256) + b / 8]);
+      sa = dA * float(cA.x), sa1 = dA * float(cA.y);
+      sb = dB * float(cB.x), sb1 = dB * float(cB.y);
+    }
+  }
+}
+
+/// C += A B for one 16-row tile and one 8-token tile, both planes of the
+/// activations, scaled per (row, token) into float.
+template <int Layout>
+__device__ __forceinline__ void mmaTile(const ATile &a, uint32_t Q0, uint32_t Q1, uint32_t L0, uint32_t L1,
+                                        float2 d0, float2 d1, float (&acc)[4]) {
+  if constexpr (Layout == QCC_CUDA_Q6_K) {
+    int lo[4] = {0, 0, 0, 0}, hi[4] = {0, 0, 0, 0}, lo2[4] = {0, 0, 0, 0}, hi2[4] = {0, 0, 0, 0};
+    mma16816(lo, a.A[0], a.A[1], Q0);
+    mma16816(hi, a.A[2], a.A[3], Q1);
+    mma16816(lo2, a.A[0], a.A[1], L0);
+    mma16816(hi2, a.A[2], a.A[3], L1);
+    float f[4], h[4];
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      f[e] = float(lo[e]) + float(lo2[e]) * kLow, h[e] = float(hi[e]) + float(hi2[e]) * kLow;
+    acc[0] += d0.x * (a.sa * f[0] + a.sa1 * h[0]);
+    acc[1] += d1.x * (a.sa * f[1] + a.sa1 * h[1]);
+    acc[2] += d0.x * (a.sb * f[2] + a.sb1 * h[2]);
+    acc[3] += d1.x * (a.sb * f[3] + a.sb1 * h[3]);
+  } else {
+    int c[4] = {0, 0, 0, 0}, cl[4] = {0, 0, 0, 0};
+    mma16832(c, a.A, Q0, Q1);
+    mma16832(cl, a.A, L0, L1);
+    float f[4];
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      f[e] = float(c[e]) + float(cl[e]) * kLow;
+    acc[0] += a.sa * d0.x * f[0];
+    acc[1] += a.sa * d1.x * f[1];
+    acc[2] += a.sb * d0.x * f[2];
+    acc[3] += a.sb * d1.x * f[3];
+    if constexpr (Layout == QCC_CUDA_Q4_K) {
+      acc[0] -= a.ma * d0.y;
+      acc[1] -= a.ma * d1.y;
+      acc[2] -= a.mb * d0.y;
+      acc[3] -= a.mb * d1.y;
+    }
+  }
+}
+
+/// Many tokens: each warp multiplies 32 rows (two 16-row tiles sharing each
+/// activation fragment) by the block's 64 tokens, a block of 32 weights at
+/// a time, with int8 tensor-core products (m16n8k32; Q6_K's two 16-weight
+/// halves with their own scales, m16n8k16). Fragments (PTX ISA, 8-bit mma):
+/// thread (g = lane / 4, i = lane % 4) holds A words (row g | g+8, weights
+/// 4i..4i+3 | 16+4i..), B words (token g, the same weights) and C (rows
+/// g | g+8, tokens 2i, 2i+1) - the nibble order's word i gives a thread both
+/// of its A words. A launch's jobs each have a multiple of 32 rows (or is
+/// one job).
 template <int Layout, int K>
 __global__ void __launch_bounds__(128) linearMMQ(LinJobs jobs, Q8Act x, int n) {
   constexpr int NB = K / 32;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
-  const int r0 = blockIdx.x * kMmqRows + warp * 16;
+  const int r0 = blockIdx.x * kMmqRows + warp * 32;
   if (r0 >= jobs.start[jobs.count])
     return;
   int first, end;
   const LinJob &J = jobOf(jobs, r0, first, end);
-  const int64_t ra = min(r0 - first + g, end - first - 1), rb = min(r0 - first + g + 8, end - first - 1);
+  int64_t rows[2][2];
+#pragma unroll
+  for (int m = 0; m < 2; ++m)
+    for (int h = 0; h < 2; ++h)
+      rows[m][h] = min(r0 - first + 16 * m + 8 * h + g, end - first - 1);
   const int t0 = blockIdx.y * kMmqTokens;
-  const uint8_t *p0 = static_cast<const uint8_t *>(J.w.p[0]);
   int tB[8], tC[8][2];
 #pragma unroll
   for (int nt = 0; nt < 8; ++nt) {
@@ -460,57 +642,16 @@ __global__ void __launch_bounds__(128) linearMMQ(LinJobs jobs, Q8Act x, int n) {
     tC[nt][0] = min(t0 + nt * 8 + 2 * i, n - 1);
     tC[nt][1] = min(t0 + nt * 8 + 2 * i + 1, n - 1);
   }
-  float acc[8][4];
+  float acc[2][8][4];
 #pragma unroll
-  for (int nt = 0; nt < 8; ++nt)
-    acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f;
-#pragma unroll 2
+  for (int m = 0; m < 2; ++m)
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt)
+      acc[m][nt][0] = acc[m][nt][1] = acc[m][nt][2] = acc[m][nt][3] = 0.0f;
   for (int b = 0; b < NB; ++b) {
-    uint32_t A[4];          // rows a, b: weights 4i.. (A[0], A[1]) and 16+4i.. (A[2], A[3])
-    float sa = 0, sb = 0;   // the rows' block scales (Q6_K: first half)
-    float sa1 = 0, sb1 = 0; // Q6_K: second half
-    float ma = 0, mb = 0;   // Q4_K: the rows' block offsets
-    if constexpr (Layout == QCC_CUDA_Q8_0) {
-      A[0] = *reinterpret_cast<const uint32_t *>(p0 + ra * K + b * 32 + 4 * i);
-      A[1] = *reinterpret_cast<const uint32_t *>(p0 + rb * K + b * 32 + 4 * i);
-      A[2] = *reinterpret_cast<const uint32_t *>(p0 + ra * K + b * 32 + 16 + 4 * i);
-      A[3] = *reinterpret_cast<const uint32_t *>(p0 + rb * K + b * 32 + 16 + 4 * i);
-      sa = __half2float(static_cast<const __half *>(J.w.p[1])[ra * NB + b]);
-      sb = __half2float(static_cast<const __half *>(J.w.p[1])[rb * NB + b]);
-    } else {
-      const uint32_t wa = *reinterpret_cast<const uint32_t *>(p0 + ra * (K / 2) + b * 16 + 4 * i);
-      const uint32_t wb = *reinterpret_cast<const uint32_t *>(p0 + rb * (K / 2) + b * 16 + 4 * i);
-      A[0] = lo4(wa), A[1] = lo4(wb), A[2] = hi4(wa), A[3] = hi4(wb);
-      if constexpr (Layout == QCC_CUDA_Q4_0) {
-#pragma unroll
-        for (int k = 0; k < 4; ++k)
-          A[k] = __vsub4(A[k], 0x08080808u);
-        sa = __half2float(static_cast<const __half *>(J.w.p[1])[ra * NB + b]);
-        sb = __half2float(static_cast<const __half *>(J.w.p[1])[rb * NB + b]);
-      } else if constexpr (Layout == QCC_CUDA_Q4_K) {
-        const uchar2 smA = static_cast<const uchar2 *>(J.w.p[1])[ra * NB + b];
-        const uchar2 smB = static_cast<const uchar2 *>(J.w.p[1])[rb * NB + b];
-        const float2 dA = __half22float2(static_cast<const __half2 *>(J.w.p[2])[ra * (K / 256) + b / 8]);
-        const float2 dB = __half22float2(static_cast<const __half2 *>(J.w.p[2])[rb * (K / 256) + b / 8]);
-        sa = dA.x * float(smA.x), ma = dA.y * float(smA.y);
-        sb = dB.x * float(smB.x), mb = dB.y * float(smB.y);
-      } else if constexpr (Layout == QCC_CUDA_Q6_K) {
-        const uint8_t *hp = static_cast<const uint8_t *>(J.w.p[1]);
-        const uint2 hA = *reinterpret_cast<const uint2 *>(hp + ra * (K / 4) + b * 8);
-        const uint2 hB = *reinterpret_cast<const uint2 *>(hp + rb * (K / 4) + b * 8);
-        uint32_t ha, hh;
-        q6High(hA, i, ha, hh);
-        A[0] = __vsub4(A[0] | ha, 0x20202020u), A[2] = __vsub4(A[2] | hh, 0x20202020u);
-        q6High(hB, i, ha, hh);
-        A[1] = __vsub4(A[1] | ha, 0x20202020u), A[3] = __vsub4(A[3] | hh, 0x20202020u);
-        const char2 cA = static_cast<const char2 *>(J.w.p[2])[ra * NB + b];
-        const char2 cB = static_cast<const char2 *>(J.w.p[2])[rb * NB + b];
-        const float dA = __half2float(static_cast<const __half *>(J.w.p[3])[ra * (K / 256) + b / 8]);
-        const float dB = __half2float(static_cast<const __half *>(J.w.p[3])[rb * (K / 256) + b / 8]);
-        sa = dA * float(cA.x), sa1 = dA * float(cA.y);
-        sb = dB * float(cB.x), sb1 = dB * float(cB.y);
-      }
-    }
+    ATile a0, a1;
+    loadATile<Layout, K>(J, rows[0][0], rows[0][1], b, i, a0);
+    loadATile<Layout, K>(J, rows[1][0], rows[1][1], b, i, a1);
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt) {
       const size_t xo = size_t(tB[nt]) * K + b * 32 + 4 * i;
@@ -519,52 +660,23 @@ __global__ void __launch_bounds__(128) linearMMQ(LinJobs jobs, Q8Act x, int n) {
       const uint32_t L0 = *reinterpret_cast<const uint32_t *>(x.l + xo);
       const uint32_t L1 = *reinterpret_cast<const uint32_t *>(x.l + xo + 16);
       const float2 d0 = x.ds[size_t(tC[nt][0]) * NB + b], d1 = x.ds[size_t(tC[nt][1]) * NB + b];
-      if constexpr (Layout == QCC_CUDA_Q6_K) {
-        int lo[4] = {0, 0, 0, 0}, hi[4] = {0, 0, 0, 0}, lo2[4] = {0, 0, 0, 0}, hi2[4] = {0, 0, 0, 0};
-        mma16816(lo, A[0], A[1], Q0);
-        mma16816(hi, A[2], A[3], Q1);
-        mma16816(lo2, A[0], A[1], L0);
-        mma16816(hi2, A[2], A[3], L1);
-        float f[4], h[4];
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          f[e] = float(lo[e]) + float(lo2[e]) * kLow, h[e] = float(hi[e]) + float(hi2[e]) * kLow;
-        acc[nt][0] += d0.x * (sa * f[0] + sa1 * h[0]);
-        acc[nt][1] += d1.x * (sa * f[1] + sa1 * h[1]);
-        acc[nt][2] += d0.x * (sb * f[2] + sb1 * h[2]);
-        acc[nt][3] += d1.x * (sb * f[3] + sb1 * h[3]);
-      } else {
-        int c[4] = {0, 0, 0, 0}, cl[4] = {0, 0, 0, 0};
-        mma16832(c, A, Q0, Q1);
-        mma16832(cl, A, L0, L1);
-        float f[4];
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          f[e] = float(c[e]) + float(cl[e]) * kLow;
-        acc[nt][0] += sa * d0.x * f[0];
-        acc[nt][1] += sa * d1.x * f[1];
-        acc[nt][2] += sb * d0.x * f[2];
-        acc[nt][3] += sb * d1.x * f[3];
-        if constexpr (Layout == QCC_CUDA_Q4_K) {
-          acc[nt][0] -= ma * d0.y;
-          acc[nt][1] -= ma * d1.y;
-          acc[nt][2] -= mb * d0.y;
-          acc[nt][3] -= mb * d1.y;
-        }
-      }
+      mmaTile<Layout>(a0, Q0, Q1, L0, L1, d0, d1, acc[0][nt]);
+      mmaTile<Layout>(a1, Q0, Q1, L0, L1, d0, d1, acc[1][nt]);
     }
   }
 #pragma unroll
-  for (int nt = 0; nt < 8; ++nt)
+  for (int m = 0; m < 2; ++m)
 #pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int64_t row = r0 - first + g + (e >= 2 ? 8 : 0);
-      const int t = t0 + nt * 8 + 2 * i + (e & 1);
-      if (row < end - first && t < n) {
-        const size_t o = size_t(t) * J.ldo + row;
-        J.out[o] = acc[nt][e] + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
+    for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int64_t row = r0 - first + 16 * m + g + (e >= 2 ? 8 : 0);
+        const int t = t0 + nt * 8 + 2 * i + (e & 1);
+        if (row < end - first && t < n) {
+          const size_t o = size_t(t) * J.ldo + row;
+          J.out[o] = acc[m][nt][e] + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
+        }
       }
-    }
 }
 
 /// Float weights (F16 or F32 rows) times float rows.
