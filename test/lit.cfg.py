@@ -39,6 +39,17 @@ if subprocess.run([python, "-c", "import numpy, tokenizers, sentencepiece"],
                   capture_output=True).returncode == 0:
     config.available_features.add("oracles")
 
+# --target=cuda: nvcc (the build found it) builds the GPU binaries and the
+# cubins the tests inspect; a visible NVIDIA device changes what a binary
+# does at start (tests that check the no-GPU message say UNSUPPORTED).
+nvcc = getattr(config, "nvcc", "")
+if nvcc and not nvcc.endswith("NOTFOUND") and os.path.exists(nvcc):
+    config.available_features.add("nvcc")
+    config.substitutions.append(("%nvcc", nvcc))
+config.substitutions.append(("%qcc_src", config.qcc_src_root))
+if os.path.exists("/dev/nvidia0"):
+    config.available_features.add("cuda-device")
+
 # The real clients of GPTQ / AWQ / compressed-tensors checkpoints (torch,
 # transformers, compressed-tensors, gptqmodel): a Python that has them, named
 # by QCC_HF_PYTHON (e.g. a venv made by bench/gptq_peers.sh), enables the
