@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# qcc's GPU binaries (--target=cuda) against llama.cpp's CUDA build on the same
+# random 7B-shape GGUF files, the same GPU, in one run. Runs on the GPU
+# machine (the device tool); qcc itself does not run there.
+#
+#   bench/cuda_vs_llamacpp.sh LLAMA_BIN_DIR DIR [TYPE...]
+#
+# LLAMA_BIN_DIR holds llama-bench from a llama.cpp CUDA build you made
+# yourself (this repository does not build or ship llama.cpp). DIR holds
+# cu_7b_TYPE, each `qcc r7b_TYPE.gguf --target=cuda -o cu_7b_TYPE` of a file
+# that bench/make_random_gguf.py wrote with the same arguments as here
+# (Llama-2-7B shape, debtext-29m's vocabulary from DIR/dt_Q4_0.gguf or
+# TOKENIZER), and shared libraries the binaries need that the machine lacks.
+# TYPEs default to Q4_0 Q4_K_M Q8_0. For each: the file is written to TMP
+# (/tmp), then llama-bench (-ngl 99, flash attention off and on, pp512 and
+# tg128, -r REPS) and `cu_7b_TYPE --bench` on it, both as JSON; the table
+# gives tokens/s, qcc / llama.cpp (against llama.cpp's faster setting), and
+# generation's weight traffic (tg t/s x the bytes of the tensors a step
+# reads) against a device-to-device copy measured in the same run.
+set -euo pipefail
+BIN=${1:?usage: cuda_vs_llamacpp.sh LLAMA_BIN_DIR DIR [TYPE...]}
+DIR=$(cd "${2:?usage: cuda_vs_llamacpp.sh LLAMA_BIN_DIR DIR [TYPE...]}" && pwd)
+shift 2
+TYPES=${*:-Q4_0 Q4_K_M Q8_0}
+REPS=${REPS:-3}
+TMP=${TMP:-/tmp}
+TOKENIZER=${TOKENIZER:-$DIR/dt_Q4_0.gguf}
+HERE=$(cd "$(dirname "$0")" && pwd)
+export LD_LIBRARY_PATH=$DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+bw=$(python3 -c "
+import torch
+n = 1 << 31
+a = torch.empty(n, dtype=torch.uint8, device='cuda'); b = torch.empty_like(a)
+for _ in range(3): b.copy_(a)
+s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+torch.cuda.synchronize(); s.record()
+for _ in range(10): b.copy_(a)
+e.record(); torch.cuda.synchronize()
+print('%.0f' % (2 * n * 10 / (s.elapsed_time(e) * 1e-3) / 1e9))")
+echo "device-to-device copy: $bw GB/s (bytes read + written)"
+echo
+echo "| type | test | llama.cpp t/s (fa 0 / 1) | qcc t/s | qcc / llama.cpp | tg weight traffic / copy bandwidth (qcc, llama.cpp) |"
+echo "|---|---|---:|---:|---:|---:|"
+for t in $TYPES; do
+  f=$TMP/r7b_$t.gguf
+  [ -f "$f" ] || python3 "$HERE/make_random_gguf.py" "$f" --type "$t" --tokenizer-from "$TOKENIZER" 2>/dev/null
+  "$BIN/llama-bench" -m "$f" -p 512 -n 128 -r "$REPS" -ngl 99 -fa 0,1 -o json > "$TMP/llama_$t.json" 2>/dev/null
+  "$DIR/cu_7b_$t" -m "$f" --bench -p 512 -n 128 -r "$REPS" -o json > "$TMP/qcc_$t.json"
+  python3 - "$t" "$f" "$TMP/llama_$t.json" "$TMP/qcc_$t.json" "$bw" <<'PY'
+import json, struct, sys
+typ, gguf, lj, qj, bw = sys.argv[1:]
+bw = float(bw) * 1e9
+# Bytes a decoding step reads: every tensor but the token embedding (one row).
+def tensor_bytes(path):
+    sizes = {0: (1, 4), 1: (1, 2), 2: (32, 18), 8: (32, 34), 12: (256, 144), 14: (256, 210)}
+    with open(path, "rb") as f:
+        f.read(4); _, nt, nkv = struct.unpack("<IQQ", f.read(20))
+        def skip(t):
+            sc = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+            if t in sc: f.read(sc[t]); return
+            if t == 8: f.read(struct.unpack("<Q", f.read(8))[0]); return
+            et, n = struct.unpack("<IQ", f.read(12))
+            for _ in range(n): skip(et)
+        for _ in range(nkv):
+            f.read(struct.unpack("<Q", f.read(8))[0]); skip(struct.unpack("<I", f.read(4))[0])
+        total = 0
+        for _ in range(nt):
+            name = f.read(struct.unpack("<Q", f.read(8))[0]).decode()
+            nd = struct.unpack("<I", f.read(4))[0]
+            ne = struct.unpack("<%dQ" % nd, f.read(8 * nd))
+            ty, _ = struct.unpack("<IQ", f.read(12))
+            n = 1
+            for d in ne: n *= d
+            bs, bb = sizes[ty]
+            if name != "token_embd.weight":
+                total += n // bs * bb
+        return total
+step = tensor_bytes(gguf)
+ll = json.load(open(lj)); qq = json.load(open(qj))
+for test, p, g in (("pp512", 512, 0), ("tg128", 0, 128)):
+    l = {r["flash_attn"]: r["avg_ts"] for r in ll if r["n_prompt"] == p and r["n_gen"] == g}
+    q = [r["avg_ts"] for r in qq if r["n_prompt"] == p and r["n_gen"] == g][0]
+    best = max(l.values())
+    frac = "%.2f, %.2f" % (q * step / bw, best * step / bw) if g else ""
+    print("| %s | %s | %s | %.1f | %.2f | %s |" % (
+        typ, test, " / ".join("%.1f" % l[k] for k in sorted(l)), q, q / best, frac))
+PY
+done
