@@ -141,8 +141,18 @@ __global__ void rmsNorm(const float *__restrict__ x, const float *__restrict__ w
   const int t = blockIdx.x;
   const float *xr = x + size_t(t) * D;
   float ss = 0.0f;
-  for (int i = threadIdx.x; i < D; i += blockDim.x)
-    ss += xr[i] * xr[i];
+  if constexpr (D % 4 == 0) {
+    // float4 loads, several in flight: every slice's block reads the row.
+    const float4 *x4 = reinterpret_cast<const float4 *>(xr);
+#pragma unroll 4
+    for (int i = threadIdx.x; i < D / 4; i += blockDim.x) {
+      const float4 v = x4[i];
+      ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+    }
+  } else {
+    for (int i = threadIdx.x; i < D; i += blockDim.x)
+      ss += xr[i] * xr[i];
+  }
   ss = blockSum(ss);
   const float inv = 1.0f / sqrtf(ss / float(D) + eps); // every slice sums the whole row
   int lo, hi;
