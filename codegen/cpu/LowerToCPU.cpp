@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/Passes.h"
+#include "codegen/common/Schedule.h"
+#include "codegen/common/Placement.h"
 
 #include "dialects/qcc/QccDialect.h"
 #include "formats/ggml/GGMLTypes.h"
@@ -36,13 +38,7 @@ using llvm::formatv;
 
 namespace {
 
-/// Where a weight's data sits in the GGUF file.
-struct Placed {
-  std::string ggufName;
-  ::qcc::ggml::Type type;
-  int64_t offset = 0, bytes = 0;
-  llvm::SmallVector<int64_t> shape; ///< as the module declares it ([out, in])
-};
+using ::qcc::codegen::Placement;
 
 struct Lowering {
   ModuleOp module;
@@ -51,7 +47,7 @@ struct Lowering {
   func::FuncOp fn;
   Value rt, wfile, tokens, pos0, logits, n;
   llvm::DenseMap<Value, Value> buf;
-  llvm::StringMap<Placed> placed;
+  llvm::StringMap<Placement> placed;
   llvm::StringMap<func::FuncOp> externs;
   std::string signature;
   llvm::StringSet<> signed_;
@@ -185,18 +181,18 @@ struct Lowering {
   int64_t width(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
 
   /// The weight `sym` placed in the file: its view, recorded in the signature.
-  FailureOr<const Placed *> weight(Operation *user, FlatSymbolRefAttr sym) {
+  FailureOr<const Placement *> weight(Operation *user, FlatSymbolRefAttr sym) {
     auto it = placed.find(sym.getValue());
     if (it == placed.end())
       return fail(user, formatv("weight @{0} has no qcc.gguf placement", sym.getValue()).str());
-    const Placed &p = it->second;
+    const Placement &p = it->second;
     if (signed_.insert(p.ggufName).second)
       signature += formatv("{0} {1} {2} {3}\n", p.ggufName, unsigned(p.type), p.offset, p.bytes).str();
     return &p;
   }
   /// A view of the placed weight: [rows x rowBytes] bytes for a block
   /// format, [len] f32 for a float vector.
-  Value blocksView(const Placed &p) {
+  Value blocksView(const Placement &p) {
     int64_t rows = 1;
     for (size_t i = 0; i + 1 < p.shape.size(); ++i)
       rows *= p.shape[i];
@@ -211,7 +207,7 @@ struct Lowering {
     Value v;
     bool owned = false;
   };
-  FailureOr<Vec> vectorView(Operation *user, const Placed &p) {
+  FailureOr<Vec> vectorView(Operation *user, const Placement &p) {
     using GT = ::qcc::ggml::Type;
     const bool half = p.type == GT::F16 || p.type == GT::BF16;
     if (p.shape.size() != 1 || !(p.type == GT::F32 ? p.offset % 4 == 0 : half && p.offset % 2 == 0))
@@ -265,7 +261,7 @@ struct Lowering {
       return failure();
     int64_t d = width(op.getResult());
     Value out = alloc(d);
-    const Placed &pl = **p;
+    const Placement &pl = **p;
     parallel("embed", n, kRowGrain, {ptr(blocksView(pl)), tokens, out},
              [&](Value lo, Value hi, Value, ValueRange c) {
                call("qcc_rt_embed", {rt, cI32(int(pl.type)), c[0], cI64(pl.shape[0]), cI64(d),
@@ -330,7 +326,7 @@ struct Lowering {
     auto p = weight(op, wsym);
     if (failed(p))
       return failure();
-    const Placed &pl = **p;
+    const Placement &pl = **p;
     int64_t dOut = pl.shape[0], dIn = pl.shape[1];
     Value xp = ptr(input, rowOffset ? arith::MulIOp::create(b, loc, rowOffset, cIdx(dIn)) : Value());
     Value ap = addend ? ptr(addend) : Value(LLVM::ZeroOp::create(b, loc, ptrTy()));
@@ -515,21 +511,8 @@ struct Lowering {
     if (auto l = module->getAttrOfType<StringAttr>("qcc.rope_layout"))
       interleaved = l.getValue() == "interleaved";
     // Weight placements.
-    for (auto w : module.getOps<q::WeightOp>()) {
-      auto g = w->getAttrOfType<DictionaryAttr>("qcc.gguf");
-      if (!g)
-        continue;
-      auto name = g.getAs<StringAttr>("name");
-      auto type = g.getAs<IntegerAttr>("type");
-      auto off = g.getAs<IntegerAttr>("offset");
-      auto bytes = g.getAs<IntegerAttr>("bytes");
-      auto t = type ? ::qcc::ggml::typeFromId(unsigned(type.getInt())) : std::nullopt;
-      if (!name || !t || !off || !bytes)
-        return w.emitOpError("qcc.gguf needs {name, type, offset, bytes} with a known ggml type");
-      Placed p{name.getValue().str(), *t, off.getInt(), bytes.getInt(),
-               llvm::to_vector(w.getTensorType().getShape())};
-      placed[w.getSymName()] = p;
-    }
+    if (failed(::qcc::codegen::readPlacements(module, placed)))
+      return failure();
     auto vocabType = dyn_cast<RankedTensorType>(fwd.getFunctionType().getResult(0));
     if (!vocabType || vocabType.getRank() != 2 || vocabType.isDynamicDim(1))
       return fwd.emitOpError("must return [tokens x vocab] logits");
@@ -557,32 +540,12 @@ struct Lowering {
     // last use of each value in emission order (a fused linear is emitted,
     // and reads its input, where its add is).
     Block &body = fwd.getBody().front();
-    llvm::DenseMap<Operation *, q::LinearOp> fusedInto; // add -> its linear
-    llvm::DenseMap<Operation *, Operation *> emittedAt; // deferred linear -> its add
-    for (auto add : body.getOps<q::AddOp>())
-      for (Value operand : {add.getRhs(), add.getLhs()}) {
-        auto lin = operand.getDefiningOp<q::LinearOp>();
-        if (lin && lin->hasOneUse() && !lin.getBiasAttr() && !fusedInto.count(add)) {
-          fusedInto[add] = lin;
-          emittedAt[lin] = add;
-        }
-      }
-    llvm::DenseMap<Operation *, unsigned> order;
-    unsigned i = 0;
-    for (Operation &op : body)
-      order[&op] = i++;
-    auto position = [&](Operation *op) {
-      Operation *at = emittedAt.lookup(op);
-      return order[at ? at : op];
-    };
-    llvm::DenseMap<Value, unsigned> lastUse;
-    for (Operation &op : body)
-      for (Value v : op.getOperands())
-        lastUse[v] = std::max(lastUse.lookup(v), position(&op));
-    std::vector<std::vector<Value>> freeAfter(i);
-    for (auto &[v, at] : lastUse)
-      if (!isa<BlockArgument>(v))
-        freeAfter[at].push_back(v);
+    ::qcc::codegen::Schedule sched(body);
+    sched.computeLifetimes(body);
+    auto &fusedInto = sched.fusedInto;
+    auto &emittedAt = sched.emittedAt;
+    auto &order = sched.order;
+    auto &freeAfter = sched.freeAfter;
 
     for (Operation &op : body) {
       LogicalResult r = success();

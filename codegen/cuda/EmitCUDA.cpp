@@ -15,6 +15,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/EmitCUDA.h"
+#include "codegen/common/Schedule.h"
+#include "codegen/common/Placement.h"
 
 #include "dialects/qcc/QccDialect.h"
 #include "formats/ggml/GGMLTypes.h"
@@ -47,13 +49,6 @@ std::string lit(double v) {
   return s;
 }
 
-struct Placed {
-  std::string ggufName;
-  ggml::Type type;
-  uint64_t offset = 0, bytes = 0;
-  llvm::SmallVector<int64_t> shape; // as the module declares it
-};
-
 bool quantizedLayout(int layout) { return layout != QCC_CUDA_F16 && layout != QCC_CUDA_F32; }
 
 int layoutOf(ggml::Type t) {
@@ -78,11 +73,11 @@ struct Emitter {
   std::string gpu;
   std::string body, decls;
   llvm::raw_string_ostream os{body}, ds{decls};
-  llvm::StringMap<Placed> placed;
+  llvm::StringMap<Placement> placed;
   bool interleaved = false;
 
   struct Tensor {
-    Placed p;
+    Placement p;
     int use, layout;
     int64_t rows, cols;
   };
@@ -127,7 +122,7 @@ struct Emitter {
     auto it = placed.find(sym.getValue());
     if (it == placed.end())
       return fail(user, formatv("weight @{0} has no qcc.gguf placement", sym.getValue()).str());
-    const Placed &p = it->second;
+    const Placement &p = it->second;
     auto key = std::make_pair(p.ggufName, use);
     auto found = tensorIndex.find(key);
     if (found != tensorIndex.end())
@@ -156,6 +151,15 @@ struct Emitter {
       fslot[v] = slot(width(v), false);
     if (wantQ8.lookup(v))
       qslot[v] = slot(width(v), true);
+  }
+  /// The q8 slot a producer that fuses the int8 rounding fills for v
+  /// ("Q8Act{}": none wanted).
+  FailureOr<std::string> q8Out(Operation *op, Value v) {
+    if (!wantQ8.lookup(v))
+      return std::string("Q8Act{}");
+    if (width(v) % 32)
+      return fail(op, "a quantized consumer needs a row length that is a multiple of 32");
+    return qname(v);
   }
   /// The q8 form of v from its float slot, for producers that do not fuse it.
   void quantizeAfter(Value v) {
@@ -219,20 +223,9 @@ struct Emitter {
       return module.emitError("qcc-emit-cuda needs func.func @forward(tokens, positions)");
     if (auto l = module->getAttrOfType<StringAttr>("qcc.rope_layout"))
       interleaved = l.getValue() == "interleaved";
-    for (auto w : module.getOps<q::WeightOp>()) {
-      auto g = w->getAttrOfType<DictionaryAttr>("qcc.gguf");
-      if (!g)
-        continue;
-      auto name = g.getAs<StringAttr>("name");
-      auto type = g.getAs<IntegerAttr>("type");
-      auto off = g.getAs<IntegerAttr>("offset");
-      auto bytes = g.getAs<IntegerAttr>("bytes");
-      auto t = type ? ggml::typeFromId(unsigned(type.getInt())) : std::nullopt;
-      if (!name || !t || !off || !bytes)
-        return w.emitOpError("qcc.gguf needs {name, type, offset, bytes} with a known ggml type");
-      placed[w.getSymName()] = Placed{name.getValue().str(), *t, uint64_t(off.getInt()), uint64_t(bytes.getInt()),
-                                      llvm::to_vector(w.getTensorType().getShape())};
-    }
+    // Weight placements.
+    if (failed(readPlacements(module, placed)))
+      return failure();
     auto vocabType = dyn_cast<RankedTensorType>(fwd.getFunctionType().getResult(0));
     if (!vocabType || vocabType.getRank() != 2 || vocabType.isDynamicDim(1))
       return fwd.emitOpError("must return [tokens x vocab] logits");
@@ -262,17 +255,12 @@ struct Emitter {
       }
     }
 
-    // Residual adds fused into the linear they add (as the CPU lowering).
-    llvm::DenseMap<Operation *, q::LinearOp> fusedInto;
-    llvm::DenseMap<Operation *, Operation *> emittedAt;
-    for (auto add : blk.getOps<q::AddOp>())
-      for (Value operand : {add.getRhs(), add.getLhs()}) {
-        auto lin = operand.getDefiningOp<q::LinearOp>();
-        if (lin && lin->hasOneUse() && !lin.getBiasAttr() && !fusedInto.count(add)) {
-          fusedInto[add] = lin;
-          emittedAt[lin] = add;
-        }
-      }
+    // Residual adds fused into the linear they add (as the CPU lowering),
+    // RoPE ops emitted with their attention, then each value's last use in
+    // emission order.
+    Schedule sched(blk);
+    auto &fusedInto = sched.fusedInto;
+    auto &emittedAt = sched.emittedAt;
     for (auto att : blk.getOps<q::AttentionOp>()) {
       auto rq = att.getQ().getDefiningOp<q::RoPEOp>(), rk = att.getK().getDefiningOp<q::RoPEOp>();
       if (!rq || !rk || rq == rk || !rq->hasOneUse() || !rk->hasOneUse() ||
@@ -284,24 +272,9 @@ struct Emitter {
       emittedAt[rq] = att;
       emittedAt[rk] = att;
     }
-    // A fused linear writes the add's result: that value needs no slot of
-    // its own.
-    llvm::DenseMap<Operation *, unsigned> order;
-    unsigned count = 0;
-    for (Operation &op : blk)
-      order[&op] = count++;
-    auto position = [&](Operation *op) {
-      Operation *at = emittedAt.lookup(op);
-      return order[at ? at : op];
-    };
-    llvm::DenseMap<Value, unsigned> lastUse;
-    for (Operation &op : blk)
-      for (Value v : op.getOperands())
-        lastUse[v] = std::max(lastUse.lookup(v), position(&op));
-    std::vector<std::vector<Value>> freeAfter(count);
-    for (auto &[v, at] : lastUse)
-      if (!isa<BlockArgument>(v))
-        freeAfter[at].push_back(v);
+    sched.computeLifetimes(blk);
+    auto &order = sched.order;
+    auto &freeAfter = sched.freeAfter;
 
     std::set<Operation *> emitted;
     for (Operation &op : blk) {
@@ -350,12 +323,12 @@ struct Emitter {
         Value v = o.getResult();
         define(v);
         const int64_t D = width(v);
-        const bool q8 = wantQ8.lookup(v);
-        if (q8 && D % 32)
-          return fail(&op, "a quantized consumer needs a row length that is a multiple of 32");
+        auto q8 = q8Out(&op, v);
+        if (failed(q8))
+          return failure();
         os << formatv("  rmsNorm<{0}><<<rowGrid(n, {0}), kRowThreads, 0, s>>>({1}, {2}, {3}, {4}, {5});\n", D,
                       fname(o.getInput()), wv, lit(o.getEpsilon().convertToDouble()),
-                      wantFloat.lookup(v) ? fname(v) : "nullptr", q8 ? qname(v) : "Q8Act{}");
+                      wantFloat.lookup(v) ? fname(v) : "nullptr", *q8);
       } else if (auto o = dyn_cast<q::LinearOp>(op)) {
         auto layout = matrixLayout(&op, o.getWeightAttr());
         if (failed(layout))
@@ -471,11 +444,11 @@ struct Emitter {
         Value v = o.getResult();
         define(v);
         const int64_t D = width(v);
-        const bool q8 = wantQ8.lookup(v);
-        if (q8 && D % 32)
-          return fail(&op, "a quantized consumer needs a row length that is a multiple of 32");
+        auto q8 = q8Out(&op, v);
+        if (failed(q8))
+          return failure();
         os << formatv("  swiglu<{0}><<<rowGrid(n, {0}), kRowThreads, 0, s>>>({1}, {2}, {3}, {4});\n", D, fname(o.getGate()),
-                      fname(o.getUp()), wantFloat.lookup(v) ? fname(v) : "nullptr", q8 ? qname(v) : "Q8Act{}");
+                      fname(o.getUp()), wantFloat.lookup(v) ? fname(v) : "nullptr", *q8);
       } else if (auto o = dyn_cast<q::LMHeadOp>(op)) {
         auto layout = matrixLayout(&op, o.getWeightAttr());
         auto t = tensor(&op, o.getWeightAttr(), QCC_CUDA_MATRIX);

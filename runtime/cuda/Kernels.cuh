@@ -484,31 +484,6 @@ __device__ __forceinline__ void dotQ8Row(const QccCudaWeight &w, int64_t row, co
   }
 }
 
-template <int Layout, int K, int NC>
-__global__ void __launch_bounds__(32 * kRowsPerBlock) linearQ8(LinJobs jobs, Q8Act x, int n) {
-  const int lane = threadIdx.x % 32;
-  const int r = blockIdx.x * kRowsPerBlock + threadIdx.x / 32;
-  if (r >= jobs.start[jobs.count])
-    return;
-  int first, end;
-  const LinJob &J = jobOf(jobs, r, first, end);
-  const int64_t row = r - first;
-  const int t0 = blockIdx.y * NC, nc = min(NC, n - t0);
-  float acc[NC];
-#pragma unroll
-  for (int t = 0; t < NC; ++t)
-    acc[t] = 0.0f;
-  dotQ8Row<Layout, K, NC>(J.w, row, x, t0, nc, lane, acc);
-#pragma unroll
-  for (int t = 0; t < NC; ++t) {
-    const float v = warpSum(acc[t]);
-    if (lane == 0 && t < nc) {
-      const size_t o = size_t(t0 + t) * J.ldo + row;
-      J.out[o] = v + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
-    }
-  }
-}
-
 __device__ __forceinline__ void mma16832(int (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
   asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
                "{%0,%1,%2,%3};"
@@ -691,21 +666,10 @@ __global__ void __launch_bounds__(128) linearMMQ(LinJobs jobs, Q8Act x, int n) {
 
 /// Float weights (F16 or F32 rows) times float rows.
 template <int Layout, int K, int NC>
-__global__ void __launch_bounds__(32 * kRowsPerBlock) linearFloat(LinJobs jobs, const float *__restrict__ x, int n) {
-  const int lane = threadIdx.x % 32;
-  const int r = blockIdx.x * kRowsPerBlock + threadIdx.x / 32;
-  if (r >= jobs.start[jobs.count])
-    return;
-  int first, end;
-  const LinJob &J = jobOf(jobs, r, first, end);
-  const int64_t row = r - first;
-  const int t0 = blockIdx.y * NC, nc = min(NC, n - t0);
-  float acc[NC];
-#pragma unroll
-  for (int t = 0; t < NC; ++t)
-    acc[t] = 0.0f;
+__device__ __forceinline__ void dotFloatRow(const QccCudaWeight &w, int64_t row, const float *__restrict__ x, int t0,
+                                            int nc, int lane, float (&acc)[NC]) {
   if constexpr (Layout == QCC_CUDA_F16 && K % 8 == 0) {
-    const uint4 *wr = reinterpret_cast<const uint4 *>(static_cast<const __half *>(J.w.p[0]) + row * K);
+    const uint4 *wr = reinterpret_cast<const uint4 *>(static_cast<const __half *>(w.p[0]) + row * K);
     for (int k = lane; k < K / 8; k += 32) {
       const uint4 u = __ldg(wr + k);
       const __half2 *h2 = reinterpret_cast<const __half2 *>(&u);
@@ -728,15 +692,39 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock) linearFloat(LinJobs jobs, 
     for (int k = lane; k < K; k += 32) {
       float wv;
       if constexpr (Layout == QCC_CUDA_F16)
-        wv = __half2float(static_cast<const __half *>(J.w.p[0])[row * K + k]);
+        wv = __half2float(static_cast<const __half *>(w.p[0])[row * K + k]);
       else
-        wv = static_cast<const float *>(J.w.p[0])[row * K + k];
+        wv = static_cast<const float *>(w.p[0])[row * K + k];
 #pragma unroll
       for (int t = 0; t < NC; ++t)
         if (t < nc)
           acc[t] += wv * x[size_t(t0 + t) * K + k];
     }
   }
+}
+
+/// Rows of a linear, one warp each, for NC tokens from t0 (grid.y): int8
+/// planes times quantized weights (dp4a), or float rows times F16 / F32
+/// weights.
+template <int Layout, int K, int NC>
+__global__ void __launch_bounds__(32 * kRowsPerBlock) linearRows(LinJobs jobs, Q8Act xq, const float *xf, int n) {
+  constexpr bool quantized = Layout != QCC_CUDA_F16 && Layout != QCC_CUDA_F32;
+  const int lane = threadIdx.x % 32;
+  const int r = blockIdx.x * kRowsPerBlock + threadIdx.x / 32;
+  if (r >= jobs.start[jobs.count])
+    return;
+  int first, end;
+  const LinJob &J = jobOf(jobs, r, first, end);
+  const int64_t row = r - first;
+  const int t0 = blockIdx.y * NC, nc = min(NC, n - t0);
+  float acc[NC];
+#pragma unroll
+  for (int t = 0; t < NC; ++t)
+    acc[t] = 0.0f;
+  if constexpr (quantized)
+    dotQ8Row<Layout, K, NC>(J.w, row, xq, t0, nc, lane, acc);
+  else
+    dotFloatRow<Layout, K, NC>(J.w, row, xf, t0, nc, lane, acc);
 #pragma unroll
   for (int t = 0; t < NC; ++t) {
     const float v = warpSum(acc[t]);
@@ -757,22 +745,16 @@ inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, 
   const int total = jobs.start[jobs.count];
   const unsigned blocks = unsigned((total + kRowsPerBlock - 1) / kRowsPerBlock);
   constexpr bool quantized = Layout != QCC_CUDA_F16 && Layout != QCC_CUDA_F32;
-  if constexpr (quantized) {
-    if (n == 1)
-      linearQ8<Layout, K, 1><<<dim3(blocks, 1), 32 * kRowsPerBlock, 0, s>>>(jobs, xq, n);
-    else if (n <= kTokensPerColumn)
-      linearQ8<Layout, K, kTokensPerColumn><<<dim3(blocks, 1), 32 * kRowsPerBlock, 0, s>>>(jobs, xq, n);
-    else
-      linearMMQ<Layout, K><<<dim3(unsigned((total + kMmqRows - 1) / kMmqRows),
-                                  unsigned((n + kMmqTokens - 1) / kMmqTokens)),
-                             128, 0, s>>>(jobs, xq, n);
-  } else {
-    const unsigned cols = unsigned((n + kTokensPerColumn - 1) / kTokensPerColumn);
-    if (n == 1)
-      linearFloat<Layout, K, 1><<<dim3(blocks, 1), 32 * kRowsPerBlock, 0, s>>>(jobs, xf, n);
-    else
-      linearFloat<Layout, K, kTokensPerColumn><<<dim3(blocks, cols), 32 * kRowsPerBlock, 0, s>>>(jobs, xf, n);
-  }
+  if (n == 1)
+    linearRows<Layout, K, 1><<<dim3(blocks, 1), 32 * kRowsPerBlock, 0, s>>>(jobs, xq, xf, n);
+  else if (!quantized || n <= kTokensPerColumn)
+    linearRows<Layout, K, kTokensPerColumn>
+        <<<dim3(blocks, unsigned((n + kTokensPerColumn - 1) / kTokensPerColumn)), 32 * kRowsPerBlock, 0, s>>>(
+            jobs, xq, xf, n);
+  else
+    linearMMQ<Layout, K><<<dim3(unsigned((total + kMmqRows - 1) / kMmqRows),
+                                unsigned((n + kMmqTokens - 1) / kMmqTokens)),
+                           128, 0, s>>>(jobs, xq, n);
 }
 
 } // namespace qcc_cuda

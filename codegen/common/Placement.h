@@ -1,0 +1,29 @@
+//===- Placement.h - where each weight of a module sits in its GGUF file -*- C++ -*-===//
+#ifndef QCC_CODEGEN_COMMON_PLACEMENT_H
+#define QCC_CODEGEN_COMMON_PLACEMENT_H
+
+#include "formats/ggml/GGMLTypes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <string>
+
+namespace qcc::codegen {
+
+/// A weight's tensor in the GGUF file (compiler/AOT.cpp's `qcc.gguf`).
+struct Placement {
+  std::string ggufName;
+  ggml::Type type;
+  int64_t offset = 0, bytes = 0;
+  llvm::SmallVector<int64_t> shape; ///< as the module declares it ([out, in])
+};
+
+/// Every `qcc.weight` with a `qcc.gguf = {name, type, offset, bytes}`
+/// attribute, by symbol; a diagnostic on a malformed one.
+mlir::LogicalResult readPlacements(mlir::ModuleOp module, llvm::StringMap<Placement> &out);
+
+} // namespace qcc::codegen
+
+#endif
