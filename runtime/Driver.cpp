@@ -16,6 +16,7 @@
 #include "frontends/GGUF.h"
 #include "frontends/Tokenizer.h"
 #include "runtime/Eval.h"
+#include "runtime/Generate.h"
 #include "runtime/Sampler.h"
 #include "runtime/Driver.h"
 
@@ -203,41 +204,9 @@ int generate(const Options &o, std::shared_ptr<gguf::Reader> r) {
     die(formatv("{0}: the prompt has {1} tokens, more than the model's context of {2}", o.self,
                 ids.size(), maxCtx));
   auto m = load(o, r, std::min<int64_t>(maxCtx, int64_t(ids.size()) + o.n));
-  std::vector<float> logits(m->vocabSize());
-  Sampler sampler({o.temp, o.topK, o.topP, o.seed});
-  const size_t promptLen = ids.size();
-  std::string shown = tok->decode(ids);
-  outs() << shown;
-  outs().flush();
-  auto t0 = std::chrono::steady_clock::now();
-  m->forward(ids, logits.data(), true);
-  auto t1 = std::chrono::steady_clock::now();
-  int64_t generated = 0;
-  for (; generated < o.n; ++generated) {
-    int32_t next = sampler.next(logits.data(), m->vocabSize());
-    if (!o.ignoreEos && tok->eos() && next == *tok->eos())
-      break;
-    ids.push_back(next);
-    std::string text = tok->decode(ids);
-    if (text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0) {
-      outs() << text.substr(shown.size());
-      outs().flush();
-    }
-    shown = text;
-    if (generated + 1 < o.n && m->cacheLength() < m->maxContext())
-      m->forward(ArrayRef<int32_t>(&ids.back(), 1), logits.data(), true);
-    else if (generated + 1 < o.n)
-      break; // context full
-  }
-  auto t2 = std::chrono::steady_clock::now();
-  outs() << "\n";
-  outs().flush();
-  double pp = std::chrono::duration<double>(t1 - t0).count();
-  double tg = std::chrono::duration<double>(t2 - t1).count();
-  errs() << formatv("prompt {0} tokens in {1:f3}s ({2:f1} tok/s), generated {3} tokens in {4:f3}s "
-                    "({5:f1} tok/s)\n",
-                    promptLen, pp, promptLen / std::max(pp, 1e-9), generated, tg,
-                    generated / std::max(tg, 1e-9));
+  GenerateStats st = generateStreaming(*m, *tok, std::move(ids), o.n, o.ignoreEos,
+                                       {o.temp, o.topK, o.topP, o.seed}, outs());
+  printGenerateStats(errs(), "", st);
   return 0;
 }
 

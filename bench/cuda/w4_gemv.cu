@@ -58,17 +58,12 @@ __device__ inline int dotQ4Q8(const uint4 &q, const int4 &x0, const int4 &x1) {
   return isum;
 }
 
-// One warp per output row; lane l takes blocks l, l + 32, ...: one 16-byte
-// load of codes per block (coalesced across the warp: 512 contiguous bytes),
-// its scale, and the block's 32 activations from shared memory.
-__global__ void __launch_bounds__(kWarps * 32) w4Gemv(const uint4 *__restrict__ codes,
-                                                      const __half *__restrict__ scales,
-                                                      const __half *__restrict__ x, float *__restrict__ y,
-                                                      int rows, int K) {
-  extern __shared__ __align__(16) __half xs[];
-  for (int i = threadIdx.x * 8; i < K; i += blockDim.x * 8)
-    *reinterpret_cast<uint4 *>(xs + i) = *reinterpret_cast<const uint4 *>(x + i);
-  __syncthreads();
+/// One warp per output row; lane l takes blocks l, l + 32, ...: one 16-byte
+/// load of codes per block (coalesced across the warp: 512 contiguous
+/// bytes) and its scale d; y[row] = sum over blocks of d * term(codes, b).
+template <typename Term>
+__device__ inline void rowPerWarp(const uint4 *__restrict__ codes, const __half *__restrict__ scales,
+                                  float *__restrict__ y, int rows, int K, Term term) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int row = blockIdx.x * kWarps + warp;
   if (row >= rows)
@@ -78,9 +73,23 @@ __global__ void __launch_bounds__(kWarps * 32) w4Gemv(const uint4 *__restrict__ 
   const __half *s = scales + size_t(row) * blocks;
   float acc = 0.f;
 #pragma unroll 4
-  for (int b = lane; b < blocks; b += 32) {
-    const uint4 q = c[b];
-    const float d = __half2float(s[b]);
+  for (int b = lane; b < blocks; b += 32)
+    acc += __half2float(s[b]) * term(c[b], b);
+  acc = warpSum(acc);
+  if (lane == 0)
+    y[row] = acc;
+}
+
+// v1: the block's 32 activations (fp16) from shared memory, float products.
+__global__ void __launch_bounds__(kWarps * 32) w4Gemv(const uint4 *__restrict__ codes,
+                                                      const __half *__restrict__ scales,
+                                                      const __half *__restrict__ x, float *__restrict__ y,
+                                                      int rows, int K) {
+  extern __shared__ __align__(16) __half xs[];
+  for (int i = threadIdx.x * 8; i < K; i += blockDim.x * 8)
+    *reinterpret_cast<uint4 *>(xs + i) = *reinterpret_cast<const uint4 *>(x + i);
+  __syncthreads();
+  rowPerWarp(codes, scales, y, rows, K, [&](const uint4 &q, int b) {
     const uint32_t w[4] = {q.x, q.y, q.z, q.w};
     float sum = 0.f;
 #pragma unroll
@@ -92,11 +101,8 @@ __global__ void __launch_bounds__(kWarps * 32) w4Gemv(const uint4 *__restrict__ 
         sum += lo * __half2float(xs[b * 32 + e]) + hi * __half2float(xs[b * 32 + e + 16]);
       }
     }
-    acc += d * sum;
-  }
-  acc = warpSum(acc);
-  if (lane == 0)
-    y[row] = acc;
+    return sum;
+  });
 }
 
 // Activations quantized to int8 per block of 32 (a scale and the block's
@@ -115,26 +121,12 @@ __global__ void __launch_bounds__(kWarps * 32) w4GemvQ8(const uint4 *__restrict_
   for (int i = threadIdx.x; i < K / 32; i += blockDim.x)
     ds[i] = xds[i];
   __syncthreads();
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int row = blockIdx.x * kWarps + warp;
-  if (row >= rows)
-    return;
-  const int blocks = K / 32;
-  const uint4 *c = codes + size_t(row) * blocks;
-  const __half *s = scales + size_t(row) * blocks;
-  float acc = 0.f;
-#pragma unroll 4
-  for (int b = lane; b < blocks; b += 32) {
-    const uint4 q = c[b];
-    const float d = __half2float(s[b]);
+  rowPerWarp(codes, scales, y, rows, K, [&](const uint4 &q, int b) {
     const int isum = dotQ4Q8(q, *reinterpret_cast<const int4 *>(xs + b * 32),
                              *reinterpret_cast<const int4 *>(xs + b * 32 + 16));
     const float2 xd = ds[b]; // (scale, scale * sum of codes)
-    acc += d * (xd.x * float(isum) - 8.f * xd.y);
-  }
-  acc = warpSum(acc);
-  if (lane == 0)
-    y[row] = acc;
+    return xd.x * float(isum) - 8.f * xd.y;
+  });
 }
 
 // v2 without the shared-memory staging of x (each block of 8 rows copied
@@ -324,7 +316,19 @@ int main(int argc, char **argv) {
   cudaEvent_t e0, e1;
   CHECK(cudaEventCreate(&e0));
   CHECK(cudaEventCreate(&e1));
-  auto median = [](std::vector<float> v) {
+  // The median over `reps` runs of what `enqueue` puts on the stream, in ms
+  // (CUDA events around each run).
+  auto medianMs = [&](int reps, auto enqueue) {
+    std::vector<float> v;
+    for (int i = 0; i < reps; ++i) {
+      CHECK(cudaEventRecord(e0, st));
+      enqueue(i);
+      CHECK(cudaEventRecord(e1, st));
+      CHECK(cudaEventSynchronize(e1));
+      float ms;
+      CHECK(cudaEventElapsedTime(&ms, e0, e1));
+      v.push_back(ms);
+    }
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
@@ -335,37 +339,23 @@ int main(int argc, char **argv) {
   CHECK(cudaMalloc(&a, copyBytes));
   CHECK(cudaMalloc(&b, copyBytes));
   CHECK(cudaMemset(a, 1, copyBytes));
-  std::vector<float> ct;
-  for (int i = 0; i < 10; ++i) {
-    CHECK(cudaEventRecord(e0, st));
-    CHECK(cudaMemcpyAsync(b, a, copyBytes, cudaMemcpyDeviceToDevice, st));
-    CHECK(cudaEventRecord(e1, st));
-    CHECK(cudaEventSynchronize(e1));
-    float ms;
-    CHECK(cudaEventElapsedTime(&ms, e0, e1));
-    ct.push_back(ms);
-  }
-  const double bw = 2.0 * copyBytes / (median(ct) * 1e-3);
+  const double bw = 2.0 * copyBytes / (medianMs(10, [&](int) {
+                                         CHECK(cudaMemcpyAsync(b, a, copyBytes, cudaMemcpyDeviceToDevice, st));
+                                       }) *
+                                       1e-3);
   printf("copy bandwidth (read + write): %.0f GB/s\n", bw / 1e9);
   // A read-only stream over the same 2 GiB (a decode step only reads).
   {
     uint32_t *sink;
     CHECK(cudaMalloc(&sink, 4));
     const size_t n = copyBytes / 16;
-    std::vector<float> rt;
-    for (int i = 0; i < 10; ++i) {
-      CHECK(cudaEventRecord(e0, st));
+    const float readMs = medianMs(10, [&](int) {
       readAll<<<prop.multiProcessorCount * 8, 512, 0, st>>>(static_cast<const uint4 *>(a), n, sink);
-      CHECK(cudaEventRecord(e1, st));
-      CHECK(cudaEventSynchronize(e1));
-      float ms;
-      CHECK(cudaEventElapsedTime(&ms, e0, e1));
-      rt.push_back(ms);
-    }
+    });
     CHECK(cudaGetLastError());
     printf("read-only stream: %.0f GB/s (the fractions below are of the copy bandwidth; this is the "
            "tighter ceiling for reading weights)\n",
-           copyBytes / (median(rt) * 1e-3) / 1e9);
+           copyBytes / (readMs * 1e-3) / 1e9);
     CHECK(cudaFree(sink));
   }
   CHECK(cudaFree(a));
@@ -454,18 +444,9 @@ int main(int argc, char **argv) {
     }
     for (int r = 0; r < sh.rows; ++r)
       worst = std::max(worst, std::isfinite(y[r]) ? std::fabs(y[r] - ref[r]) : INFINITY);
-    std::vector<float> t;
-    for (int i = 0; i < iters; ++i) {
-      CHECK(cudaEventRecord(e0, st));
-      launch(ms[i % 8], dx, dy, st);
-      CHECK(cudaEventRecord(e1, st));
-      CHECK(cudaEventSynchronize(e1));
-      float msec;
-      CHECK(cudaEventElapsedTime(&msec, e0, e1));
-      t.push_back(msec);
-    }
+    const float med = medianMs(iters, [&](int i) { launch(ms[i % 8], dx, dy, st); });
     CHECK(cudaGetLastError());
-    const double us = median(t) * 1e3, gbs = ms[0].bytes() / (us * 1e-6) / 1e9;
+    const double us = med * 1e3, gbs = ms[0].bytes() / (us * 1e-6) / 1e9;
     printf("| %d x %d | %.1e | %.1f | %.0f | %.2f |\n", sh.rows, sh.K, worst / norm, us, gbs, gbs * 1e9 / bw);
     for (auto &m : ms) {
       CHECK(cudaFree(m.codes));
@@ -508,20 +489,11 @@ int main(int argc, char **argv) {
     CHECK(cudaGraphInstantiate(&ge, g, 0));
     CHECK(cudaGraphLaunch(ge, st));
     CHECK(cudaStreamSynchronize(st));
-    std::vector<float> t;
-    for (int i = 0; i < std::max(5, iters / 5); ++i) {
-      CHECK(cudaEventRecord(e0, st));
-      CHECK(cudaGraphLaunch(ge, st));
-      CHECK(cudaEventRecord(e1, st));
-      CHECK(cudaEventSynchronize(e1));
-      float msec;
-      CHECK(cudaEventElapsedTime(&msec, e0, e1));
-      t.push_back(msec);
-    }
+    const float med = medianMs(std::max(5, iters / 5), [&](int) { CHECK(cudaGraphLaunch(ge, st)); });
     CHECK(cudaGetLastError());
     CHECK(cudaGraphExecDestroy(ge));
     CHECK(cudaGraphDestroy(g));
-    return double(median(t));
+    return double(med);
   };
   for (gVersion = 3; gVersion <= 7; gVersion += (gVersion == 3 ? 3 : 1)) {
     const double ms = stepMs(fused, dyBig), gbs = fusedTotal / (ms * 1e-3) / 1e9;

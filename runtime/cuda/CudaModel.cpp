@@ -96,11 +96,11 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
   m->file_ = std::move(file);
   m->maxCtx_ = maxContext;
   m->maxTokens_ = std::min(kMaxTokensPerCall, maxContext);
-  auto dalloc = [&](size_t bytes, const char *what) {
+  // Device memory the model owns; null when the GPU has no room.
+  auto dalloc = [&](size_t bytes) {
     void *p = nullptr;
-    if (cudaError_t e = cudaMalloc(&p, std::max<size_t>(bytes, 256)); e != cudaSuccess)
+    if (cudaMalloc(&p, std::max<size_t>(bytes, 256)) != cudaSuccess)
       return static_cast<void *>(nullptr);
-    (void)what;
     m->allocations_.push_back(p);
     return p;
   };
@@ -130,7 +130,7 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
     parallelRows(t.rows, [&](int64_t r0, int64_t r1) {
       cuda::convertRows(type, layout, ti->data, t.cols, r0, r1, planes);
     });
-    uint8_t *dev = static_cast<uint8_t *>(dalloc(total, t.name));
+    uint8_t *dev = static_cast<uint8_t *>(dalloc(total));
     if (!dev)
       return outOfMemory(t.name, total);
     check(cudaMemcpy(dev, host.data(), total, cudaMemcpyHostToDevice), "uploading the weights");
@@ -145,7 +145,7 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
   for (int c = 0; c < program.numCacheLayers; ++c) {
     const QccCudaCacheLayer &l = program.cacheLayers[c];
     const size_t bytes = size_t(l.kvHeads) * size_t(maxContext) * size_t(l.headDim) * 2;
-    void *k = dalloc(bytes, "KV cache"), *v = dalloc(bytes, "KV cache");
+    void *k = dalloc(bytes), *v = dalloc(bytes);
     if (!k || !v)
       return outOfMemory("the KV cache", 2 * bytes * program.numCacheLayers);
     check(cudaMemset(k, 0, bytes), "cudaMemset");
@@ -154,11 +154,11 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
     m->vcache_.push_back(v);
   }
   const size_t scratch = program.scratchBytes(m->maxTokens_);
-  void *sc = dalloc(scratch, "scratch");
-  m->dTokens_ = static_cast<int32_t *>(dalloc(m->maxTokens_ * 4, "tokens"));
-  m->dPos_ = static_cast<int32_t *>(dalloc(4, "position"));
+  void *sc = dalloc(scratch);
+  m->dTokens_ = static_cast<int32_t *>(dalloc(m->maxTokens_ * 4));
+  m->dPos_ = static_cast<int32_t *>(dalloc(4));
   const size_t logitBytes = size_t(m->maxTokens_) * size_t(program.vocab) * 4;
-  m->dLogits_ = static_cast<float *>(dalloc(logitBytes, "logits"));
+  m->dLogits_ = static_cast<float *>(dalloc(logitBytes));
   if (!sc || !m->dTokens_ || !m->dPos_ || !m->dLogits_)
     return outOfMemory("activations", scratch + logitBytes);
   check(cudaMallocHost(reinterpret_cast<void **>(&m->hTokens_), m->maxTokens_ * 4), "cudaMallocHost");

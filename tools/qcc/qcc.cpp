@@ -28,6 +28,7 @@
 #include "frontends/Error.h"
 #include "runtime/Eval.h"
 #include "runtime/Executor.h"
+#include "runtime/Generate.h"
 #include "runtime/Sampler.h"
 
 #include "mlir/IR/AsmState.h"
@@ -628,41 +629,8 @@ int runGenerate() {
     die(formatv("prompt has {0} tokens, more than max_position_embeddings {1}", ids.size(),
                 s->config().maxPositions));
   auto ex = makeModel(*s, std::max<int64_t>(maxCtx, 1));
-  std::vector<float> logits(ex->vocabSize());
-  Sampler sampler({Temp, TopK, TopP, Seed});
-
-  size_t promptLen = ids.size();
-  std::string shown = tok.decode(ids);
-  outs() << shown;
-  outs().flush();
-  auto t0 = std::chrono::steady_clock::now();
-  ex->forward(ids, logits.data(), /*lastOnly=*/true);
-  auto t1 = std::chrono::steady_clock::now();
-  int generated = 0;
-  for (; generated < NumTokens; ++generated) {
-    int32_t next = sampler.next(logits.data(), ex->vocabSize());
-    if (!IgnoreEos && tok.eos() && next == *tok.eos())
-      break;
-    ids.push_back(next);
-    std::string text = tok.decode(ids);
-    if (text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0) {
-      outs() << text.substr(shown.size());
-      outs().flush();
-    }
-    shown = text;
-    if (generated + 1 < NumTokens && ex->cacheLength() < ex->maxContext())
-      ex->forward(ArrayRef<int32_t>(&ids.back(), 1), logits.data(), true);
-    else if (generated + 1 < NumTokens)
-      break; // context full
-  }
-  auto t2 = std::chrono::steady_clock::now();
-  outs() << "\n";
-  double pp = std::chrono::duration<double>(t1 - t0).count();
-  double tg = std::chrono::duration<double>(t2 - t1).count();
-  errs() << formatv("qcc: prompt {0} tokens in {1:f3}s ({2:f1} tok/s), generated {3} tokens in "
-                    "{4:f3}s ({5:f1} tok/s)\n",
-                    promptLen, pp, promptLen / std::max(pp, 1e-9), generated, tg,
-                    generated / std::max(tg, 1e-9));
+  GenerateStats st = generateStreaming(*ex, tok, std::move(ids), NumTokens, IgnoreEos, {Temp, TopK, TopP, Seed}, outs());
+  printGenerateStats(errs(), "qcc: ", st);
   return 0;
 }
 
