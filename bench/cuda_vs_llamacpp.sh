@@ -16,13 +16,17 @@
 # tg128, -r REPS) and `cu_7b_TYPE --bench` on it, both as JSON; the table
 # gives tokens/s, qcc / llama.cpp (against llama.cpp's faster setting), and
 # generation's weight traffic (tg t/s x the bytes of the tensors a step
-# reads) against a device-to-device copy measured in the same run.
+# reads) against a device-to-device copy measured in the same run. Then
+# qcc's batched decoding (`--bench -b B`, B = BATCH, 16 by default: B
+# sequences, one token each a step) as aggregate tokens/s and as a multiple
+# of its own batch-1 rate (llama-bench has no such test).
 set -euo pipefail
 BIN=${1:?usage: cuda_vs_llamacpp.sh LLAMA_BIN_DIR DIR [TYPE...]}
 DIR=$(cd "${2:?usage: cuda_vs_llamacpp.sh LLAMA_BIN_DIR DIR [TYPE...]}" && pwd)
 shift 2
 TYPES=${*:-Q4_0 Q4_K_M Q8_0}
 REPS=${REPS:-3}
+BATCH=${BATCH:-16}
 TMP=${TMP:-/tmp}
 TOKENIZER=${TOKENIZER:-$DIR/dt_Q4_0.gguf}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -47,9 +51,10 @@ for t in $TYPES; do
   [ -f "$f" ] || python3 "$HERE/make_random_gguf.py" "$f" --type "$t" --tokenizer-from "$TOKENIZER" 2>/dev/null
   "$BIN/llama-bench" -m "$f" -p 512 -n 128 -r "$REPS" -ngl 99 -fa 0,1 -o json > "$TMP/llama_$t.json" 2>/dev/null
   "$DIR/cu_7b_$t" -m "$f" --bench -p 512 -n 128 -r "$REPS" -o json > "$TMP/qcc_$t.json"
-  python3 - "$t" "$f" "$TMP/llama_$t.json" "$TMP/qcc_$t.json" "$bw" <<'PY'
+  "$DIR/cu_7b_$t" -m "$f" --bench -p 0 -n 128 -b "$BATCH" -r "$REPS" -o json > "$TMP/qcc_b_$t.json"
+  python3 - "$t" "$f" "$TMP/llama_$t.json" "$TMP/qcc_$t.json" "$bw" "$TMP/qcc_b_$t.json" <<'PY'
 import json, struct, sys
-typ, gguf, lj, qj, bw = sys.argv[1:]
+typ, gguf, lj, qj, bw, bj = sys.argv[1:]
 bw = float(bw) * 1e9
 # Bytes a decoding step reads: every tensor but the token embedding (one row).
 def tensor_bytes(path):
@@ -85,5 +90,9 @@ for test, p, g in (("pp512", 512, 0), ("tg128", 0, 128)):
     frac = "%.2f, %.2f" % (q * step / bw, best * step / bw) if g else ""
     print("| %s | %s | %s | %.1f | %.2f | %s |" % (
         typ, test, " / ".join("%.1f" % l[k] for k in sorted(l)), q, q / best, frac))
+    if g:
+        b = json.load(open(bj))[0]
+        print("| %s | tg%d x%d (aggregate) | - | %.1f | %.2f x qcc's batch 1 | |" % (
+            typ, g, b["n_parallel"], b["avg_ts"], b["avg_ts"] / q))
 PY
 done

@@ -3,10 +3,12 @@
 // `qcc MODEL ... --target=cpu|cuda -o NAME` links a main() (native/AOTMain.cpp,
 // cuda/CudaMain.cpp) that hands this driver the compiled model's loader:
 //
-//   NAME -p TEXT [-n N] [--temp T --top-k K --top-p P --seed S --ignore-eos]
+//   NAME -p TEXT [-n N] [-b B] [--temp T --top-k K --top-p P --seed S --ignore-eos]
 //   NAME --perplexity FILE [--ctx 512] [--chunks N] [--kld-base F]
 //        [--save-logits F] [--protocol llama.cpp|gptq]
-//   NAME --bench [-p 512] [-n 128] [-r 5] [-o md|json]
+//   NAME --bench [-p 512] [-n 128] [-b B] [-r 5] [-o md|json]
+// -b B: B sequences decoded together (batched decoding; binaries whose
+// model holds several caches: --target=cuda).
 //   common: [-t THREADS] [--kv-type f16|q8_0] (or -ctk/-ctv) [-m FILE.gguf]
 //
 // Bad flags and files: one line on stderr, exit status 2. The same flags,
@@ -55,10 +57,12 @@ template <typename T> T check(Expected<T> v) {
 using Options = DriverOptions;
 
 const char *kUsage =
-    "usage: NAME -p TEXT [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--ignore-eos]\n"
+    "usage: NAME -p TEXT [-n N] [-b B] [--temp T] [--top-k K] [--top-p P] [--seed S] [--ignore-eos]\n"
     "       NAME --perplexity FILE [--ctx 512] [--chunks N] [--kld-base F] [--save-logits F]\n"
     "            [--protocol llama.cpp|gptq]\n"
-    "       NAME --bench [-p 512] [-n 128] [-r 5] [-o md|json]\n"
+    "       NAME --bench [-p 512] [-n 128] [-b B] [-r 5] [-o md|json]\n"
+    "  -b B: B sequences decoded together (GPU binaries): B continuations of the\n"
+    "        prompt (seeds S..S+B-1), or --bench's aggregate rate over B sequences\n"
     "  common: [-t THREADS] [--kv-type f16|q8_0] (-ctk / -ctv) [-m FILE.gguf]\n"
     "          [--float-activations] (quantized layers on unrounded float activations:\n"
     "          the reference executor's arithmetic, slower; CPU binaries)\n";
@@ -131,6 +135,10 @@ Options parse(int argc, char **argv) {
         die(formatv("{0}: --protocol must be llama.cpp or gptq, got '{1}'", o.self, o.protocol));
     } else if (a == "--bench") {
       o.bench = true;
+    } else if (a == "-b" || a == "--batch") {
+      o.batch = integer(i, 1);
+      if (o.batch > 1024)
+        die(formatv("{0}: -b expects at most 1024 sequences, got {1}", o.self, o.batch));
     } else if (a == "-r" || a == "--repetitions") {
       o.reps = integer(i, 1);
     } else if (a == "-o" || a == "--output") {
@@ -157,6 +165,8 @@ Options parse(int argc, char **argv) {
   }
   if (o.bench && o.perplexity)
     die(formatv("{0}: --bench and --perplexity are separate runs", o.self));
+  if (o.perplexity && o.batch > 1)
+    die(formatv("{0}: -b is for generation and --bench, not --perplexity", o.self));
   if (o.bench) {
     if (o.promptGiven) {
       int64_t p;
@@ -187,7 +197,12 @@ int64_t contextLength(const gguf::Reader &r) {
 }
 
 std::unique_ptr<LanguageModel> load(const Options &o, std::shared_ptr<gguf::Reader> r, int64_t ctx) {
-  return check(backend->load(o, std::move(r), ctx));
+  auto m = check(backend->load(o, std::move(r), ctx));
+  if (m->maxSequences() < o.batch)
+    die(formatv("{0}: -b {1}: this binary decodes one sequence at a time (batched decoding is in "
+                "--target=cuda binaries)",
+                o.self, o.batch));
+  return m;
 }
 
 int generate(const Options &o, std::shared_ptr<gguf::Reader> r) {
@@ -204,8 +219,9 @@ int generate(const Options &o, std::shared_ptr<gguf::Reader> r) {
     die(formatv("{0}: the prompt has {1} tokens, more than the model's context of {2}", o.self,
                 ids.size(), maxCtx));
   auto m = load(o, r, std::min<int64_t>(maxCtx, int64_t(ids.size()) + o.n));
-  GenerateStats st = generateStreaming(*m, *tok, std::move(ids), o.n, o.ignoreEos,
-                                       {o.temp, o.topK, o.topP, o.seed}, outs());
+  const SamplerOptions sampling{o.temp, o.topK, o.topP, o.seed};
+  GenerateStats st = o.batch > 1 ? generateBatch(*m, *tok, ids, o.n, o.batch, o.ignoreEos, sampling, outs())
+                                 : generateStreaming(*m, *tok, std::move(ids), o.n, o.ignoreEos, sampling, outs());
   printGenerateStats(errs(), "", st);
   return 0;
 }
@@ -237,6 +253,9 @@ int perplexity(const Options &o, std::shared_ptr<gguf::Reader> r) {
 /// llama-bench's two tests: pp (one batch of P random tokens into an empty
 /// cache) and tg (N tokens one at a time into an empty cache), a warm-up
 /// run, then `reps` timed runs; printed in llama-bench's table / JSON shape.
+/// With -b B each test runs B sequences together (pp: B prompts in one
+/// batch; tg: steps of one token for each) and reports the aggregate rate,
+/// as test "pp512 x16" / "tg128 x16" and JSON's n_parallel.
 int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
   int64_t params = 0, bytes = 0;
   for (const gguf::TensorInfo &t : r->tensors()) {
@@ -264,7 +283,8 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
   }
   const int64_t ctx = std::max<int64_t>(1, o.benchP + o.n);
   auto m = load(o, r, ctx);
-  std::vector<float> logits(m->vocabSize());
+  const int64_t B = o.batch;
+  std::vector<float> logits(size_t(B) * m->vocabSize());
   std::mt19937 rng(0);
   std::uniform_int_distribution<int32_t> pick(0, int32_t(m->vocabSize() - 1));
   const int threads = o.threads ? int(o.threads) : backend->threads();
@@ -274,23 +294,31 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
     std::vector<double> ns;
   };
   std::vector<Test> tests;
+  const std::string times = B > 1 ? formatv(" x{0}", B).str() : std::string();
   if (o.benchP > 0)
-    tests.push_back({formatv("pp{0}", o.benchP).str(), o.benchP, 0, {}});
+    tests.push_back({formatv("pp{0}{1}", o.benchP, times).str(), o.benchP, 0, {}});
   if (o.n > 0)
-    tests.push_back({formatv("tg{0}", o.n).str(), 0, o.n, {}});
+    tests.push_back({formatv("tg{0}{1}", o.n, times).str(), 0, o.n, {}});
+  std::vector<int32_t> all(B); // one token of each sequence
+  for (int64_t q = 0; q < B; ++q)
+    all[q] = int32_t(q);
   for (Test &t : tests) {
     for (int64_t rep = -1; rep < o.reps; ++rep) { // rep -1: warm-up
       m->reset();
-      std::vector<int32_t> ids(std::max<int64_t>(t.p, 1));
-      for (int32_t &id : ids)
-        id = pick(rng);
+      std::vector<int32_t> ids(std::max<int64_t>(t.p, 1) * B), seqs(ids.size());
+      for (size_t i = 0; i < ids.size(); ++i)
+        ids[i] = pick(rng), seqs[i] = int32_t(i / std::max<int64_t>(t.p, 1));
       auto t0 = std::chrono::steady_clock::now();
       if (t.p)
-        m->forward(ids, logits.data(), true);
-      int32_t next = ids[0];
+        m->forwardBatch(seqs, ids, logits.data(), true);
+      std::vector<int32_t> next(ids.begin(), ids.begin() + B);
       for (int64_t i = 0; i < t.g; ++i) {
-        m->forward(ArrayRef<int32_t>(&next, 1), logits.data(), true);
-        next = pick(rng);
+        if (B == 1)
+          m->forward(next, logits.data(), true);
+        else
+          m->forwardBatch(all, next, logits.data(), false);
+        for (int32_t &id : next)
+          id = pick(rng);
       }
       auto t1 = std::chrono::steady_clock::now();
       if (rep >= 0)
@@ -314,7 +342,7 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
       const Test &t = tests[i];
       std::vector<double> ts;
       for (double ns : t.ns)
-        ts.push_back(1e9 * double(t.p + t.g) / ns);
+        ts.push_back(1e9 * double(B * (t.p + t.g)) / ns);
       auto [ns, nsd] = stats(t.ns);
       auto [tps, tsd] = stats(ts);
       std::string samplesNs, samplesTs;
@@ -326,13 +354,14 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
                         "    \"model_type\": \"{1}\",\n    \"model_size\": {2},\n"
                         "    \"model_n_params\": {3},\n    \"n_threads\": {4},\n"
                         "    \"type_k\": \"{5}\",\n    \"type_v\": \"{5}\",\n"
-                        "    \"n_prompt\": {6},\n    \"n_gen\": {7},\n    \"avg_ns\": {8},\n"
+                        "    \"n_prompt\": {6},\n    \"n_gen\": {7},\n    \"n_parallel\": {15},\n"
+                        "    \"avg_ns\": {8},\n"
                         "    \"stddev_ns\": {9},\n    \"avg_ts\": {10:f6},\n"
                         "    \"stddev_ts\": {11:f6},\n    \"samples_ns\": [ {12} ],\n"
                         "    \"samples_ts\": [ {13} ]\n  }{14}\n",
                         o.model, modelType, bytes, params, threads,
                         o.kv == KVType::F16 ? "f16" : "q8_0", t.p, t.g, int64_t(ns), int64_t(nsd),
-                        tps, tsd, samplesNs, samplesTs, i + 1 < tests.size() ? "," : "");
+                        tps, tsd, samplesNs, samplesTs, i + 1 < tests.size() ? "," : "", B);
     }
     outs() << "]\n";
     return 0;
@@ -344,7 +373,7 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
   for (const Test &t : tests) {
     std::vector<double> ts;
     for (double ns : t.ns)
-      ts.push_back(1e9 * double(t.p + t.g) / ns);
+      ts.push_back(1e9 * double(B * (t.p + t.g)) / ns);
     auto [tps, tsd] = stats(ts);
     std::string params_ = params >= 1000000000 ? formatv("{0:f2} B", params / 1e9).str()
                                                : formatv("{0:f2} M", params / 1e6).str();

@@ -33,6 +33,16 @@ struct GenerateStats {
 GenerateStats generateStreaming(LanguageModel &m, const Tokenizer &tok, std::vector<int32_t> ids, int64_t n,
                                 bool ignoreEos, const SamplerOptions &sampling, llvm::raw_ostream &out);
 
+/// `sequences` continuations of one prompt decoded together, one token of
+/// each a step (batched decoding; needs m.maxSequences() >= sequences):
+/// sequence i samples with seed sampling.seed + i and stops on its own (end
+/// of sequence, full context). Once all are done, writes each one's text
+/// (the prompt and its continuation) as "[i] TEXT\n". Token counts in the
+/// stats are over all sequences.
+GenerateStats generateBatch(LanguageModel &m, const Tokenizer &tok, const std::vector<int32_t> &ids, int64_t n,
+                            int64_t sequences, bool ignoreEos, const SamplerOptions &sampling,
+                            llvm::raw_ostream &out);
+
 /// "PREFIXprompt N tokens in Ts (R tok/s), generated ..." on one line.
 void printGenerateStats(llvm::raw_ostream &os, llvm::StringRef prefix, const GenerateStats &s);
 

@@ -13,6 +13,7 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/ErrorHandling.h"
 
 #include <cstdint>
 
@@ -37,7 +38,21 @@ public:
   /// appends their keys/values to the cache. Writes logits for every token
   /// ([n x vocab], row-major) or, if `lastOnly`, for the last one ([vocab]).
   virtual void forward(llvm::ArrayRef<int32_t> tokens, float *logits, bool lastOnly) = 0;
-  /// Forgets the KV cache.
+  /// Several sequences at once (batched decoding): a model made for
+  /// maxSequences() > 1 keeps a cache for each; forward() and cacheLength()
+  /// are sequence 0's. Appends tokens[i] to sequence seqs[i] (a sequence's
+  /// tokens in order), each at its sequence's next position; logits for
+  /// every token ([n x vocab]) or, if `lastOnly`, for the last one.
+  virtual void forwardBatch(llvm::ArrayRef<int32_t> seqs, llvm::ArrayRef<int32_t> tokens, float *logits,
+                            bool lastOnly) {
+    for (int32_t q : seqs)
+      if (q != 0)
+        llvm::report_fatal_error("this model holds one sequence");
+    forward(tokens, logits, lastOnly);
+  }
+  virtual int64_t maxSequences() const { return 1; }
+  virtual int64_t sequenceLength(int64_t seq) const { return seq == 0 ? cacheLength() : 0; }
+  /// Forgets the KV cache (every sequence's).
   virtual void reset() = 0;
   virtual int64_t cacheLength() const = 0;
   virtual int64_t maxContext() const = 0;

@@ -164,7 +164,7 @@ struct Emitter {
   /// The q8 form of v from its float slot, for producers that do not fuse it.
   void quantizeAfter(Value v) {
     if (wantQ8.lookup(v))
-      os << formatv("  quantizeRows<{0}><<<rowGrid(n, {0}), kRowThreads, 0, s>>>({1}, {2});\n", width(v), fname(v), qname(v));
+      os << formatv("  launch(quantizeRows<{0}>, rowGrid(n, {0}), kRowThreads, s, {1}, {2});\n", width(v), fname(v), qname(v));
   }
 
   struct Job {
@@ -312,7 +312,7 @@ struct Emitter {
         const int64_t D = width(o.getResult());
         if (tensors[*t].cols != D)
           return fail(&op, "embedding width differs from its table");
-        os << formatv("  embed<{0}><<<rowGrid(n, {0}), kRowThreads, 0, s>>>(static_cast<const float *>(w[{1}].p[0]), {2}, "
+        os << formatv("  launch(embed<{0}>, rowGrid(n, {0}), kRowThreads, s, static_cast<const float *>(w[{1}].p[0]), {2}, "
                       "S->tokens, {3});\n",
                       D, *t, tensors[*t].rows, fname(o.getResult()));
         quantizeAfter(o.getResult());
@@ -326,7 +326,7 @@ struct Emitter {
         auto q8 = q8Out(&op, v);
         if (failed(q8))
           return failure();
-        os << formatv("  rmsNorm<{0}><<<rowGrid(n, {0}), kRowThreads, 0, s>>>({1}, {2}, {3}, {4}, {5});\n", D,
+        os << formatv("  launch(rmsNorm<{0}>, rowGrid(n, {0}), kRowThreads, s, {1}, {2}, {3}, {4}, {5});\n", D,
                       fname(o.getInput()), wv, lit(o.getEpsilon().convertToDouble()),
                       wantFloat.lookup(v) ? fname(v) : "nullptr", *q8);
       } else if (auto o = dyn_cast<q::LinearOp>(op)) {
@@ -387,7 +387,7 @@ struct Emitter {
           if (failed(launchLinear(lin, lin.getInput(), *layout, K, {j}, "n", "0")))
             return failure();
         } else {
-          os << formatv("  add<{0}><<<rowGrid(n, {0}), kRowThreads, 0, s>>>({1}, {2}, {3});\n", width(v),
+          os << formatv("  launch(add<{0}>, rowGrid(n, {0}), kRowThreads, s, {1}, {2}, {3});\n", width(v),
                         fname(o.getLhs()), fname(o.getRhs()), fname(v));
         }
         quantizeAfter(v);
@@ -399,7 +399,7 @@ struct Emitter {
         Value v = o.getResult();
         wantFloat[v] = true;
         define(v);
-        os << formatv("  rope<{0}, {1}, {2}><<<rowGrid(n, {0} * {1} / 2), kRowThreads, 0, s>>>({3}, {4}, S->pos0, {5});\n", H, hd,
+        os << formatv("  launch(rope<{0}, {1}, {2}>, rowGrid(n, {0} * {1} / 2), kRowThreads, s, {3}, {4}, S->pos, {5});\n", H, hd,
                       interleaved ? "true" : "false", fname(o.getInput()), fname(v), freq);
         quantizeAfter(v);
       } else if (auto o = dyn_cast<q::AttentionOp>(op)) {
@@ -423,19 +423,19 @@ struct Emitter {
           q = rq.getResult();
           wantFloat[q] = true;
           define(q);
-          os << formatv("  ropeQKV<{0}, {1}, {2}, {3}><<<rowGrid(n, ({0} + {1}) * {2} / 2), kRowThreads, 0, s>>>({4}, {5}, {6}, {7}, "
-                        "static_cast<__half *>(S->kcache[{8}]), static_cast<__half *>(S->vcache[{8}]), S->pos0, "
+          os << formatv("  launch(ropeQKV<{0}, {1}, {2}, {3}>, rowGrid(n, ({0} + {1}) * {2} / 2), kRowThreads, s, {4}, {5}, {6}, {7}, "
+                        "static_cast<__half *>(S->kcache[{8}]), static_cast<__half *>(S->vcache[{8}]), S->pos, S->seq, "
                         "S->maxCtx, {9});\n",
                         H, KV, hd, interleaved ? "true" : "false", fname(rq.getInput()), fname(rk.getInput()),
                         fname(o.getV()), fname(q), c, freq);
         } else {
-          os << formatv("  kvAppend<{0}, {1}><<<rowGrid(n, {0} * {1}), kRowThreads, 0, s>>>({2}, {3}, static_cast<__half *>(S->kcache[{4}]), "
-                        "static_cast<__half *>(S->vcache[{4}]), S->pos0, S->maxCtx);\n",
+          os << formatv("  launch(kvAppend<{0}, {1}>, rowGrid(n, {0} * {1}), kRowThreads, s, {2}, {3}, static_cast<__half *>(S->kcache[{4}]), "
+                        "static_cast<__half *>(S->vcache[{4}]), S->pos, S->seq, S->maxCtx);\n",
                         KV, hd, fname(o.getK()), fname(o.getV()), c);
         }
-        os << formatv("  attention<{0}, {1}, {2}><<<dim3(unsigned(n), {0}), 256, 0, s>>>({3}, "
+        os << formatv("  launch(attention<{0}, {1}, {2}>, dim3(unsigned(n), {0}), 256, s, {3}, "
                       "static_cast<const __half *>(S->kcache[{4}]), static_cast<const __half *>(S->vcache[{4}]), "
-                      "{5}, S->pos0, S->maxCtx, {6}, {7}, {8});\n",
+                      "{5}, S->pos, S->seq, S->maxCtx, {6}, {7}, {8});\n",
                       H, KV, hd, fname(q), c, fname(v), lit(o.getScale().convertToDouble()),
                       o.getSlidingWindow(), wantQ8.lookup(v) && hd % 32 == 0 ? qname(v) : "Q8Act{}");
         if (hd % 32)
@@ -447,7 +447,7 @@ struct Emitter {
         auto q8 = q8Out(&op, v);
         if (failed(q8))
           return failure();
-        os << formatv("  swiglu<{0}><<<rowGrid(n, {0}), kRowThreads, 0, s>>>({1}, {2}, {3}, {4});\n", D, fname(o.getGate()),
+        os << formatv("  launch(swiglu<{0}>, rowGrid(n, {0}), kRowThreads, s, {1}, {2}, {3}, {4});\n", D, fname(o.getGate()),
                       fname(o.getUp()), wantFloat.lookup(v) ? fname(v) : "nullptr", *q8);
       } else if (auto o = dyn_cast<q::LMHeadOp>(op)) {
         auto layout = matrixLayout(&op, o.getWeightAttr());
@@ -473,6 +473,7 @@ struct Emitter {
   void write(std::string &out, int64_t vocab) {
     llvm::raw_string_ostream f(out);
     f << "// Generated by qcc (codegen/cuda/EmitCUDA.cpp) for " << gpu << ": one model's forward pass.\n"
+      << (gpu == "sm_90a" ? "#define QCC_CUDA_PDL 1 // programmatic dependent launches (Kernels.cuh)\n" : "")
       << "#include \"runtime/cuda/Kernels.cuh\"\n\nusing namespace qcc_cuda;\n\n";
     // `extern`: a const object at namespace scope is otherwise internal.
     f << "extern \"C\" {\nextern const QccCudaTensor qcc_cuda_tensors[] = {\n";

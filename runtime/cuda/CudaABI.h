@@ -73,8 +73,9 @@ typedef struct QccCudaTensor {
   int32_t layout;    ///< QccCudaLayout (matrices), else -1
 } QccCudaTensor;
 
-/// A KV cache the generated code appends to: [kvHeads][maxCtx][headDim] F16
-/// for keys and for values.
+/// A KV cache the generated code appends to: [sequences][kvHeads][maxCtx]
+/// [headDim] F16 for keys and for values (one cache a sequence for batched
+/// decoding).
 typedef struct QccCudaCacheLayer {
   int64_t layer, kvHeads, headDim;
 } QccCudaCacheLayer;
@@ -91,7 +92,8 @@ typedef struct QccCudaState {
   void *const *vcache;
   int64_t maxCtx;           ///< positions each cache holds
   const int32_t *tokens;    ///< device [n]
-  const int32_t *pos0;      ///< device scalar: the first token's position
+  const int32_t *pos;       ///< device [n]: each token's position in its sequence
+  const int32_t *seq;       ///< device [n]: each token's sequence (its cache)
   float *logits;            ///< device [logitRows x vocab]
   void *scratch;            ///< device, qcc_cuda_scratch_bytes(maxTokens)
   int64_t maxTokens;        ///< tokens per call the scratch holds
@@ -109,7 +111,9 @@ typedef struct QccCudaState {
 ///   size_t qcc_cuda_scratch_bytes(int64_t maxTokens);
 ///   int qcc_cuda_forward(const QccCudaState *s, int64_t n, int64_t logitRows,
 ///                        void *stream);   // 0, or a cudaError_t
-/// The forward pass reads tokens[0..n) at positions *pos0.. and writes the
+/// The forward pass reads tokens[0..n), token t at position pos[t] of
+/// sequence seq[t] (it attends to that sequence's cache up to pos[t],
+/// including this call's earlier tokens of the sequence), and writes the
 /// logits of the last logitRows tokens (0: none); n <= maxTokens.
 
 #endif

@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
           "--float-activations is for CPU binaries: the CUDA kernels always keep activations to about 15 bits");
     CudaProgram p{qcc_cuda_tensors, qcc_cuda_num_tensors, qcc_cuda_cache_layers, qcc_cuda_num_cache_layers,
                   qcc_cuda_vocab, qcc_cuda_arch, qcc_cuda_scratch_bytes, qcc_cuda_forward};
-    auto m = CudaModel::create(p, std::move(r), ctx, o.kv);
+    auto m = CudaModel::create(p, std::move(r), ctx, o.kv, o.batch);
     if (!m)
       return m.takeError();
     return std::unique_ptr<LanguageModel>(std::move(*m));

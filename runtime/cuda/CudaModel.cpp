@@ -50,8 +50,10 @@ template <typename F> void parallelRows(int64_t n, F f) {
 
 Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &program,
                                                       std::shared_ptr<gguf::Reader> file,
-                                                      int64_t maxContext, KVType kv) {
+                                                      int64_t maxContext, KVType kv, int64_t sequences) {
   const std::string &path = file->path();
+  if (sequences < 1)
+    return fileError(path, "internal error: a model needs at least one sequence");
   if (kv != KVType::F16)
     return fileError(path, "the CUDA target keeps its KV cache in F16 (--kv-type f16)");
   if (maxContext < 1)
@@ -95,7 +97,9 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
   m->prog_ = program;
   m->file_ = std::move(file);
   m->maxCtx_ = maxContext;
-  m->maxTokens_ = std::min(kMaxTokensPerCall, maxContext);
+  m->seqLen_.assign(size_t(sequences), 0);
+  // A call takes a batch of one token a sequence, or a prompt piece.
+  m->maxTokens_ = std::max(sequences, std::min(kMaxTokensPerCall, maxContext));
   // Device memory the model owns; null when the GPU has no room.
   auto dalloc = [&](size_t bytes) {
     void *p = nullptr;
@@ -141,10 +145,11 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
   host.clear();
   host.shrink_to_fit();
 
-  // The KV cache, zeroed (positions past the length are never read).
+  // The KV caches, zeroed (positions past a sequence's length are never
+  // read).
   for (int c = 0; c < program.numCacheLayers; ++c) {
     const QccCudaCacheLayer &l = program.cacheLayers[c];
-    const size_t bytes = size_t(l.kvHeads) * size_t(maxContext) * size_t(l.headDim) * 2;
+    const size_t bytes = size_t(sequences) * size_t(l.kvHeads) * size_t(maxContext) * size_t(l.headDim) * 2;
     void *k = dalloc(bytes), *v = dalloc(bytes);
     if (!k || !v)
       return outOfMemory("the KV cache", 2 * bytes * program.numCacheLayers);
@@ -155,14 +160,12 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
   }
   const size_t scratch = program.scratchBytes(m->maxTokens_);
   void *sc = dalloc(scratch);
-  m->dTokens_ = static_cast<int32_t *>(dalloc(m->maxTokens_ * 4));
-  m->dPos_ = static_cast<int32_t *>(dalloc(4));
+  m->dIn_ = static_cast<int32_t *>(dalloc(3 * m->maxTokens_ * 4));
   const size_t logitBytes = size_t(m->maxTokens_) * size_t(program.vocab) * 4;
   m->dLogits_ = static_cast<float *>(dalloc(logitBytes));
-  if (!sc || !m->dTokens_ || !m->dPos_ || !m->dLogits_)
+  if (!sc || !m->dIn_ || !m->dLogits_)
     return outOfMemory("activations", scratch + logitBytes);
-  check(cudaMallocHost(reinterpret_cast<void **>(&m->hTokens_), m->maxTokens_ * 4), "cudaMallocHost");
-  check(cudaMallocHost(reinterpret_cast<void **>(&m->hPos_), 4), "cudaMallocHost");
+  check(cudaMallocHost(reinterpret_cast<void **>(&m->hIn_), 3 * m->maxTokens_ * 4), "cudaMallocHost");
   check(cudaMallocHost(reinterpret_cast<void **>(&m->hLogits_), logitBytes), "cudaMallocHost");
   cudaStream_t stream;
   check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -173,8 +176,9 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
   s.kcache = m->kcache_.data();
   s.vcache = m->vcache_.data();
   s.maxCtx = maxContext;
-  s.tokens = m->dTokens_;
-  s.pos0 = m->dPos_;
+  s.tokens = m->dIn_;
+  s.pos = m->dIn_ + m->maxTokens_;
+  s.seq = m->dIn_ + 2 * m->maxTokens_;
   s.logits = m->dLogits_;
   s.scratch = sc;
   s.maxTokens = m->maxTokens_;
@@ -185,51 +189,70 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
 }
 
 CudaModel::~CudaModel() {
-  if (graphExec_)
-    cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graphExec_));
-  if (graph_)
-    cudaGraphDestroy(static_cast<cudaGraph_t>(graph_));
+  for (auto &[n, g] : graphs_) {
+    cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(g.second));
+    cudaGraphDestroy(static_cast<cudaGraph_t>(g.first));
+  }
   if (stream_)
     cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
   for (void *p : allocations_)
     cudaFree(p);
-  cudaFreeHost(hTokens_);
-  cudaFreeHost(hPos_);
+  cudaFreeHost(hIn_);
   cudaFreeHost(hLogits_);
 }
 
 void CudaModel::forward(ArrayRef<int32_t> tokens, float *logits, bool lastOnly) {
+  std::vector<int32_t> seqs(tokens.size(), 0);
+  forwardBatch(seqs, tokens, logits, lastOnly);
+}
+
+void CudaModel::forwardBatch(ArrayRef<int32_t> seqs, ArrayRef<int32_t> tokens, float *logits, bool lastOnly) {
   cudaStream_t s = static_cast<cudaStream_t>(stream_);
   const int64_t N = int64_t(tokens.size()), V = prog_.vocab;
-  if (cacheLen_ + N > maxCtx_) {
-    fprintf(stderr, "qcc: internal error: %lld tokens past a context of %lld\n", (long long)(cacheLen_ + N),
-            (long long)maxCtx_);
-    abort();
+  std::vector<int64_t> len = seqLen_;
+  for (int64_t i = 0; i < N; ++i) {
+    const int32_t q = seqs[i];
+    if (q < 0 || q >= int64_t(len.size()) || len[q] >= maxCtx_) {
+      fprintf(stderr, "qcc: internal error: token %lld for sequence %d of %zu, past a context of %lld?\n",
+              (long long)i, q, len.size(), (long long)maxCtx_);
+      abort();
+    }
+    ++len[q];
   }
   for (int64_t done = 0; done < N;) {
     const int64_t n = std::min(maxTokens_, N - done);
     const bool last = done + n == N;
     const int64_t rows = lastOnly ? (last ? 1 : 0) : n;
-    std::memcpy(hTokens_, tokens.data() + done, size_t(n) * 4);
-    *hPos_ = int32_t(cacheLen_);
-    check(cudaMemcpyAsync(dTokens_, hTokens_, size_t(n) * 4, cudaMemcpyHostToDevice, s), "copying tokens");
-    check(cudaMemcpyAsync(dPos_, hPos_, 4, cudaMemcpyHostToDevice, s), "copying the position");
-    if (n == 1 && rows == 1) {
-      // A one-token step: the same launches every time (the position is
-      // read on the device), replayed as one graph.
-      if (!graphExec_) {
+    for (int64_t i = 0; i < n; ++i) {
+      const int32_t q = seqs[done + i];
+      hIn_[i] = tokens[done + i];
+      hIn_[maxTokens_ + i] = int32_t(seqLen_[q]++);
+      hIn_[2 * maxTokens_ + i] = q;
+    }
+    for (int part = 0; part < 3; ++part)
+      check(cudaMemcpyAsync(dIn_ + part * maxTokens_, hIn_ + part * maxTokens_, size_t(n) * 4,
+                            cudaMemcpyHostToDevice, s),
+            "copying the tokens");
+    // A decoding step (every token's logits: one token, or one for each of
+    // several sequences) is the same launches every time (positions and
+    // sequences are read on the device): captured once, replayed.
+    bool distinct = rows == n;
+    for (int64_t i = 1; distinct && i < n; ++i)
+      distinct = std::find(seqs.begin() + done, seqs.begin() + done + i, seqs[done + i]) == seqs.begin() + done + i;
+    if (distinct && n <= 64) {
+      auto it = graphs_.find(n);
+      if (it == graphs_.end()) {
         cudaGraph_t g;
         check(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
-        const int rc = prog_.forward(&state_, 1, 1, s);
+        const int rc = prog_.forward(&state_, n, n, s);
         check(cudaStreamEndCapture(s, &g), "cudaStreamEndCapture");
         if (rc)
           fatal(cudaError_t(rc), "capturing the decoding step");
         cudaGraphExec_t e;
         check(cudaGraphInstantiate(&e, g, 0), "cudaGraphInstantiate");
-        graph_ = g;
-        graphExec_ = e;
+        it = graphs_.emplace(n, std::make_pair(static_cast<void *>(g), static_cast<void *>(e))).first;
       }
-      check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graphExec_), s), "cudaGraphLaunch");
+      check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(it->second.second), s), "cudaGraphLaunch");
     } else if (int rc = prog_.forward(&state_, n, rows, s)) {
       fatal(cudaError_t(rc), "the forward pass");
     }
@@ -239,7 +262,6 @@ void CudaModel::forward(ArrayRef<int32_t> tokens, float *logits, bool lastOnly) 
     check(cudaStreamSynchronize(s), "the forward pass");
     if (rows)
       std::memcpy(logits + (lastOnly ? 0 : done * V), hLogits_, size_t(rows) * V * 4);
-    cacheLen_ += n;
     done += n;
   }
 }

@@ -22,8 +22,71 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
+#include <stdlib.h>
+
+#include <utility>
+
+/// Programmatic dependent launch (Hopper): the generated file defines it to 1
+/// for sm_90a.
+#ifndef QCC_CUDA_PDL
+#define QCC_CUDA_PDL 0
+#endif
 
 namespace qcc_cuda {
+
+// ---------------------------------------------------------------------------
+// Launches. With QCC_CUDA_PDL every kernel is a programmatic dependent
+// launch: it may start while the launch before it still runs (in a stream
+// and in a captured graph), so a decode step's ~300 small kernels do not
+// each pay the launch latency and the previous grid's tail. Every kernel
+// therefore calls priorDone() before it reads an activation, the cache or
+// the positions, or writes anything (the previous grid, and by induction
+// every earlier one, has then finished and its writes are visible), and
+// releaseNext() early so that the next launch can begin. Before priorDone()
+// a kernel may only read the weights, which no launch writes (the linears
+// start streaming them there).
+
+/// Waits until the previous launch in the stream has completed.
+__device__ __forceinline__ void priorDone() {
+#if QCC_CUDA_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+/// Lets the next launch in the stream start (it waits in its priorDone()).
+__device__ __forceinline__ void releaseNext() {
+#if QCC_CUDA_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+/// Whether launches are programmatic: QCC_CUDA_PDL builds, unless the
+/// environment sets QCC_CUDA_PDL=0 (to measure what they bring).
+inline bool programmaticLaunches() {
+  static const bool on = [] {
+    const char *e = getenv("QCC_CUDA_PDL");
+    return QCC_CUDA_PDL && !(e && e[0] == '0');
+  }();
+  return on;
+}
+
+/// kernel<<<grid, block, 0, s>>>(args...), as a programmatic dependent
+/// launch where programmaticLaunches(). A launch error is left for
+/// cudaGetLastError, as with <<<>>>.
+template <typename... P, typename... A>
+inline void launch(void (*kernel)(P...), dim3 grid, dim3 block, cudaStream_t s, A &&...args) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.stream = s;
+  cudaLaunchAttribute attr[1];
+  if (programmaticLaunches()) {
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+  }
+  (void)cudaLaunchKernelEx(&cfg, kernel, std::forward<A>(args)...);
+}
 
 /// A row-major activation as two int8 planes per block of 32: with
 /// d = max|x| / 127, x = d (q + l / 254) to within d / 508 (about 15 bits,
@@ -124,6 +187,8 @@ __device__ __forceinline__ void quantizeRow(F value, Q8Act qa, int t) {
 template <int D>
 __global__ void embed(const float *__restrict__ table, int64_t rows, const int32_t *__restrict__ tokens,
                       float *__restrict__ out) {
+  priorDone();
+  releaseNext();
   const int t = blockIdx.x;
   const int32_t id = tokens[t];
   const bool ok = id >= 0 && id < rows;
@@ -138,6 +203,8 @@ __global__ void embed(const float *__restrict__ table, int64_t rows, const int32
 template <int D>
 __global__ void rmsNorm(const float *__restrict__ x, const float *__restrict__ w, float eps,
                         float *__restrict__ out, Q8Act qa) {
+  priorDone();
+  releaseNext();
   const int t = blockIdx.x;
   const float *xr = x + size_t(t) * D;
   float ss = 0.0f;
@@ -167,6 +234,8 @@ __global__ void rmsNorm(const float *__restrict__ x, const float *__restrict__ w
 
 template <int D>
 __global__ void quantizeRows(const float *__restrict__ x, Q8Act qa) {
+  priorDone();
+  releaseNext();
   const int t = blockIdx.x;
   quantizeRow<D>([&](int i) { return x[size_t(t) * D + i]; }, qa, t);
 }
@@ -175,6 +244,8 @@ __global__ void quantizeRows(const float *__restrict__ x, Q8Act qa) {
 template <int D>
 __global__ void swiglu(const float *__restrict__ g, const float *__restrict__ u, float *__restrict__ out,
                        Q8Act qa) {
+  priorDone();
+  releaseNext();
   const int t = blockIdx.x;
   const size_t r = size_t(t) * D;
   auto f = [&](int i) {
@@ -194,6 +265,8 @@ __global__ void swiglu(const float *__restrict__ g, const float *__restrict__ u,
 /// out = a + b ([n x D]).
 template <int D>
 __global__ void add(const float *__restrict__ a, const float *__restrict__ b, float *out) {
+  priorDone();
+  releaseNext();
   const int t = blockIdx.x;
   int lo, hi;
   slice<D>(lo, hi);
@@ -208,20 +281,22 @@ template <int HALF> struct RopeFreq {
   float f[HALF];
 };
 
-/// Rotates H heads of HD features of each row at position *pos0 + t:
+/// Rotates H heads of HD features of row t at position pos[t]:
 /// pairs (2i, 2i+1) if interleaved, else (i, i + HD/2).
 template <int H, int HD, bool Interleaved>
-__global__ void rope(const float *__restrict__ x, float *__restrict__ out, const int32_t *__restrict__ pos0,
+__global__ void rope(const float *__restrict__ x, float *__restrict__ out, const int32_t *__restrict__ pos,
                      RopeFreq<HD / 2> freq) {
+  priorDone();
+  releaseNext();
   constexpr int half = HD / 2;
   const int t = blockIdx.x;
-  const float pos = float(*pos0 + t);
+  const float p = float(pos[t]);
   int lo, hi;
   slice<H * half>(lo, hi);
   for (int i = lo + threadIdx.x; i < hi; i += blockDim.x) {
     const int h = i / half, k = i % half;
     float s, c;
-    sincosf(pos * freq.f[k], &s, &c);
+    sincosf(p * freq.f[k], &s, &c);
     const size_t i0 = size_t(t) * H * HD + h * HD + (Interleaved ? 2 * k : k);
     const size_t i1 = i0 + (Interleaved ? 1 : half);
     const float a = x[i0], b = x[i1];
@@ -232,14 +307,17 @@ __global__ void rope(const float *__restrict__ x, float *__restrict__ out, const
 
 template <int KV, int HD>
 __global__ void kvAppend(const float *__restrict__ k, const float *__restrict__ v, __half *__restrict__ kc,
-                         __half *__restrict__ vc, const int32_t *__restrict__ pos0, int64_t maxCtx) {
+                         __half *__restrict__ vc, const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
+                         int64_t maxCtx) {
+  priorDone();
+  releaseNext();
   const int t = blockIdx.x;
-  const int64_t p = *pos0 + t;
+  const int64_t p = pos[t], sq = seq[t];
   int lo, hi;
   slice<KV * HD>(lo, hi);
   for (int i = lo + threadIdx.x; i < hi; i += blockDim.x) {
     const int g = i / HD, e = i % HD;
-    const size_t at = (size_t(g) * maxCtx + p) * HD + e;
+    const size_t at = (size_t(sq * KV + g) * maxCtx + p) * HD + e;
     kc[at] = __float2half_rn(k[size_t(t) * KV * HD + i]);
     vc[at] = __float2half_rn(v[size_t(t) * KV * HD + i]);
   }
@@ -247,21 +325,25 @@ __global__ void kvAppend(const float *__restrict__ k, const float *__restrict__ 
 
 /// RoPE of q and k and the cache append of k and v in one launch (the
 /// attention's q/k from RoPE ops used by it alone): q rotated into qOut, k
-/// rotated and v converted into the F16 cache at positions *pos0 + t.
+/// rotated and v converted into sequence seq[t]'s F16 cache at position
+/// pos[t].
 template <int H, int KV, int HD, bool Interleaved>
 __global__ void ropeQKV(const float *__restrict__ q, const float *__restrict__ k, const float *__restrict__ v,
                         float *__restrict__ qOut, __half *__restrict__ kc, __half *__restrict__ vc,
-                        const int32_t *__restrict__ pos0, int64_t maxCtx, RopeFreq<HD / 2> freq) {
+                        const int32_t *__restrict__ pos, const int32_t *__restrict__ seq, int64_t maxCtx,
+                        RopeFreq<HD / 2> freq) {
+  priorDone();
+  releaseNext();
   constexpr int half = HD / 2;
   const int t = blockIdx.x;
-  const int64_t p = *pos0 + t;
-  const float pos = float(p);
+  const int64_t p = pos[t], sq = seq[t];
+  const float fp = float(p);
   int lo, hi;
   slice<(H + KV) * half>(lo, hi);
   for (int i = lo + threadIdx.x; i < hi; i += blockDim.x) {
     const int h = i / half, j = i % half;
     float sn, cs;
-    sincosf(pos * freq.f[j], &sn, &cs);
+    sincosf(fp * freq.f[j], &sn, &cs);
     const int e0 = Interleaved ? 2 * j : j, e1 = e0 + (Interleaved ? 1 : half);
     if (h < H) {
       const size_t b = size_t(t) * H * HD + h * HD;
@@ -270,7 +352,7 @@ __global__ void ropeQKV(const float *__restrict__ q, const float *__restrict__ k
       qOut[b + e1] = c * cs + a * sn;
     } else {
       const int g = h - H;
-      const size_t b = size_t(t) * KV * HD + g * HD, at = (size_t(g) * maxCtx + p) * HD;
+      const size_t b = size_t(t) * KV * HD + g * HD, at = (size_t(sq * KV + g) * maxCtx + p) * HD;
       const float a = k[b + e0], c = k[b + e1];
       kc[at + e0] = __float2half_rn(a * cs - c * sn);
       kc[at + e1] = __float2half_rn(c * cs + a * sn);
@@ -286,13 +368,15 @@ __global__ void ropeQKV(const float *__restrict__ q, const float *__restrict__ k
 template <int H, int KV, int HD>
 __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, const __half *__restrict__ kc,
                                                  const __half *__restrict__ vc, float *__restrict__ out,
-                                                 const int32_t *__restrict__ pos0, int64_t maxCtx, float scale,
-                                                 int64_t window, Q8Act qa) {
+                                                 const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
+                                                 int64_t maxCtx, float scale, int64_t window, Q8Act qa) {
+  priorDone();
+  releaseNext();
   constexpr int E = (HD + 31) / 32;
   __shared__ float sm[8], sl[8], sacc[8][E * 32];
   const int t = blockIdx.x, h = blockIdx.y, g = h / (H / KV);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, nw = blockDim.x / 32;
-  const int64_t p = *pos0 + t, first = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+  const int64_t p = pos[t], first = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
   float qv[E], acc[E];
 #pragma unroll
   for (int e = 0; e < E; ++e) {
@@ -301,7 +385,8 @@ __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, co
     acc[e] = 0.0f;
   }
   float m = -INFINITY, l = 0.0f;
-  const __half *kb = kc + size_t(g) * maxCtx * HD, *vb = vc + size_t(g) * maxCtx * HD;
+  const size_t cache = (size_t(seq[t]) * KV + g) * maxCtx * HD; // this sequence's keys of group g
+  const __half *kb = kc + cache, *vb = vc + cache;
   for (int64_t j = first + warp; j <= p; j += nw) {
     const __half *kr = kb + j * HD, *vr = vb + j * HD;
     float s = 0.0f;
@@ -419,66 +504,128 @@ __device__ __forceinline__ float halfDot(const uint32_t *c, int4 q, int4 l) {
   return float(hq) + float(hl) * kLow;
 }
 
-template <int Layout, int K, int NC>
-__device__ __forceinline__ void dotQ8Row(const QccCudaWeight &w, int64_t row, const Q8Act &x, int t0, int nc,
-                                         int lane, float (&acc)[NC]) {
+/// A block of 32 weights of a row as loaded: codes and scales (CudaABI.h).
+template <int Layout> struct WBlock {
+  uint4 c, c1;  ///< codes: nibbles (c) or int8 (c, c1: Q8_0)
+  uint2 hb;     ///< Q6_K: the high bits
+  uint32_t sc;  ///< Q4_0 / Q8_0: half d; Q4_K: uchar2 (sc, m); Q6_K: char2 scales
+  uint32_t sup; ///< Q4_K: half2 (d, dmin); Q6_K: half d
+};
+
+/// Block b of a row (streamed once: evict first).
+template <int Layout, int K>
+__device__ __forceinline__ WBlock<Layout> loadBlock(const QccCudaWeight &w, int64_t row, int b) {
   constexpr int NB = K / 32;
   const uint8_t *p0 = static_cast<const uint8_t *>(w.p[0]);
+  WBlock<Layout> o;
+  if constexpr (Layout == QCC_CUDA_Q8_0) {
+    const uint4 *src = reinterpret_cast<const uint4 *>(p0 + row * K + b * 32);
+    o.c = __ldcs(src), o.c1 = __ldcs(src + 1);
+  } else {
+    o.c = __ldcs(reinterpret_cast<const uint4 *>(p0 + row * (K / 2) + b * 16));
+  }
+  if constexpr (Layout == QCC_CUDA_Q4_0 || Layout == QCC_CUDA_Q8_0) {
+    o.sc = __ldcs(static_cast<const unsigned short *>(w.p[1]) + row * NB + b);
+  } else if constexpr (Layout == QCC_CUDA_Q4_K) {
+    o.sc = static_cast<const unsigned short *>(w.p[1])[row * NB + b];
+    o.sup = static_cast<const uint32_t *>(w.p[2])[row * (K / 256) + b / 8];
+  } else if constexpr (Layout == QCC_CUDA_Q6_K) {
+    o.hb = __ldcs(reinterpret_cast<const uint2 *>(static_cast<const uint8_t *>(w.p[1]) + row * (K / 4) + b * 8));
+    o.sc = static_cast<const unsigned short *>(w.p[2])[row * NB + b];
+    o.sup = static_cast<const unsigned short *>(w.p[3])[row * (K / 256) + b / 8];
+  }
+  return o;
+}
+
+__device__ __forceinline__ float halfBits(uint32_t v) { return __half2float(__ushort_as_half((unsigned short)v)); }
+
+/// A loaded block as eight words of signed-or-unsigned codes (weights
+/// 4i..4i+3 in c[i], 16+4i.. in c[4+i]) and its scales.
+template <int Layout> struct Codes {
+  uint32_t c[8];
+  float s0 = 0, s1 = 0, m0 = 0;
+};
+template <int Layout> __device__ __forceinline__ Codes<Layout> decode(const WBlock<Layout> &wb) {
+  Codes<Layout> o;
+  if constexpr (Layout == QCC_CUDA_Q8_0) {
+    o.c[0] = wb.c.x, o.c[1] = wb.c.y, o.c[2] = wb.c.z, o.c[3] = wb.c.w;
+    o.c[4] = wb.c1.x, o.c[5] = wb.c1.y, o.c[6] = wb.c1.z, o.c[7] = wb.c1.w;
+    o.s0 = halfBits(wb.sc);
+  } else {
+    const uint32_t v[4] = {wb.c.x, wb.c.y, wb.c.z, wb.c.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      o.c[i] = lo4(v[i]), o.c[4 + i] = hi4(v[i]);
+    if constexpr (Layout == QCC_CUDA_Q4_0) {
+      o.s0 = halfBits(wb.sc);
+    } else if constexpr (Layout == QCC_CUDA_Q4_K) {
+      const float2 dd = __half22float2(*reinterpret_cast<const __half2 *>(&wb.sup));
+      o.s0 = dd.x * float(wb.sc & 0xFF);
+      o.m0 = dd.y * float(wb.sc >> 8);
+    } else if constexpr (Layout == QCC_CUDA_Q6_K) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        uint32_t ha, hh;
+        q6High(wb.hb, i, ha, hh);
+        o.c[i] = __vsub4(o.c[i] | ha, 0x20202020u);
+        o.c[4 + i] = __vsub4(o.c[4 + i] | hh, 0x20202020u);
+      }
+      const float d = halfBits(wb.sup);
+      o.s0 = d * float(int8_t(wb.sc & 0xFF));
+      o.s1 = d * float(int8_t(wb.sc >> 8));
+    }
+  }
+  return o;
+}
+
+/// Block b of token row xr of a q8 activation, both planes.
+struct XBlock {
+  int4 qa, qb, la, lb;
+  float2 ds;
+};
+template <int K> __device__ __forceinline__ XBlock loadX(const Q8Act &x, size_t xr, int b) {
+  const int4 *xq = reinterpret_cast<const int4 *>(x.q + xr * K + b * 32);
+  const int4 *xl = reinterpret_cast<const int4 *>(x.l + xr * K + b * 32);
+  return XBlock{__ldg(xq), __ldg(xq + 1), __ldg(xl), __ldg(xl + 1), __ldg(x.ds + xr * (K / 32) + b)};
+}
+
+/// The block's sum of w * x.
+template <int Layout> __device__ __forceinline__ float blockDot(const Codes<Layout> &w, const XBlock &x) {
+  const float fa = halfDot(w.c, x.qa, x.la), fb = halfDot(w.c + 4, x.qb, x.lb);
+  if constexpr (Layout == QCC_CUDA_Q4_0)
+    return w.s0 * (x.ds.x * (fa + fb) - 8.0f * x.ds.y);
+  else if constexpr (Layout == QCC_CUDA_Q8_0)
+    return w.s0 * x.ds.x * (fa + fb);
+  else if constexpr (Layout == QCC_CUDA_Q4_K)
+    return w.s0 * x.ds.x * (fa + fb) - w.m0 * x.ds.y;
+  else
+    return x.ds.x * (w.s0 * fa + w.s1 * fb);
+}
+
+/// R rows from `row` times NC tokens from t0 (nc of them), lane l taking
+/// blocks l, l + 32, ...: each block's weights loaded and decoded once, each
+/// token's activation block loaded once for the R rows.
+template <int Layout, int K, int NC, int R>
+__device__ __forceinline__ void dotQ8Rows(const QccCudaWeight &w, const int64_t (&row)[R], const Q8Act &x, int t0,
+                                          int nc, int lane, float (&acc)[R][NC]) {
+  constexpr int NB = K / 32;
 #pragma unroll 4
   for (int b = lane; b < NB; b += 32) {
-    uint32_t c[8];
-    float s0 = 0, s1 = 0, m0 = 0; // per-layout scales
-    if constexpr (Layout == QCC_CUDA_Q8_0) {
-      const uint4 *src = reinterpret_cast<const uint4 *>(p0 + row * K + b * 32);
-      const uint4 a = __ldcs(src), bb = __ldcs(src + 1);
-      c[0] = a.x, c[1] = a.y, c[2] = a.z, c[3] = a.w, c[4] = bb.x, c[5] = bb.y, c[6] = bb.z, c[7] = bb.w;
-      s0 = __half2float(__ldcs(static_cast<const __half *>(w.p[1]) + row * NB + b));
-    } else {
-      const uint4 a = __ldcs(reinterpret_cast<const uint4 *>(p0 + row * (K / 2) + b * 16));
-      const uint32_t v[4] = {a.x, a.y, a.z, a.w};
+    WBlock<Layout> wb[R];
 #pragma unroll
-      for (int i = 0; i < 4; ++i)
-        c[i] = lo4(v[i]), c[4 + i] = hi4(v[i]);
-      if constexpr (Layout == QCC_CUDA_Q4_0) {
-        s0 = __half2float(__ldcs(static_cast<const __half *>(w.p[1]) + row * NB + b));
-      } else if constexpr (Layout == QCC_CUDA_Q4_K) {
-        const uchar2 sm = static_cast<const uchar2 *>(w.p[1])[row * NB + b];
-        const float2 dd = __half22float2(static_cast<const __half2 *>(w.p[2])[row * (K / 256) + b / 8]);
-        s0 = dd.x * float(sm.x);
-        m0 = dd.y * float(sm.y);
-      } else if constexpr (Layout == QCC_CUDA_Q6_K) {
-        const uint2 hb = __ldcs(reinterpret_cast<const uint2 *>(static_cast<const uint8_t *>(w.p[1]) +
-                                                                row * (K / 4) + b * 8));
+    for (int r = 0; r < R; ++r)
+      wb[r] = loadBlock<Layout, K>(w, row[r], b);
+    Codes<Layout> c[R];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          uint32_t ha, hh;
-          q6High(hb, i, ha, hh);
-          c[i] = __vsub4(c[i] | ha, 0x20202020u);
-          c[4 + i] = __vsub4(c[4 + i] | hh, 0x20202020u);
-        }
-        const char2 sc = static_cast<const char2 *>(w.p[2])[row * NB + b];
-        const float d = __half2float(static_cast<const __half *>(w.p[3])[row * (K / 256) + b / 8]);
-        s0 = d * float(sc.x);
-        s1 = d * float(sc.y);
-      }
-    }
+    for (int r = 0; r < R; ++r)
+      c[r] = decode<Layout>(wb[r]);
 #pragma unroll
     for (int t = 0; t < NC; ++t) {
       if (t < nc) {
-        const size_t xr = size_t(t0 + t);
-        const int4 *xq = reinterpret_cast<const int4 *>(x.q + xr * K + b * 32);
-        const int4 *xl = reinterpret_cast<const int4 *>(x.l + xr * K + b * 32);
-        const int4 qa = __ldg(xq), qb = __ldg(xq + 1), la = __ldg(xl), lb = __ldg(xl + 1);
-        const float2 dx = __ldg(x.ds + xr * NB + b);
-        const float fa = halfDot(c, qa, la), fb = halfDot(c + 4, qb, lb);
-        if constexpr (Layout == QCC_CUDA_Q4_0)
-          acc[t] += s0 * (dx.x * (fa + fb) - 8.0f * dx.y);
-        else if constexpr (Layout == QCC_CUDA_Q8_0)
-          acc[t] += s0 * dx.x * (fa + fb);
-        else if constexpr (Layout == QCC_CUDA_Q4_K)
-          acc[t] += s0 * dx.x * (fa + fb) - m0 * dx.y;
-        else
-          acc[t] += dx.x * (s0 * fa + s1 * fb);
+        const XBlock xb = loadX<K>(x, size_t(t0 + t), b);
+#pragma unroll
+        for (int r = 0; r < R; ++r)
+          acc[r][t] += blockDot<Layout>(c[r], xb);
       }
     }
   }
@@ -496,7 +643,7 @@ __device__ __forceinline__ void mma16816(int (&c)[4], uint32_t a0, uint32_t a1, 
                : "r"(a0), "r"(a1), "r"(b0));
 }
 
-constexpr int kMmqRows = 128, kMmqTokens = 64; // block tile; four warps of 32 rows
+constexpr int kMmqRows = 128; // rows of a block of the tensor-core product: four warps of 32
 
 /// One 16-row tile's share of a block of 32 weights for thread (g, i):
 /// A words (rows a = g, b = g + 8: weights 4i.. in A[0], A[1], 16+4i.. in
@@ -596,21 +743,134 @@ __device__ __forceinline__ void mmaTile(const ATile &a, uint32_t Q0, uint32_t Q1
   }
 }
 
-/// Many tokens: each warp multiplies 32 rows (two 16-row tiles sharing each
-/// activation fragment) by the block's 64 tokens, a block of 32 weights at
-/// a time, with int8 tensor-core products (m16n8k32; Q6_K's two 16-weight
-/// halves with their own scales, m16n8k16). Fragments (PTX ISA, 8-bit mma):
-/// thread (g = lane / 4, i = lane % 4) holds A words (row g | g+8, weights
-/// 4i..4i+3 | 16+4i..), B words (token g, the same weights) and C (rows
-/// g | g+8, tokens 2i, 2i+1) - the nibble order's word i gives a thread both
-/// of its A words. A launch's jobs each have a multiple of 32 rows (or is
-/// one job).
-template <int Layout, int K>
+/// ldmatrix.x4: four 8x8 matrices of 16-bit elements (rows of 16 bytes at
+/// the addresses lanes 8m..8m+7 give for matrix m); lane (g, i) receives
+/// word i of row g of each.
+__device__ __forceinline__ void ldmatrix4(uint32_t (&r)[4], const void *rowAddr) {
+  const unsigned a = unsigned(__cvta_generic_to_shared(rowAddr));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+
+constexpr int kMmqChunk = 4;                 // blocks of 32 weights staged at a time
+constexpr int kMmqStride = kMmqChunk * 32 + 16; // bytes a token's row of one plane takes in shared memory
+
+/// Many tokens: a block of four warps multiplies 128 rows (32 a warp: two
+/// 16-row tiles sharing each activation fragment) by NT * 8 tokens, with
+/// int8 tensor-core products (m16n8k32; Q6_K's two 16-weight halves with
+/// their own scales, m16n8k16). The tokens' activations are staged in
+/// shared memory kMmqChunk blocks at a time (16-byte loads, read once per
+/// block of 128 rows) and read as B fragments with ldmatrix (a token's 16
+/// bytes are an 8x8 b16 matrix's row: lane (g, i) gets word i of token g,
+/// the fragment layout); each warp reads its weights' A fragments directly.
+/// Fragments (PTX ISA, 8-bit mma): thread (g = lane / 4, i = lane % 4)
+/// holds A words (row g | g+8, weights 4i..4i+3 | 16+4i..), B words (token
+/// g, the same weights) and C (rows g | g+8, tokens 2i, 2i+1) - the nibble
+/// order's word i gives a thread both of its A words. A launch's jobs each
+/// have a multiple of 32 rows (or is one job).
+template <int Layout, int K, int NT>
 __global__ void __launch_bounds__(128) linearMMQ(LinJobs jobs, Q8Act x, int n) {
-  constexpr int NB = K / 32;
+  constexpr int NB = K / 32, T = NT * 8;
+  __shared__ __align__(16) int8_t xs[2][T][kMmqStride]; // planes q, l
+  __shared__ float2 ds[T][kMmqChunk];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
   const int r0 = blockIdx.x * kMmqRows + warp * 32;
-  if (r0 >= jobs.start[jobs.count])
+  priorDone();
+  releaseNext();
+  const bool active = r0 < jobs.start[jobs.count]; // idle warps still stage
+  int first = 0, end = 1;
+  const LinJob &J = jobOf(jobs, active ? r0 : 0, first, end);
+  int64_t rows[2][2];
+#pragma unroll
+  for (int m = 0; m < 2; ++m)
+    for (int h = 0; h < 2; ++h)
+      rows[m][h] = min(r0 - first + 16 * m + 8 * h + g, end - first - 1);
+  const int t0 = blockIdx.y * T;
+  float acc[2][NT][4];
+#pragma unroll
+  for (int m = 0; m < 2; ++m)
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+      acc[m][nt][0] = acc[m][nt][1] = acc[m][nt][2] = acc[m][nt][3] = 0.0f;
+  for (int c0 = 0; c0 < NB; c0 += kMmqChunk) {
+    const int nb = min(kMmqChunk, NB - c0);
+    // Stage blocks [c0, c0 + nb) of the tokens (past n: the last token).
+    __syncthreads(); // the previous chunk's readers are done
+    for (int e = threadIdx.x; e < 2 * T * kMmqChunk * 2; e += blockDim.x) {
+      const int half = e % 2, j = (e / 2) % kMmqChunk, t = (e / (2 * kMmqChunk)) % T, pl = e / (2 * kMmqChunk * T);
+      if (j < nb) {
+        const size_t src = size_t(min(t0 + t, n - 1)) * K + (c0 + j) * 32 + half * 16;
+        *reinterpret_cast<int4 *>(&xs[pl][t][j * 32 + half * 16]) =
+            __ldg(reinterpret_cast<const int4 *>((pl ? x.l : x.q) + src));
+      }
+    }
+    for (int e = threadIdx.x; e < T * kMmqChunk; e += blockDim.x) {
+      const int j = e % kMmqChunk, t = e / kMmqChunk;
+      if (j < nb)
+        ds[t][j] = __ldg(x.ds + size_t(min(t0 + t, n - 1)) * NB + c0 + j);
+    }
+    __syncthreads();
+    if (!active)
+      continue;
+#pragma unroll
+    for (int j = 0; j < kMmqChunk; ++j) {
+      if (j >= nb)
+        break;
+      ATile a0, a1;
+      loadATile<Layout, K>(J, rows[0][0], rows[0][1], c0 + j, i, a0);
+      loadATile<Layout, K>(J, rows[1][0], rows[1][1], c0 + j, i, a1);
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        // Lanes 8m..8m+7 address matrix m: q low / high 16, l low / high 16.
+        const int mat = lane / 8;
+        uint32_t B[4];
+        ldmatrix4(B, &xs[mat / 2][nt * 8 + lane % 8][j * 32 + (mat % 2) * 16]);
+        const float2 d0 = ds[nt * 8 + 2 * i][j], d1 = ds[nt * 8 + 2 * i + 1][j];
+        mmaTile<Layout>(a0, B[0], B[1], B[2], B[3], d0, d1, acc[0][nt]);
+        mmaTile<Layout>(a1, B[0], B[1], B[2], B[3], d0, d1, acc[1][nt]);
+      }
+    }
+  }
+  if (!active)
+    return;
+#pragma unroll
+  for (int m = 0; m < 2; ++m)
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int64_t row = r0 - first + 16 * m + g + (e >= 2 ? 8 : 0);
+        const int t = t0 + nt * 8 + 2 * i + (e & 1);
+        if (row < end - first && t < n) {
+          const size_t o = size_t(t) * J.ldo + row;
+          J.out[o] = acc[m][nt][e] + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
+        }
+      }
+}
+
+constexpr int kSplitWarps = 8; // warps sharing one 32-row tile of the split-K product
+
+/// A batch of a few tokens (decoding several sequences): the weights must
+/// stream at the memory's rate, so each block takes only 32 rows (two
+/// 16-row tiles) by NT * 8 tokens (block id = row tile * columns + token
+/// column: a row tile's columns run together, the second reading its
+/// weights from L2), and its
+/// kSplitWarps warps split K (warp w
+/// takes blocks of 32 weights w, w + 8, ...), reading A and B fragments
+/// directly (each B word serves 32 rows); the warps' sums are added in a
+/// fixed order at the end. Fragments and scaling as in linearMMQ.
+template <int Layout, int K, int NT>
+__global__ void __launch_bounds__(32 * kSplitWarps) linearMMQSplit(LinJobs jobs, Q8Act x, int n, int columns) {
+  constexpr int NB = K / 32;
+  __shared__ float part[kSplitWarps - 1][2 * NT * 4][32];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
+  // (One column below 32 tokens: the constant start keeps the code that
+  // measured fastest at batch 16.)
+  const int r0 = int(NT >= 4 ? blockIdx.x / unsigned(columns) : blockIdx.x) * 32;
+  priorDone();
+  releaseNext();
+  if (r0 >= jobs.start[jobs.count]) // the whole block
     return;
   int first, end;
   const LinJob &J = jobOf(jobs, r0, first, end);
@@ -619,47 +879,62 @@ __global__ void __launch_bounds__(128) linearMMQ(LinJobs jobs, Q8Act x, int n) {
   for (int m = 0; m < 2; ++m)
     for (int h = 0; h < 2; ++h)
       rows[m][h] = min(r0 - first + 16 * m + 8 * h + g, end - first - 1);
-  const int t0 = blockIdx.y * kMmqTokens;
-  int tB[8], tC[8][2];
+  const int t0 = NT >= 4 ? int(blockIdx.x % unsigned(columns)) * NT * 8 : 0;
+  int tB[NT], tC[NT][2];
 #pragma unroll
-  for (int nt = 0; nt < 8; ++nt) {
+  for (int nt = 0; nt < NT; ++nt) {
     tB[nt] = min(t0 + nt * 8 + g, n - 1);
     tC[nt][0] = min(t0 + nt * 8 + 2 * i, n - 1);
     tC[nt][1] = min(t0 + nt * 8 + 2 * i + 1, n - 1);
   }
-  float acc[2][8][4];
+  float acc[2][NT][4];
 #pragma unroll
   for (int m = 0; m < 2; ++m)
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt)
+    for (int nt = 0; nt < NT; ++nt)
       acc[m][nt][0] = acc[m][nt][1] = acc[m][nt][2] = acc[m][nt][3] = 0.0f;
-  for (int b = 0; b < NB; ++b) {
+#pragma unroll 2
+  for (int b = warp; b < NB; b += kSplitWarps) {
     ATile a0, a1;
     loadATile<Layout, K>(J, rows[0][0], rows[0][1], b, i, a0);
     loadATile<Layout, K>(J, rows[1][0], rows[1][1], b, i, a1);
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
+    for (int nt = 0; nt < NT; ++nt) {
       const size_t xo = size_t(tB[nt]) * K + b * 32 + 4 * i;
-      const uint32_t Q0 = *reinterpret_cast<const uint32_t *>(x.q + xo);
-      const uint32_t Q1 = *reinterpret_cast<const uint32_t *>(x.q + xo + 16);
-      const uint32_t L0 = *reinterpret_cast<const uint32_t *>(x.l + xo);
-      const uint32_t L1 = *reinterpret_cast<const uint32_t *>(x.l + xo + 16);
-      const float2 d0 = x.ds[size_t(tC[nt][0]) * NB + b], d1 = x.ds[size_t(tC[nt][1]) * NB + b];
+      const uint32_t Q0 = __ldg(reinterpret_cast<const uint32_t *>(x.q + xo));
+      const uint32_t Q1 = __ldg(reinterpret_cast<const uint32_t *>(x.q + xo + 16));
+      const uint32_t L0 = __ldg(reinterpret_cast<const uint32_t *>(x.l + xo));
+      const uint32_t L1 = __ldg(reinterpret_cast<const uint32_t *>(x.l + xo + 16));
+      const float2 d0 = __ldg(x.ds + size_t(tC[nt][0]) * NB + b), d1 = __ldg(x.ds + size_t(tC[nt][1]) * NB + b);
       mmaTile<Layout>(a0, Q0, Q1, L0, L1, d0, d1, acc[0][nt]);
       mmaTile<Layout>(a1, Q0, Q1, L0, L1, d0, d1, acc[1][nt]);
     }
   }
+  if (warp > 0)
+#pragma unroll
+    for (int m = 0; m < 2; ++m)
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          part[warp - 1][(m * NT + nt) * 4 + e][lane] = acc[m][nt][e];
+  __syncthreads();
+  if (warp > 0)
+    return;
 #pragma unroll
   for (int m = 0; m < 2; ++m)
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt)
+    for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
+        float v = acc[m][nt][e];
+        for (int w = 0; w < kSplitWarps - 1; ++w)
+          v += part[w][(m * NT + nt) * 4 + e][lane];
         const int64_t row = r0 - first + 16 * m + g + (e >= 2 ? 8 : 0);
         const int t = t0 + nt * 8 + 2 * i + (e & 1);
         if (row < end - first && t < n) {
           const size_t o = size_t(t) * J.ldo + row;
-          J.out[o] = acc[m][nt][e] + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
+          J.out[o] = v + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
         }
       }
 }
@@ -703,58 +978,144 @@ __device__ __forceinline__ void dotFloatRow(const QccCudaWeight &w, int64_t row,
   }
 }
 
-/// Rows of a linear, one warp each, for NC tokens from t0 (grid.y): int8
-/// planes times quantized weights (dp4a), or float rows times F16 / F32
-/// weights.
-template <int Layout, int K, int NC>
-__global__ void __launch_bounds__(32 * kRowsPerBlock) linearRows(LinJobs jobs, Q8Act xq, const float *xf, int n) {
+/// Bytes a weight row of K columns has in plane i of a layout (CudaABI.h).
+template <int Layout, int K> __host__ __device__ constexpr int64_t planeRowBytes(int i) {
+  switch (Layout) {
+  case QCC_CUDA_Q4_0:
+    return i == 0 ? K / 2 : i == 1 ? K / 32 * 2 : 0;
+  case QCC_CUDA_Q8_0:
+    return i == 0 ? K : i == 1 ? K / 32 * 2 : 0;
+  case QCC_CUDA_Q4_K:
+    return i == 0 ? K / 2 : i == 1 ? K / 32 * 2 : i == 2 ? K / 256 * 4 : 0;
+  case QCC_CUDA_Q6_K:
+    return i == 0 ? K / 2 : i == 1 ? K / 4 : i == 2 ? K / 16 : K / 256 * 2;
+  case QCC_CUDA_F16:
+    return i == 0 ? K * 2 : 0;
+  default:
+    return i == 0 ? K * 4 : 0;
+  }
+}
+
+/// Asks L2 for one weight row, all planes, a warp's lanes taking 128-byte
+/// lines in turn: issued before priorDone(), the row arrives while the
+/// previous launch finishes.
+template <int Layout, int K>
+__device__ __forceinline__ void prefetchRow(const QccCudaWeight &w, int64_t row, int lane) {
+#if QCC_CUDA_PDL
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int64_t rb = planeRowBytes<Layout, K>(i);
+    if (rb == 0)
+      continue;
+    const char *base = static_cast<const char *>(w.p[i]) + row * rb;
+    for (int64_t o = int64_t(lane) * 128; o < rb; o += 32 * 128)
+      asm volatile("prefetch.global.L2 [%0];" ::"l"(base + o));
+  }
+#else
+  (void)w, (void)row, (void)lane;
+#endif
+}
+
+/// R rows of a linear a warp (kRowsPerBlock warps a block), for NC tokens
+/// from t0: int8 planes times quantized weights (dp4a), or float rows times
+/// F16 / F32 weights (R = 1). Block id = row block * columns + token column,
+/// so that the columns of a row block run together and its second column
+/// reads the weights from L2.
+template <int Layout, int K, int NC, int R>
+__global__ void __launch_bounds__(32 * kRowsPerBlock) linearRows(LinJobs jobs, Q8Act xq, const float *xf, int n,
+                                                                 int columns) {
   constexpr bool quantized = Layout != QCC_CUDA_F16 && Layout != QCC_CUDA_F32;
+  static_assert(quantized || R == 1, "float rows go one a warp");
   const int lane = threadIdx.x % 32;
-  const int r = blockIdx.x * kRowsPerBlock + threadIdx.x / 32;
-  if (r >= jobs.start[jobs.count])
+  const int col = int(blockIdx.x % unsigned(columns)), rb = int(blockIdx.x / unsigned(columns));
+  const int r0 = (rb * kRowsPerBlock + int(threadIdx.x / 32)) * R;
+  if (r0 >= jobs.start[jobs.count])
     return;
   int first, end;
-  const LinJob &J = jobOf(jobs, r, first, end);
-  const int64_t row = r - first;
-  const int t0 = blockIdx.y * NC, nc = min(NC, n - t0);
-  float acc[NC];
+  const LinJob &J = jobOf(jobs, r0, first, end); // R divides a job's 32-row tiles
+  int64_t row[R];
 #pragma unroll
-  for (int t = 0; t < NC; ++t)
-    acc[t] = 0.0f;
-  if constexpr (quantized)
-    dotQ8Row<Layout, K, NC>(J.w, row, xq, t0, nc, lane, acc);
-  else
-    dotFloatRow<Layout, K, NC>(J.w, row, xf, t0, nc, lane, acc);
-#pragma unroll
-  for (int t = 0; t < NC; ++t) {
-    const float v = warpSum(acc[t]);
-    if (lane == 0 && t < nc) {
-      const size_t o = size_t(t0 + t) * J.ldo + row;
-      J.out[o] = v + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
-    }
+  for (int r = 0; r < R; ++r) {
+    row[r] = min(r0 + r, end - 1) - first;
+    prefetchRow<Layout, K>(J.w, row[r], lane); // before the previous launch ends
   }
+  priorDone();
+  releaseNext();
+  const int t0 = col * NC, nc = min(NC, n - t0);
+  float acc[R][NC];
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int t = 0; t < NC; ++t)
+      acc[r][t] = 0.0f;
+  if constexpr (quantized)
+    dotQ8Rows<Layout, K, NC, R>(J.w, row, xq, t0, nc, lane, acc);
+  else
+    dotFloatRow<Layout, K, NC>(J.w, row[0], xf, t0, nc, lane, acc[0]);
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int t = 0; t < NC; ++t) {
+      const float v = warpSum(acc[r][t]);
+      if (lane == 0 && t < nc && r0 + r < end) {
+        const size_t o = size_t(t0 + t) * J.ldo + row[r];
+        J.out[o] = v + (J.bias ? J.bias[row[r]] : 0.0f) + (J.add ? J.add[o] : 0.0f);
+      }
+    }
 }
 
 /// Tokens per block column of a short multi-token matrix-vector launch.
 constexpr int kTokensPerColumn = 8;
+/// Inputs of [kMinSplitTokens, kMaxSplitTokens] tokens go through the
+/// split-K tensor-core product.
+constexpr int kMinSplitTokens = 6, kMaxSplitTokens = 64;
 
-/// Launches a linear over n tokens: the matrix-vector product for up to
-/// kTokensPerColumn tokens, the tensor-core product beyond.
+template <int Layout, int K, int NC, int R>
+inline void launchRows(const LinJobs &jobs, const Q8Act &xq, const float *xf, int n, cudaStream_t s) {
+  const int total = jobs.start[jobs.count];
+  const int columns = (n + NC - 1) / NC;
+  const unsigned blocks = unsigned((total + kRowsPerBlock * R - 1) / (kRowsPerBlock * R));
+  launch(linearRows<Layout, K, NC, R>, dim3(blocks * unsigned(columns)), 32 * kRowsPerBlock, s, jobs, xq, xf, n,
+         columns);
+}
+
+/// Rows a warp takes in quantized matrix-vector products: two (each
+/// activation block loaded once for both) for several tokens and for Q4_0,
+/// where that measured faster on the H100; one for the other single-token
+/// products (Q4_K, Q6_K, Q8_0: more bytes or scales a block).
+template <int Layout> constexpr int rowsPerWarp(int nc) { return nc > 1 || Layout == QCC_CUDA_Q4_0 ? 2 : 1; }
+
+/// Launches a linear over n tokens: the matrix-vector product for one token
+/// and for up to kMinSplitTokens - 1; the split-K tensor-core product for
+/// a batch of up to kMaxSplitTokens (8-, 16- or 32-token tiles); 64-token
+/// tiles with staged activations past that (prompts). The thresholds are
+/// where the H100 measured the faster kernel (docs/BENCHMARKS.md).
 template <int Layout, int K>
 inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, int n, cudaStream_t s) {
   const int total = jobs.start[jobs.count];
-  const unsigned blocks = unsigned((total + kRowsPerBlock - 1) / kRowsPerBlock);
   constexpr bool quantized = Layout != QCC_CUDA_F16 && Layout != QCC_CUDA_F32;
-  if (n == 1)
-    linearRows<Layout, K, 1><<<dim3(blocks, 1), 32 * kRowsPerBlock, 0, s>>>(jobs, xq, xf, n);
-  else if (!quantized || n <= kTokensPerColumn)
-    linearRows<Layout, K, kTokensPerColumn>
-        <<<dim3(blocks, unsigned((n + kTokensPerColumn - 1) / kTokensPerColumn)), 32 * kRowsPerBlock, 0, s>>>(
-            jobs, xq, xf, n);
-  else
-    linearMMQ<Layout, K><<<dim3(unsigned((total + kMmqRows - 1) / kMmqRows),
-                                unsigned((n + kMmqTokens - 1) / kMmqTokens)),
-                           128, 0, s>>>(jobs, xq, n);
+  if constexpr (!quantized) {
+    if (n == 1)
+      launchRows<Layout, K, 1, 1>(jobs, xq, xf, n, s);
+    else
+      launchRows<Layout, K, kTokensPerColumn, 1>(jobs, xq, xf, n, s);
+  } else if (n == 1) {
+    launchRows<Layout, K, 1, rowsPerWarp<Layout>(1)>(jobs, xq, xf, n, s);
+  } else if (n < kMinSplitTokens) {
+    launchRows<Layout, K, kTokensPerColumn, rowsPerWarp<Layout>(kTokensPerColumn)>(jobs, xq, xf, n, s);
+  } else if (n <= kMaxSplitTokens) {
+    const unsigned tiles = unsigned((total + 31) / 32);
+    if (n <= 8)
+      launch(linearMMQSplit<Layout, K, 1>, dim3(tiles), 32 * kSplitWarps, s, jobs, xq, n, 1);
+    else if (n <= 16)
+      launch(linearMMQSplit<Layout, K, 2>, dim3(tiles), 32 * kSplitWarps, s, jobs, xq, n, 1);
+    else
+      launch(linearMMQSplit<Layout, K, 4>, dim3(tiles * unsigned((n + 31) / 32)), 32 * kSplitWarps, s, jobs, xq, n,
+             (n + 31) / 32);
+  } else {
+    launch(linearMMQ<Layout, K, 8>, dim3(unsigned((total + kMmqRows - 1) / kMmqRows), unsigned((n + 63) / 64)), 128,
+           s, jobs, xq, n);
+  }
 }
 
 } // namespace qcc_cuda

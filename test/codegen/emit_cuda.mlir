@@ -18,6 +18,10 @@ module attributes {qcc.rope_layout = "interleaved"} {
 
   // The tables the runtime checks against the file: each tensor once per
   // form it is read in (the tied embedding as a table and as a matrix).
+  // Hopper builds launch every kernel as a programmatic dependent launch.
+  // CHECK: #define QCC_CUDA_PDL 1
+  // CHECK-NEXT: #include "runtime/cuda/Kernels.cuh"
+  // SM80-NOT: QCC_CUDA_PDL
   // CHECK: extern const QccCudaTensor qcc_cuda_tensors[] = {
   // CHECK-DAG: {"blk.0.attn_q.weight", 8, 672ull, 1088ull, 32, 32, 0, 1},
   // CHECK-DAG: {"blk.0.ffn_gate.weight", 2, 5152ull, 1152ull, 64, 32, 0, 0},
@@ -33,9 +37,9 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // CHECK: const RopeFreq<8> kRope0 = {{[{][{]}}0x1p+0f,
   // CHECK: size_t qcc_cuda_scratch_bytes(int64_t maxTokens)
   // CHECK-LABEL: int qcc_cuda_forward(
-  // CHECK: embed<32><<<rowGrid(n, 32), kRowThreads, 0, s>>>(
+  // CHECK: launch(embed<32>, rowGrid(n, 32), kRowThreads, s, 
   // The norm writes the int8 planes its quantized consumers read.
-  // CHECK: rmsNorm<32><<<rowGrid(n, 32), {{.*}}, nullptr, [[QN:sc.q[0-9]+]]);
+  // CHECK: launch(rmsNorm<32>, rowGrid(n, 32), {{.*}}, nullptr, [[QN:sc.q[0-9]+]]);
   // q has a bias: its own launch with the bias in the epilogue; k and v share one.
   // CHECK: J.count = 1;
   // CHECK-NEXT: J.j[0] = LinJob{w[{{[0-9]+}}], [[Q:sc.f[0-9]+]], nullptr, static_cast<const float *>(w[{{[0-9]+}}].p[0]), 32};
@@ -48,18 +52,18 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // (which writes the int8 planes of its output itself when the head size
   // is a multiple of 32; here, 16, a quantize launch does).
   // CHECK-NOT: rope<
-  // CHECK: ropeQKV<2, 2, 16, true><<<rowGrid(n, (2 + 2) * 16 / 2), kRowThreads, 0, s>>>([[Q]], [[K]], [[V]], [[QR:sc.f[0-9]+]], {{.*}}kcache[0]{{.*}}vcache[0]
-  // CHECK: attention<2, 2, 16><<<dim3(unsigned(n), 2), 256, 0, s>>>([[QR]], {{.*}}, [[A:sc.f[0-9]+]], S->pos0, S->maxCtx, 0x1p-2f, 0, Q8Act{});
-  // CHECK-NEXT: quantizeRows<32><<<rowGrid(n, 32), kRowThreads, 0, s>>>([[A]], [[QA:sc.q[0-9]+]]);
+  // CHECK: launch(ropeQKV<2, 2, 16, true>, rowGrid(n, (2 + 2) * 16 / 2), kRowThreads, s, [[Q]], [[K]], [[V]], [[QR:sc.f[0-9]+]], {{.*}}kcache[0]{{.*}}vcache[0]
+  // CHECK: launch(attention<2, 2, 16>, dim3(unsigned(n), 2), 256, s, [[QR]], {{.*}}, [[A:sc.f[0-9]+]], S->pos, S->seq, S->maxCtx, 0x1p-2f, 0, Q8Act{});
+  // CHECK-NEXT: launch(quantizeRows<32>, rowGrid(n, 32), kRowThreads, s, [[A]], [[QA:sc.q[0-9]+]]);
   // The residual add is the output projection's epilogue (its addend: the embedding rows).
   // CHECK: J.j[0] = LinJob{w[{{[0-9]+}}], [[X1:sc.f[0-9]+]], sc.f0, nullptr, 32};
   // CHECK: launchLinear<QCC_CUDA_Q8_0, 32>(J, rowsFrom([[QA]], 32, 0)
   // The add's result feeds quantized gate/up: its planes by a quantize launch.
-  // CHECK: quantizeRows<32><<<rowGrid(n, 32), kRowThreads, 0, s>>>([[X1]], [[QX:sc.q[0-9]+]]);
+  // CHECK: launch(quantizeRows<32>, rowGrid(n, 32), kRowThreads, s, [[X1]], [[QX:sc.q[0-9]+]]);
   // CHECK: J.count = 2;
   // CHECK: launchLinear<QCC_CUDA_Q4_0, 32>(J, rowsFrom([[QX]], 32, 0)
   // SwiGLU writes only the planes the down projection reads.
-  // CHECK: swiglu<64><<<rowGrid(n, 64), kRowThreads, 0, s>>>({{sc.f[0-9]+}}, {{sc.f[0-9]+}}, nullptr, [[QS:sc.q[0-9]+]]);
+  // CHECK: launch(swiglu<64>, rowGrid(n, 64), kRowThreads, s, {{sc.f[0-9]+}}, {{sc.f[0-9]+}}, nullptr, [[QS:sc.q[0-9]+]]);
   // CHECK: J.j[0] = LinJob{w[{{[0-9]+}}], {{sc.f[0-9]+}}, [[X1]], nullptr, 32};
   // CHECK: launchLinear<QCC_CUDA_Q8_0, 64>(J, rowsFrom([[QS]], 64, 0)
   // The head: the last logitRows rows into the logits.

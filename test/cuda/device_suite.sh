@@ -63,11 +63,46 @@ if command -v compute-sanitizer >/dev/null && [ -f dt_Q4_0.gguf ]; then
     bad "memcheck"; tail -20 "$OUT/memcheck.txt"
   fi
 fi
+# Batched decoding (-b): sequences sampled together equal the same
+# sequences sampled alone (up to 8 tokens a step, each token's arithmetic is
+# the single-token one), and 16 greedy sequences (the tensor-core products)
+# each give the greedy text.
+if [ -f dt_Q4_0.gguf ]; then
+  split() { # FILE N: sequence i's text of a -b N output into FILE.i
+    python3 -c '
+import sys
+b, n = open(sys.argv[1]).read(), int(sys.argv[2])
+for i in range(n):
+    s = b.index("[%d] " % i) + len("[%d] " % i)
+    e = b.index("\n[%d] " % (i + 1)) + 1 if i + 1 < n else len(b)
+    open("%s.%d" % (sys.argv[1], i), "w").write(b[s:e])' "$1" "$2"
+  }
+  ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 40 -b 4 --temp 0.8 --seed 11 >"$OUT/batch4.txt" 2>"$OUT/batch4.err"
+  split "$OUT/batch4.txt" 4; same=0
+  for i in 0 1 2 3; do
+    ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 40 --temp 0.8 --seed $((11 + i)) >"$OUT/alone$i.txt" 2>/dev/null
+    cmp -s "$OUT/alone$i.txt" "$OUT/batch4.txt.$i" && same=$((same + 1))
+  done
+  if [ $same = 4 ] && ! cmp -s "$OUT/batch4.txt.0" "$OUT/batch4.txt.1"; then
+    ok "batched decoding: 4 sampled sequences equal each one sampled alone"
+  else
+    bad "batched decoding: $same of 4 sampled sequences equal their runs alone"; head -c 600 "$OUT/batch4.txt"
+  fi
+  ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 40 -b 16 >"$OUT/batch16.txt" 2>"$OUT/batch16.err"
+  split "$OUT/batch16.txt" 16; same=0
+  for i in $(seq 0 15); do cmp -s "$OUT/batch16.txt.$i" expect_Q4_0.txt && same=$((same + 1)); done
+  if [ $same = 16 ]; then
+    ok "batched decoding: 16 greedy sequences each give the greedy text"
+  else
+    bad "batched decoding: $same of 16 greedy sequences give the greedy text"
+  fi
+fi
 for t in Q4_0 Q4_K_M Q8_0; do
   [ -x "cu_7b_$t" ] || continue
   python3 "$HERE/bench/make_random_gguf.py" /tmp/r7b_$t.gguf --type $t --tokenizer-from dt_Q4_0.gguf
   if ./cu_7b_$t -m /tmp/r7b_$t.gguf --bench -p 512 -n 128 -r 3 >"$OUT/bench_7b_$t.md" 2>&1; then
     ok "7B $t runs"; cat "$OUT/bench_7b_$t.md"
+    ./cu_7b_$t -m /tmp/r7b_$t.gguf --bench -p 0 -n 128 -b 16 -r 3 2>&1 | grep "tg128 x16"
   else
     bad "7B $t"; tail -5 "$OUT/bench_7b_$t.md"
   fi
