@@ -440,8 +440,14 @@ int runCompileAOT() {
   if (!Format.empty() && !StringRef(Format).starts_with("gguf"))
     die(formatv("--target={0} runs GGUF block formats: --format must be gguf:TYPE, got '{1}'", target,
                 Format.getValue()));
-  if (Format.empty() && !fromGGUF)
-    die(formatv("--target={0} needs --format=gguf:TYPE (or a .gguf MODEL, compiled as it is)", target));
+  if (Format.empty() && !fromGGUF) {
+    // As --format=gguf: Q4_K_M for a float checkpoint, the lossless block
+    // mapping for a GPTQ / AWQ / compressed-tensors one.
+    Format = "gguf";
+    if (!Quiet)
+      errs() << "qcc: no --format: compiling the weights as --format=gguf (Q4_K_M, or a quantized "
+                "checkpoint's own grid)\n";
+  }
   auto t0 = std::chrono::steady_clock::now();
   if (Format.empty()) {
     // An existing GGUF is compiled as it is: no re-quantizing.
