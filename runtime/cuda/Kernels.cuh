@@ -442,10 +442,11 @@ __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, co
 // Linear layers: y[t][r] = sum_k W[r][k] x[t][k] (+ bias[r]) (+ add[t][r]),
 // up to three matrices of one input in one launch (q/k/v, gate/up), their
 // rows one after the other; each job's rows a multiple of 32 when there are
-// several. Decoding steps (n <= 8 tokens) stream the weights once through a
-// dp4a matrix-vector product, one warp per row; longer inputs go through
-// int8 tensor-core products (mma.sync) that reuse each weight block for 64
-// tokens.
+// several. By tokens per call (launchLinear): one to five stream the weights
+// once through a dp4a matrix-vector product (a warp per row or two); six to
+// 64 (batched decoding) through split-K int8 tensor-core products (mma.sync,
+// 32 rows a block); prompts through 128-row x 64-token tensor-core tiles
+// with the activations staged in shared memory.
 
 struct LinJob {
   QccCudaWeight w;
