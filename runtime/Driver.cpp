@@ -313,10 +313,7 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
         m->forwardBatch(seqs, ids, logits.data(), true);
       std::vector<int32_t> next(ids.begin(), ids.begin() + B);
       for (int64_t i = 0; i < t.g; ++i) {
-        if (B == 1)
-          m->forward(next, logits.data(), true);
-        else
-          m->forwardBatch(all, next, logits.data(), false);
+        m->forwardBatch(all, next, logits.data(), false);
         for (int32_t &id : next)
           id = pick(rng);
       }
@@ -335,14 +332,19 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
     sd = v.size() > 1 ? std::sqrt(sd / (v.size() - 1)) : 0;
     return std::make_pair(mean, sd);
   };
+  // Each timed run's rate: all sequences' tokens over its time.
+  auto rates = [&](const Test &t) {
+    std::vector<double> ts;
+    for (double ns : t.ns)
+      ts.push_back(1e9 * double(B * (t.p + t.g)) / ns);
+    return ts;
+  };
   const std::string modelType = formatv("{0} {1}", arch, ftype).str();
   if (o.output == "json") {
     outs() << "[\n";
     for (size_t i = 0; i < tests.size(); ++i) {
       const Test &t = tests[i];
-      std::vector<double> ts;
-      for (double ns : t.ns)
-        ts.push_back(1e9 * double(B * (t.p + t.g)) / ns);
+      const std::vector<double> ts = rates(t);
       auto [ns, nsd] = stats(t.ns);
       auto [tps, tsd] = stats(ts);
       std::string samplesNs, samplesTs;
@@ -371,10 +373,7 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
   outs() << "| ------------------------------ | ---------: | ---------: | ---------- | ------: |"
             " --------------: | -------------------: |\n";
   for (const Test &t : tests) {
-    std::vector<double> ts;
-    for (double ns : t.ns)
-      ts.push_back(1e9 * double(B * (t.p + t.g)) / ns);
-    auto [tps, tsd] = stats(ts);
+    auto [tps, tsd] = stats(rates(t));
     std::string params_ = params >= 1000000000 ? formatv("{0:f2} B", params / 1e9).str()
                                                : formatv("{0:f2} M", params / 1e6).str();
     outs() << formatv("| {0,-30} | {1,10} | {2,10} | {3,-10} | {4,7} | {5,15} | {6,20} |\n",

@@ -85,6 +85,32 @@ typedef struct QccCudaWeight {
   const void *p[4];
 } QccCudaWeight;
 
+#ifdef __CUDACC__
+#define QCC_CUDA_HOST_DEVICE __host__ __device__
+#else
+#define QCC_CUDA_HOST_DEVICE
+#endif
+
+/// Bytes one matrix row of `cols` weights takes in plane `plane` (0-3) of a
+/// layout (the planes above; 0 where the layout has no such plane): what the
+/// runtime allocates (x rows) and what the kernels step over per row.
+static inline QCC_CUDA_HOST_DEVICE int64_t qccCudaPlaneRowBytes(int layout, int64_t cols, int plane) {
+  switch (layout) {
+  case QCC_CUDA_Q4_0:
+    return plane == 0 ? cols / 2 : plane == 1 ? cols / 32 * 2 : 0;
+  case QCC_CUDA_Q8_0:
+    return plane == 0 ? cols : plane == 1 ? cols / 32 * 2 : 0;
+  case QCC_CUDA_Q4_K:
+    return plane == 0 ? cols / 2 : plane == 1 ? cols / 32 * 2 : plane == 2 ? cols / 256 * 4 : 0;
+  case QCC_CUDA_Q6_K:
+    return plane == 0 ? cols / 2 : plane == 1 ? cols / 4 : plane == 2 ? cols / 16 : cols / 256 * 2;
+  case QCC_CUDA_F16:
+    return plane == 0 ? cols * 2 : 0;
+  default: /* F32 */
+    return plane == 0 ? cols * 4 : 0;
+  }
+}
+
 /// Everything one forward pass reads and writes on the device.
 typedef struct QccCudaState {
   const QccCudaWeight *w;   ///< host array, qcc_cuda_tensors' order

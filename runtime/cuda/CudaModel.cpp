@@ -24,6 +24,9 @@ namespace {
 /// Tokens one call of the generated forward pass takes (longer inputs run
 /// in pieces of this many; the cache makes that the same computation).
 constexpr int64_t kMaxTokensPerCall = 512;
+/// Calls of up to this many tokens with every token's logits (decoding
+/// steps of up to 64 sequences) run as CUDA graphs, one per size.
+constexpr int64_t kMaxGraphTokens = 64;
 
 [[noreturn]] void fatal(cudaError_t e, const char *what) {
   fprintf(stderr, "qcc: CUDA error in %s: %s\n", what, cudaGetErrorString(e));
@@ -234,12 +237,10 @@ void CudaModel::forwardBatch(ArrayRef<int32_t> seqs, ArrayRef<int32_t> tokens, f
                             cudaMemcpyHostToDevice, s),
             "copying the tokens");
     // A decoding step (every token's logits: one token, or one for each of
-    // several sequences) is the same launches every time (positions and
-    // sequences are read on the device): captured once, replayed.
-    bool distinct = rows == n;
-    for (int64_t i = 1; distinct && i < n; ++i)
-      distinct = std::find(seqs.begin() + done, seqs.begin() + done + i, seqs[done + i]) == seqs.begin() + done + i;
-    if (distinct && n <= 64) {
+    // several sequences) is the same launches every time for its n (tokens,
+    // positions and sequences are read on the device): captured once,
+    // replayed.
+    if (rows == n && n <= kMaxGraphTokens) {
       auto it = graphs_.find(n);
       if (it == graphs_.end()) {
         cudaGraph_t g;

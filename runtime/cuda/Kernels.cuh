@@ -992,24 +992,6 @@ __device__ __forceinline__ void dotFloatRow(const QccCudaWeight &w, int64_t row,
   }
 }
 
-/// Bytes a weight row of K columns has in plane i of a layout (CudaABI.h).
-template <int Layout, int K> __host__ __device__ constexpr int64_t planeRowBytes(int i) {
-  switch (Layout) {
-  case QCC_CUDA_Q4_0:
-    return i == 0 ? K / 2 : i == 1 ? K / 32 * 2 : 0;
-  case QCC_CUDA_Q8_0:
-    return i == 0 ? K : i == 1 ? K / 32 * 2 : 0;
-  case QCC_CUDA_Q4_K:
-    return i == 0 ? K / 2 : i == 1 ? K / 32 * 2 : i == 2 ? K / 256 * 4 : 0;
-  case QCC_CUDA_Q6_K:
-    return i == 0 ? K / 2 : i == 1 ? K / 4 : i == 2 ? K / 16 : K / 256 * 2;
-  case QCC_CUDA_F16:
-    return i == 0 ? K * 2 : 0;
-  default:
-    return i == 0 ? K * 4 : 0;
-  }
-}
-
 /// Asks L2 for one weight row, all planes, a warp's lanes taking 128-byte
 /// lines in turn: issued before priorDone(), the row arrives while the
 /// previous launch finishes.
@@ -1018,7 +1000,7 @@ __device__ __forceinline__ void prefetchRow(const QccCudaWeight &w, int64_t row,
 #if QCC_CUDA_PDL
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    const int64_t rb = planeRowBytes<Layout, K>(i);
+    const int64_t rb = qccCudaPlaneRowBytes(Layout, K, i);
     if (rb == 0)
       continue;
     const char *base = static_cast<const char *>(w.p[i]) + row * rb;

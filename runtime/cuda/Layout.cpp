@@ -25,15 +25,10 @@ uint16_t readHalf(const uint8_t *p) {
 } // namespace
 
 std::array<size_t, 4> planeBytes(int layout, int64_t rows, int64_t cols) {
-  const size_t n = size_t(rows) * size_t(cols);
-  switch (layout) {
-  case QCC_CUDA_Q4_0: return {n / 2, n / 32 * 2, 0, 0};
-  case QCC_CUDA_Q8_0: return {n, n / 32 * 2, 0, 0};
-  case QCC_CUDA_Q4_K: return {n / 2, n / 32 * 2, n / 256 * 4, 0};
-  case QCC_CUDA_Q6_K: return {n / 2, n / 4, n / 16, n / 256 * 2};
-  case QCC_CUDA_F16: return {n * 2, 0, 0, 0};
-  default: return {n * 4, 0, 0, 0};
-  }
+  std::array<size_t, 4> b;
+  for (int p = 0; p < 4; ++p)
+    b[p] = size_t(rows) * size_t(qccCudaPlaneRowBytes(layout, cols, p));
+  return b;
 }
 
 bool layoutAccepts(int layout, Type t, int64_t cols) {
