@@ -9,7 +9,10 @@
 //     gate/up): one launch over their rows;
 //   - the int8 rounding of a linear's input: into the RMSNorm / SwiGLU that
 //     produces it (a separate quantizeRows launch after any other producer);
-//   - a bias: into the linear's epilogue.
+//   - a bias: into the linear's epilogue;
+//   - for a single token (a decoding step, `if (n == 1)` in the generated
+//     code), RoPE and the cache append into the q/k/v launch (Kernels.cuh,
+//     linearVec; ropeQKV runs only for more tokens).
 // Activations live in scratch slots [maxTokens x width] reused after each
 // value's last use.
 //
@@ -25,6 +28,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -99,6 +103,10 @@ struct Emitter {
   /// Attentions whose q and k come from RoPE ops used by them alone: one
   /// ropeQKV launch rotates both and appends k and v to the cache.
   llvm::DenseMap<Operation *, std::pair<q::RoPEOp, q::RoPEOp>> ropeOf;
+  /// Attentions whose RoPE and cache append their q/k/v launch does for one
+  /// token.
+  llvm::DenseSet<Operation *> fusedRope;
+  llvm::DenseSet<Value> defined;
 
   Emitter(ModuleOp m, std::string gpu) : module(m), gpu(std::move(gpu)) {}
 
@@ -147,11 +155,51 @@ struct Emitter {
 
   /// Allocates v's float and/or q8 slots, as its users need them.
   void define(Value v) {
+    defined.insert(v);
     if (wantFloat.lookup(v))
       fslot[v] = slot(width(v), false);
     if (wantQ8.lookup(v))
       qslot[v] = slot(width(v), true);
   }
+  /// define(v) unless a fused launch before v's op did.
+  void defineOnce(Value v) {
+    if (!defined.contains(v))
+      define(v);
+  }
+  /// The cache index of an attention's layer.
+  int cacheFor(q::AttentionOp o) {
+    auto [it, inserted] = cacheIndex.try_emplace(o.getLayer(), int(cacheLayers.size()));
+    if (inserted)
+      cacheLayers.push_back({o.getLayer(), o.getNumKvHeads(), o.getHeadDim()});
+    return it->second;
+  }
+  /// The attention whose RoPE'd q, k and v a q/k/v launch computes alone
+  /// (reordered q, k, v).
+  q::AttentionOp ropeAttentionOf(SmallVectorImpl<q::LinearOp> &group) {
+    if (group.size() != 3)
+      return {};
+    for (q::LinearOp l : group)
+      if (!l->hasOneUse())
+        return {};
+    for (auto &[att, ropes] : ropeOf) {
+      auto a = cast<q::AttentionOp>(att);
+      auto lq = ropes.first.getInput().getDefiningOp<q::LinearOp>();
+      auto lk = ropes.second.getInput().getDefiningOp<q::LinearOp>();
+      auto lv = a.getV().getDefiningOp<q::LinearOp>();
+      if (!lq || !lk || !lv || lq == lk || lk == lv || lq == lv)
+        continue;
+      if (!llvm::is_contained(group, lq) || !llvm::is_contained(group, lk) || !llvm::is_contained(group, lv))
+        continue;
+      const int64_t H = a.getNumHeads(), KV = a.getNumKvHeads(), hd = a.getHeadDim();
+      if (hd % 2 || KV <= 0 || H % KV || width(lq.getResult()) != H * hd || width(lk.getResult()) != KV * hd ||
+          width(lv.getResult()) != KV * hd)
+        return {};
+      group.assign({lq, lk, lv});
+      return a;
+    }
+    return {};
+  }
+
   /// The q8 slot a producer that fuses the int8 rounding fills for v
   /// ("Q8Act{}": none wanted).
   FailureOr<std::string> q8Out(Operation *op, Value v) {
@@ -171,9 +219,10 @@ struct Emitter {
     int tensor;
     std::string out, add, bias, ldo;
   };
-  /// One launch of up to three linears of `input` with one layout.
+  /// One launch of up to three linears of `input` with one layout; for one
+  /// token with `vecOut` (an output of Kernels.cuh's linearVec) if given.
   LogicalResult launchLinear(Operation *op, Value input, int layout, int64_t K, ArrayRef<Job> jobs,
-                             StringRef tokens, StringRef rowOffset) {
+                             StringRef tokens, StringRef rowOffset, StringRef vecOut = "") {
     os << "  {\n    LinJobs J{};\n";
     os << formatv("    J.count = {0};\n", jobs.size());
     int64_t start = 0;
@@ -190,8 +239,13 @@ struct Emitter {
       return fail(op, "a quantized matrix needs rows of a multiple of 32");
     std::string xq = q ? formatv("rowsFrom({0}, {1}, {2})", qname(input), K, rowOffset).str() : "Q8Act{}";
     std::string xf = q ? "nullptr" : formatv("{0} + ({1}) * {2}", fname(input), rowOffset, K).str();
-    os << formatv("    launchLinear<{0}, {1}>(J, {2}, {3}, int({4}), s);\n  }\n", layoutName(layout), K, xq, xf,
-                  tokens);
+    // The parts of K a single-token product splits its rows into.
+    const int parts = q ? qccCudaKParts(start, K) : 1;
+    if (q && !vecOut.empty())
+      os << formatv("    if (n == 1)\n      launchVec<{0}, {1}, 2, {2}>(J, Q8In{{{3}}, {4}, s);\n    else\n  ",
+                    layoutName(layout), K, parts, xq, vecOut);
+    os << formatv("    launchLinear<{0}, {1}, {2}>(J, {3}, {4}, int({5}), s);\n  }\n", layoutName(layout), K, parts, xq,
+                  xf, tokens);
     return success();
   }
 
@@ -348,6 +402,21 @@ struct Emitter {
             if (*lay == *layout && width(l.getResult()) % 32 == 0 && width(o.getResult()) % 32 == 0)
               group.push_back(l);
           }
+        // One token: RoPE and the cache append in the q/k/v launch.
+        std::string vecOut;
+        if (!quantizedLayout(*layout) || K % 32) {
+        } else if (auto att = ropeAttentionOf(group)) {
+          fusedRope.insert(att);
+          auto rq = ropeOf.lookup(att).first;
+          wantFloat[rq.getResult()] = true;
+          defineOnce(rq.getResult());
+          const int c = cacheFor(att);
+          vecOut = formatv("RopeOut<{0}, {1}, {2}, {3}>{{{4}, static_cast<__half *>(S->kcache[{5}]), "
+                           "static_cast<__half *>(S->vcache[{5}]), S->pos, S->seq, S->maxCtx, {6}}",
+                           att.getNumHeads(), att.getNumKvHeads(), att.getHeadDim(), interleaved ? "true" : "false",
+                           fname(rq.getResult()), c, ropeFreq(rq))
+                       .str();
+        }
         SmallVector<Job> jobs;
         for (q::LinearOp l : group) {
           auto t = tensor(l, l.getWeightAttr(), QCC_CUDA_MATRIX);
@@ -366,7 +435,7 @@ struct Emitter {
           jobs.push_back({*t, fname(l.getResult()), "nullptr", bias, std::to_string(width(l.getResult()))});
           emitted.insert(l);
         }
-        if (failed(launchLinear(&op, o.getInput(), *layout, K, jobs, "n", "0")))
+        if (failed(launchLinear(&op, o.getInput(), *layout, K, jobs, "n", "0", vecOut)))
           return failure();
         for (q::LinearOp l : group)
           quantizeAfter(l.getResult());
@@ -407,22 +476,21 @@ struct Emitter {
         if (KV <= 0 || H % KV || width(o.getQ()) != H * hd || width(o.getK()) != KV * hd ||
             width(o.getV()) != KV * hd)
           return fail(&op, "attention shapes disagree with its heads");
-        auto [it, inserted] = cacheIndex.try_emplace(o.getLayer(), int(cacheLayers.size()));
-        if (inserted)
-          cacheLayers.push_back({o.getLayer(), KV, hd});
-        else if (cacheLayers[it->second][1] != KV || cacheLayers[it->second][2] != hd)
+        const int c = cacheFor(o);
+        if (cacheLayers[c][1] != KV || cacheLayers[c][2] != hd)
           return fail(&op, "a layer's cache is used with two shapes");
         Value v = o.getResult();
         wantFloat[v] = true;
         define(v);
-        const int c = it->second;
         Value q = o.getQ();
         if (auto fused = ropeOf.lookup(&op); fused.first) {
           auto [rq, rk] = fused;
           std::string freq = ropeFreq(rq);
           q = rq.getResult();
           wantFloat[q] = true;
-          define(q);
+          defineOnce(q);
+          if (fusedRope.contains(&op))
+            os << "  if (n > 1) // one token: in the q/k/v launch\n  ";
           os << formatv("  launch(ropeQKV<{0}, {1}, {2}, {3}>, rowGrid(n, ({0} + {1}) * {2} / 2), kRowThreads, s, {4}, {5}, {6}, {7}, "
                         "static_cast<__half *>(S->kcache[{8}]), static_cast<__half *>(S->vcache[{8}]), S->pos, S->seq, "
                         "S->maxCtx, {9});\n",

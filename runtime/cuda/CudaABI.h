@@ -111,6 +111,18 @@ static inline QCC_CUDA_HOST_DEVICE int64_t qccCudaPlaneRowBytes(int layout, int6
   }
 }
 
+/// The parts of K (1, 2 or 4) a single-token product of `rows` rows splits
+/// each row into, one warp a part: enough warps for a launch of few rows,
+/// each part at least one block of 32 weights a lane. The code generator
+/// picks it per launch; the matrix-vector product of a few tokens adds its
+/// sums in the same parts, so that both give a token the same bits.
+static inline QCC_CUDA_HOST_DEVICE int qccCudaKParts(int64_t rows, int64_t cols) {
+  int ks = 1;
+  while (ks < 4 && rows * ks * 2 <= 16384 && cols / 32 >= 64 * ks)
+    ks *= 2;
+  return ks;
+}
+
 /// Everything one forward pass reads and writes on the device.
 typedef struct QccCudaState {
   const QccCudaWeight *w;   ///< host array, qcc_cuda_tensors' order

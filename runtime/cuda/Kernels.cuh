@@ -199,6 +199,13 @@ __global__ void embed(const float *__restrict__ table, int64_t rows, const int32
     out[size_t(t) * D + i] = ok ? table[size_t(id) * D + i] : 0.0f;
 }
 
+/// The pair (a, b) rotated by the angle whose sine and cosine are sn, cs
+/// (rounded the same way wherever RoPE is applied: ropeQKV and the fused
+/// single-token q/k/v product give the same bits).
+__device__ __forceinline__ float2 rotate(float a, float b, float sn, float cs) {
+  return make_float2(__fsub_rn(__fmul_rn(a, cs), __fmul_rn(b, sn)), __fadd_rn(__fmul_rn(b, cs), __fmul_rn(a, sn)));
+}
+
 /// out = w * x / sqrt(mean(x^2) + eps) per row; the float row (if out) and
 /// its q8 form (if qa.q).
 template <int D>
@@ -300,9 +307,9 @@ __global__ void rope(const float *__restrict__ x, float *__restrict__ out, const
     sincosf(p * freq.f[k], &s, &c);
     const size_t i0 = size_t(t) * H * HD + h * HD + (Interleaved ? 2 * k : k);
     const size_t i1 = i0 + (Interleaved ? 1 : half);
-    const float a = x[i0], b = x[i1];
-    out[i0] = a * c - b * s;
-    out[i1] = b * c + a * s;
+    const float2 o = rotate(x[i0], x[i1], s, c);
+    out[i0] = o.x;
+    out[i1] = o.y;
   }
 }
 
@@ -348,24 +355,28 @@ __global__ void ropeQKV(const float *__restrict__ q, const float *__restrict__ k
     const int e0 = Interleaved ? 2 * j : j, e1 = e0 + (Interleaved ? 1 : half);
     if (h < H) {
       const size_t b = size_t(t) * H * HD + h * HD;
-      const float a = q[b + e0], c = q[b + e1];
-      qOut[b + e0] = a * cs - c * sn;
-      qOut[b + e1] = c * cs + a * sn;
+      const float2 o = rotate(q[b + e0], q[b + e1], sn, cs);
+      qOut[b + e0] = o.x;
+      qOut[b + e1] = o.y;
     } else {
       const int g = h - H;
       const size_t b = size_t(t) * KV * HD + g * HD, at = (size_t(sq * KV + g) * maxCtx + p) * HD;
-      const float a = k[b + e0], c = k[b + e1];
-      kc[at + e0] = __float2half_rn(a * cs - c * sn);
-      kc[at + e1] = __float2half_rn(c * cs + a * sn);
+      const float2 o = rotate(k[b + e0], k[b + e1], sn, cs);
+      kc[at + e0] = __float2half_rn(o.x);
+      kc[at + e1] = __float2half_rn(o.y);
       vc[at + e0] = __float2half_rn(v[b + e0]);
       vc[at + e1] = __float2half_rn(v[b + e1]);
     }
   }
 }
 
-/// One block per (token, head); its warps take the keys in turn with an
-/// online softmax each, then merge. Keys [first, p] of the token's
-/// position p (first: the sliding window's start, else 0).
+/// Keys a warp of the attention loads at once: measured at 7B shapes on the
+/// H100, tg128 +7 % with 4 against one at a time, +1.5 % more with 8.
+constexpr int kAttnKeys = 8;
+
+/// One block per (token, head); its warps take the keys in turn (kAttnKeys
+/// at a time) with an online softmax each, then merge. Keys [first, p] of
+/// the token's position p (first: the sliding window's start, else 0).
 template <int H, int KV, int HD>
 __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, const __half *__restrict__ kc,
                                                  const __half *__restrict__ vc, float *__restrict__ out,
@@ -388,24 +399,36 @@ __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, co
   float m = -INFINITY, l = 0.0f;
   const size_t cache = (size_t(seq[t]) * KV + g) * maxCtx * HD; // this sequence's keys of group g
   const __half *kb = kc + cache, *vb = vc + cache;
-  for (int64_t j = first + warp; j <= p; j += nw) {
-    const __half *kr = kb + j * HD, *vr = vb + j * HD;
-    float s = 0.0f;
+  // A warp takes kAttnKeys keys at a time, their rows loaded before any is
+  // used (several loads in flight instead of one key's latency after
+  // another).
+  for (int64_t j0 = first + warp * kAttnKeys; j0 <= p; j0 += nw * kAttnKeys) {
+    __half kr[kAttnKeys][E], vr[kAttnKeys][E];
 #pragma unroll
-    for (int e = 0; e < E; ++e) {
-      const int d = lane + 32 * e;
-      if (d < HD)
-        s += qv[e] * __half2float(kr[d]);
-    }
-    s = warpSum(s) * scale;
-    const float mn = fmaxf(m, s), corr = expf(m - mn), pj = expf(s - mn);
-    l = l * corr + pj;
+    for (int u = 0; u < kAttnKeys; ++u)
 #pragma unroll
-    for (int e = 0; e < E; ++e) {
-      const int d = lane + 32 * e;
-      acc[e] = acc[e] * corr + (d < HD ? pj * __half2float(vr[d]) : 0.0f);
+      for (int e = 0; e < E; ++e) {
+        const int d = lane + 32 * e;
+        const bool in = j0 + u <= p && d < HD;
+        kr[u][e] = in ? kb[(j0 + u) * HD + d] : __half();
+        vr[u][e] = in ? vb[(j0 + u) * HD + d] : __half();
+      }
+#pragma unroll
+    for (int u = 0; u < kAttnKeys; ++u) {
+      if (j0 + u > p)
+        break;
+      float s = 0.0f;
+#pragma unroll
+      for (int e = 0; e < E; ++e)
+        s += qv[e] * __half2float(kr[u][e]);
+      s = warpSum(s) * scale;
+      const float mn = fmaxf(m, s), corr = expf(m - mn), pj = expf(s - mn);
+      l = l * corr + pj;
+#pragma unroll
+      for (int e = 0; e < E; ++e)
+        acc[e] = acc[e] * corr + pj * __half2float(vr[u][e]);
+      m = mn;
     }
-    m = mn;
   }
   if (lane == 0)
     sm[warp] = m, sl[warp] = l;
@@ -604,19 +627,20 @@ template <int Layout> __device__ __forceinline__ float blockDot(const Codes<Layo
     return x.ds.x * (w.s0 * fa + w.s1 * fb);
 }
 
-/// R rows from `row` times NC tokens from t0 (nc of them), lane l taking
-/// blocks l, l + 32, ...: each block's weights loaded and decoded once, each
-/// token's activation block loaded once for the R rows.
-template <int Layout, int K, int NC, int R>
-__device__ __forceinline__ void dotQ8Rows(const QccCudaWeight &w, const int64_t (&row)[R], const Q8Act &x, int t0,
-                                          int nc, int lane, float (&acc)[R][NC]) {
+/// R rows (row[r] of matrix w(r)) times NC tokens from t0 (nc of them),
+/// over part `part` of KS of the row: lane l taking blocks of 32 weights
+/// 32 part + l, 32 (part + KS) + l, ...; each block's weights loaded and
+/// decoded once, each token's activation block loaded once for the R rows.
+template <int Layout, int K, int NC, int R, int KS = 1, typename WOf>
+__device__ __forceinline__ void dotQ8Rows(WOf w, const int64_t (&row)[R], const Q8Act &x, int t0, int nc, int lane,
+                                          int part, float (&acc)[R][NC]) {
   constexpr int NB = K / 32;
 #pragma unroll 4
-  for (int b = lane; b < NB; b += 32) {
+  for (int b = lane + 32 * part; b < NB; b += 32 * KS) {
     WBlock<Layout> wb[R];
 #pragma unroll
     for (int r = 0; r < R; ++r)
-      wb[r] = loadBlock<Layout, K>(w, row[r], b);
+      wb[r] = loadBlock<Layout, K>(w(r), row[r], b);
     Codes<Layout> c[R];
 #pragma unroll
     for (int r = 0; r < R; ++r)
@@ -1016,8 +1040,10 @@ __device__ __forceinline__ void prefetchRow(const QccCudaWeight &w, int64_t row,
 /// from t0: int8 planes times quantized weights (dp4a), or float rows times
 /// F16 / F32 weights (R = 1). Block id = row block * columns + token column,
 /// so that the columns of a row block run together and its second column
-/// reads the weights from L2.
-template <int Layout, int K, int NC, int R>
+/// reads the weights from L2. Each lane sums the KS parts of K
+/// (dotQ8Rows) separately and adds them in order, as linearVec's warps do,
+/// so that a token's result does not depend on which kernel computed it.
+template <int Layout, int K, int NC, int R, int KS>
 __global__ void __launch_bounds__(32 * kRowsPerBlock) linearRows(LinJobs jobs, Q8Act xq, const float *xf, int n,
                                                                  int columns) {
   constexpr bool quantized = Layout != QCC_CUDA_F16 && Layout != QCC_CUDA_F32;
@@ -1044,9 +1070,26 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock) linearRows(LinJobs jobs, Q
 #pragma unroll
     for (int t = 0; t < NC; ++t)
       acc[r][t] = 0.0f;
-  if constexpr (quantized)
-    dotQ8Rows<Layout, K, NC, R>(J.w, row, xq, t0, nc, lane, acc);
-  else
+  if constexpr (quantized) {
+    // The parts of K in turn, added as linearVec adds them.
+    auto wOf = [&](int) -> const QccCudaWeight & { return J.w; };
+    dotQ8Rows<Layout, K, NC, R, KS>(wOf, row, xq, t0, nc, lane, 0, acc);
+#pragma unroll
+    for (int part = 1; part < KS; ++part) {
+      float more[R][NC];
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int t = 0; t < NC; ++t)
+          more[r][t] = 0.0f;
+      dotQ8Rows<Layout, K, NC, R, KS>(wOf, row, xq, t0, nc, lane, part, more);
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int t = 0; t < NC; ++t)
+          acc[r][t] += more[r][t];
+    }
+  } else
     dotFloatRow<Layout, K, NC>(J.w, row[0], xf, t0, nc, lane, acc[0]);
 #pragma unroll
   for (int r = 0; r < R; ++r)
@@ -1060,18 +1103,209 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock) linearRows(LinJobs jobs, Q
     }
 }
 
+// ---------------------------------------------------------------------------
+// Single-token products (a decoding step). The grid is at most as many
+// blocks as stay resident; block b takes groups b, b + gridDim.x, ... of
+// kRowsPerBlock warps, KS warps a row slot when K is split (short launches,
+// whose rows alone would leave the GPU's warps idle: each of the KS warps
+// sums a part of K, and the parts are added in a fixed order, the order
+// linearRows adds them in). Out says which rows a slot's warps take and
+// where their sums go: the jobs' rows (+ bias, + residual), or, for a q/k/v
+// launch, RoPE of the q and k rows and the cache append of k and v (RoPE's
+// launch is then skipped), with the operations of the unfused launches in
+// the same order (the epilogue's additions, rotate), so a sequence decoded
+// alone gives the bits it gives in a batch of a few.
+
+/// Input: the q8 row its producer wrote.
+struct Q8In {
+  Q8Act x;
+};
+
+/// Output: the jobs' rows, R consecutive rows of one job a slot.
+struct RowsOut {
+  static int slots(const LinJobs &jobs, int R) { return (jobs.start[jobs.count] + R - 1) / R; }
+  template <int R>
+  __device__ __forceinline__ bool map(const LinJobs &jobs, int wi, int64_t (&row)[R], QccCudaWeight (&w)[R]) const {
+    const int r0 = wi * R;
+    if (r0 >= jobs.start[jobs.count])
+      return false;
+    int first, end;
+    const LinJob &J = jobOf(jobs, r0, first, end); // R divides a job's 32-row tiles
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      row[r] = min(r0 + r, end - 1) - first, w[r] = J.w;
+    return true;
+  }
+  template <int R>
+  __device__ __forceinline__ void store(const LinJobs &jobs, int wi, const int64_t (&row)[R], const float (&v)[R]) const {
+    const int r0 = wi * R;
+    int first, end;
+    const LinJob &J = jobOf(jobs, r0, first, end);
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      if (r0 + r < end)
+        J.out[row[r]] = v[r] + (J.bias ? J.bias[row[r]] : 0.0f) + (J.add ? J.add[row[r]] : 0.0f);
+  }
+};
+
+/// Output: RoPE of the q rows (the first job, H heads) into q and of the k
+/// rows (KV heads) into this token's place in the key cache, and the v rows
+/// into the value cache: a slot takes a rotated pair of rows (pairs (2i,
+/// 2i+1) if interleaved, else (i, i + HD/2)) of one head.
+template <int H, int KV, int HD, bool Interleaved> struct RopeOut {
+  float *q;
+  __half *kc, *vc;
+  const int32_t *pos, *seq;
+  int64_t maxCtx;
+  RopeFreq<HD / 2> freq;
+  static constexpr int kHalf = HD / 2, kQPairs = H * kHalf, kKPairs = KV * kHalf;
+  static int slots(const LinJobs &, int) { return kQPairs + 2 * kKPairs; }
+  /// Slot wi's job, head and pair index in the head.
+  __device__ __forceinline__ static bool place(int wi, int &job, int &head, int &j) {
+    int p = wi;
+    job = p < kQPairs ? 0 : p < kQPairs + kKPairs ? 1 : 2;
+    p -= job == 0 ? 0 : job == 1 ? kQPairs : kQPairs + kKPairs;
+    head = p / kHalf, j = p % kHalf;
+    return wi < kQPairs + 2 * kKPairs;
+  }
+  __device__ __forceinline__ static int e0(int j) { return Interleaved ? 2 * j : j; }
+  __device__ __forceinline__ static int e1(int j) { return Interleaved ? 2 * j + 1 : j + kHalf; }
+  template <int R>
+  __device__ __forceinline__ bool map(const LinJobs &jobs, int wi, int64_t (&row)[R], QccCudaWeight (&w)[R]) const {
+    static_assert(R == 2, "a slot takes a rotated pair");
+    int job, head, j;
+    if (!place(wi, job, head, j))
+      return false;
+    row[0] = head * HD + e0(j), row[1] = head * HD + e1(j);
+    int first, end;
+    w[0] = w[1] = jobOf(jobs, jobs.start[job], first, end).w;
+    return true;
+  }
+  template <int R>
+  __device__ __forceinline__ void store(const LinJobs &, int wi, const int64_t (&)[R], const float (&v)[R]) const {
+    int job, head, j;
+    place(wi, job, head, j);
+    const float a = v[0] + 0.0f + 0.0f, b = v[1] + 0.0f + 0.0f; // as the unfused rows are stored, then read
+    const int64_t p = pos[0];
+    const size_t at = (size_t(int64_t(seq[0]) * KV + head) * maxCtx + p) * HD;
+    if (job == 2) {
+      vc[at + e0(j)] = __float2half_rn(a);
+      vc[at + e1(j)] = __float2half_rn(b);
+      return;
+    }
+    const float fp = float(p);
+    float sn, cs;
+    sincosf(fp * freq.f[j], &sn, &cs);
+    const float2 o = rotate(a, b, sn, cs);
+    if (job == 0) {
+      q[head * HD + e0(j)] = o.x;
+      q[head * HD + e1(j)] = o.y;
+    } else {
+      kc[at + e0(j)] = __float2half_rn(o.x);
+      kc[at + e1(j)] = __float2half_rn(o.y);
+    }
+  }
+};
+
+/// Blocks of a single-token product an SM must be able to hold (the
+/// register budget ptxas gets: 64 a thread): more loads in flight than the
+/// unbounded kernels' 3 blocks; measured on the H100 at 7B shapes, +11 % at
+/// Q4_0 and +6 % at Q4_K_M (5 spills registers).
+constexpr int kVecMinBlocks = 4;
+
+/// One token: R rows a slot (as Out maps them), KS warps a slot,
+/// kRowsPerBlock / KS slots a group, block b taking groups b, b + gridDim.x,
+/// ... of `groups`.
+template <int Layout, int K, int R, int KS, class Out>
+__global__ void __launch_bounds__(32 * kRowsPerBlock, kVecMinBlocks)
+    linearVec(LinJobs jobs, Q8In in, Out out, int groups) {
+  static_assert(kRowsPerBlock % KS == 0, "a block holds whole slots");
+  constexpr int slotsPerGroup = kRowsPerBlock / KS;
+  __shared__ float partial[KS > 1 ? kRowsPerBlock : 1][R][32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, part = warp % KS;
+  {
+    int64_t row[R];
+    QccCudaWeight w[R];
+    if (part == 0 && out.template map<R>(jobs, int(blockIdx.x) * slotsPerGroup + warp / KS, row, w))
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+        prefetchRow<Layout, K>(w[r], row[r], lane); // before the previous launch ends
+  }
+  priorDone();
+  releaseNext();
+  for (int grp = blockIdx.x; grp < groups; grp += gridDim.x) {
+    const int wi = grp * slotsPerGroup + warp / KS;
+    int64_t row[R];
+    QccCudaWeight w[R];
+    const bool ok = out.template map<R>(jobs, wi, row, w);
+    float acc[R][1];
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      acc[r][0] = 0.0f;
+    if (ok)
+      dotQ8Rows<Layout, K, 1, R, KS>([&](int r) -> const QccCudaWeight & { return w[r]; }, row, in.x, 0, 1, lane,
+                                     part, acc);
+    if constexpr (KS > 1) {
+      __syncthreads(); // the previous group's partial sums are read
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+        partial[warp][r][lane] = acc[r][0];
+      __syncthreads();
+      if (part != 0)
+        continue;
+#pragma unroll
+      for (int k = 1; k < KS; ++k)
+#pragma unroll
+        for (int r = 0; r < R; ++r)
+          acc[r][0] += partial[warp + k][r][lane];
+    }
+    if (!ok)
+      continue;
+    float v[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      v[r] = warpSum(acc[r][0]);
+    if (lane == 0)
+      out.template store<R>(jobs, wi, row, v);
+  }
+}
+
+/// Blocks of `kernel` (of `threads` threads) the GPU holds at once; the
+/// environment's QCC_CUDA_VEC_BLOCKS_PER_SM overrides the per-SM count (0:
+/// one group a block, however many blocks that makes).
+template <typename Kernel> inline int residentBlocks(Kernel kernel, int threads) {
+  int dev = 0, sms = 0, perSM = 0;
+  cudaGetDevice(&dev);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+  cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, kernel, threads, 0);
+  if (const char *e = getenv("QCC_CUDA_VEC_BLOCKS_PER_SM"))
+    perSM = atoi(e) > 0 ? atoi(e) : 1 << 20;
+  return sms * (perSM > 0 ? perSM : 1);
+}
+
+/// A single-token product (Layout, K: the matrices'; R rows a slot; KS
+/// parts of K).
+template <int Layout, int K, int R, int KS, class Out>
+inline void launchVec(const LinJobs &jobs, const Q8In &in, const Out &out, cudaStream_t s) {
+  constexpr int slotsPerGroup = kRowsPerBlock / KS;
+  const int groups = (Out::slots(jobs, R) + slotsPerGroup - 1) / slotsPerGroup;
+  static const int resident = residentBlocks(linearVec<Layout, K, R, KS, Out>, 32 * kRowsPerBlock);
+  launch(linearVec<Layout, K, R, KS, Out>, dim3(unsigned(groups < resident ? groups : resident)), 32 * kRowsPerBlock,
+         s, jobs, in, out, groups);
+}
+
 /// Tokens per block column of a short multi-token matrix-vector launch.
 constexpr int kTokensPerColumn = 8;
 /// Inputs of [kMinSplitTokens, kMaxSplitTokens] tokens go through the
 /// split-K tensor-core product.
 constexpr int kMinSplitTokens = 6, kMaxSplitTokens = 64;
 
-template <int Layout, int K, int NC, int R>
+template <int Layout, int K, int NC, int R, int KS>
 inline void launchRows(const LinJobs &jobs, const Q8Act &xq, const float *xf, int n, cudaStream_t s) {
   const int total = jobs.start[jobs.count];
   const int columns = (n + NC - 1) / NC;
   const unsigned blocks = unsigned((total + kRowsPerBlock * R - 1) / (kRowsPerBlock * R));
-  launch(linearRows<Layout, K, NC, R>, dim3(blocks * unsigned(columns)), 32 * kRowsPerBlock, s, jobs, xq, xf, n,
+  launch(linearRows<Layout, K, NC, R, KS>, dim3(blocks * unsigned(columns)), 32 * kRowsPerBlock, s, jobs, xq, xf, n,
          columns);
 }
 
@@ -1085,20 +1319,21 @@ template <int Layout> constexpr int rowsPerWarp(int nc) { return nc > 1 || Layou
 /// and for up to kMinSplitTokens - 1; the split-K tensor-core product for
 /// a batch of up to kMaxSplitTokens (8-, 16- or 32-token tiles); 64-token
 /// tiles with staged activations past that (prompts). The thresholds are
-/// where the H100 measured the faster kernel (docs/BENCHMARKS.md).
-template <int Layout, int K>
+/// where the H100 measured the faster kernel (docs/BENCHMARKS.md). KS:
+/// qccCudaKParts of the launch's rows.
+template <int Layout, int K, int KS = 1>
 inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, int n, cudaStream_t s) {
   const int total = jobs.start[jobs.count];
   constexpr bool quantized = Layout != QCC_CUDA_F16 && Layout != QCC_CUDA_F32;
   if constexpr (!quantized) {
     if (n == 1)
-      launchRows<Layout, K, 1, 1>(jobs, xq, xf, n, s);
+      launchRows<Layout, K, 1, 1, 1>(jobs, xq, xf, n, s);
     else
-      launchRows<Layout, K, kTokensPerColumn, 1>(jobs, xq, xf, n, s);
+      launchRows<Layout, K, kTokensPerColumn, 1, 1>(jobs, xq, xf, n, s);
   } else if (n == 1) {
-    launchRows<Layout, K, 1, rowsPerWarp<Layout>(1)>(jobs, xq, xf, n, s);
+    launchVec<Layout, K, rowsPerWarp<Layout>(1), KS>(jobs, Q8In{xq}, RowsOut{}, s);
   } else if (n < kMinSplitTokens) {
-    launchRows<Layout, K, kTokensPerColumn, rowsPerWarp<Layout>(kTokensPerColumn)>(jobs, xq, xf, n, s);
+    launchRows<Layout, K, kTokensPerColumn, rowsPerWarp<Layout>(kTokensPerColumn), KS>(jobs, xq, xf, n, s);
   } else if (n <= kMaxSplitTokens) {
     const unsigned tiles = unsigned((total + 31) / 32);
     if (n <= 8)

@@ -43,7 +43,7 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // q has a bias: its own launch with the bias in the epilogue; k and v share one.
   // CHECK: J.count = 1;
   // CHECK-NEXT: J.j[0] = LinJob{w[{{[0-9]+}}], [[Q:sc.f[0-9]+]], nullptr, static_cast<const float *>(w[{{[0-9]+}}].p[0]), 32};
-  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32>(J, rowsFrom([[QN]], 32, 0), nullptr, int(n), s);
+  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32, 1>(J, rowsFrom([[QN]], 32, 0), nullptr, int(n), s);
   // CHECK: J.count = 2;
   // CHECK-NEXT: J.j[0] = LinJob{w[{{[0-9]+}}], [[K:sc.f[0-9]+]], nullptr, nullptr, 32};
   // CHECK: J.j[1] = LinJob{w[{{[0-9]+}}], [[V:sc.f[0-9]+]], nullptr, nullptr, 32};
@@ -57,19 +57,19 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // CHECK-NEXT: launch(quantizeRows<32>, rowGrid(n, 32), kRowThreads, s, [[A]], [[QA:sc.q[0-9]+]]);
   // The residual add is the output projection's epilogue (its addend: the embedding rows).
   // CHECK: J.j[0] = LinJob{w[{{[0-9]+}}], [[X1:sc.f[0-9]+]], sc.f0, nullptr, 32};
-  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32>(J, rowsFrom([[QA]], 32, 0)
+  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32, 1>(J, rowsFrom([[QA]], 32, 0)
   // The add's result feeds quantized gate/up: its planes by a quantize launch.
   // CHECK: launch(quantizeRows<32>, rowGrid(n, 32), kRowThreads, s, [[X1]], [[QX:sc.q[0-9]+]]);
   // CHECK: J.count = 2;
-  // CHECK: launchLinear<QCC_CUDA_Q4_0, 32>(J, rowsFrom([[QX]], 32, 0)
+  // CHECK: launchLinear<QCC_CUDA_Q4_0, 32, 1>(J, rowsFrom([[QX]], 32, 0)
   // SwiGLU writes only the planes the down projection reads.
   // CHECK: launch(swiglu<64>, rowGrid(n, 64), kRowThreads, s, {{sc.f[0-9]+}}, {{sc.f[0-9]+}}, nullptr, [[QS:sc.q[0-9]+]]);
   // CHECK: J.j[0] = LinJob{w[{{[0-9]+}}], {{sc.f[0-9]+}}, [[X1]], nullptr, 32};
-  // CHECK: launchLinear<QCC_CUDA_Q8_0, 64>(J, rowsFrom([[QS]], 64, 0)
+  // CHECK: launchLinear<QCC_CUDA_Q8_0, 64, 1>(J, rowsFrom([[QS]], 64, 0)
   // The head: the last logitRows rows into the logits.
   // CHECK: if (logitRows > 0)
   // CHECK: J.j[0] = LinJob{w[{{[0-9]+}}], S->logits, nullptr, nullptr, 16};
-  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32>(J, rowsFrom({{sc.q[0-9]+}}, 32, n - logitRows), nullptr, int(logitRows), s);
+  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32, 1>(J, rowsFrom({{sc.q[0-9]+}}, 32, n - logitRows), nullptr, int(logitRows), s);
   func.func @forward(%tok: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<?x16xf32> {
     %x = qcc.embed %tok, @emb : tensor<?xi32> -> tensor<?x32xf32>
     %h = qcc.rms_norm %x, @n0 {epsilon = 1.0e-5 : f64} : tensor<?x32xf32>

@@ -71,23 +71,27 @@ if [ -f dt_Q4_0.gguf ]; then
   split() { # FILE N: sequence i's text of a -b N output into FILE.i
     python3 -c '
 import sys
-b, n = open(sys.argv[1]).read(), int(sys.argv[2])
+b, n = open(sys.argv[1], "rb").read(), int(sys.argv[2])
 for i in range(n):
-    s = b.index("[%d] " % i) + len("[%d] " % i)
-    e = b.index("\n[%d] " % (i + 1)) + 1 if i + 1 < n else len(b)
-    open("%s.%d" % (sys.argv[1], i), "w").write(b[s:e])' "$1" "$2"
+    s = b.index(b"[%d] " % i) + len(b"[%d] " % i)
+    e = b.index(b"\n[%d] " % (i + 1)) + 1 if i + 1 < n else len(b)
+    open("%s.%d" % (sys.argv[1], i), "wb").write(b[s:e])' "$1" "$2"
   }
-  ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 40 -b 4 --temp 0.8 --seed 11 >"$OUT/batch4.txt" 2>"$OUT/batch4.err"
-  split "$OUT/batch4.txt" 4; same=0
-  for i in 0 1 2 3; do
-    ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 40 --temp 0.8 --seed $((11 + i)) >"$OUT/alone$i.txt" 2>/dev/null
-    cmp -s "$OUT/alone$i.txt" "$OUT/batch4.txt.$i" && same=$((same + 1))
-  done
-  if [ $same = 4 ] && ! cmp -s "$OUT/batch4.txt.0" "$OUT/batch4.txt.1"; then
-    ok "batched decoding: 4 sampled sequences equal each one sampled alone"
-  else
-    bad "batched decoding: $same of 4 sampled sequences equal their runs alone"; head -c 600 "$OUT/batch4.txt"
-  fi
+  # batchAlone NAME BINARY GGUF TOKENS
+  batchAlone() {
+    ./$2 -m "$3" -p "The kernel" -n $4 -b 4 --temp 0.8 --seed 11 >"$OUT/$1_batch4.txt" 2>"$OUT/$1_batch4.err"
+    split "$OUT/$1_batch4.txt" 4; same=0
+    for i in 0 1 2 3; do
+      ./$2 -m "$3" -p "The kernel" -n $4 --temp 0.8 --seed $((11 + i)) >"$OUT/$1_alone$i.txt" 2>/dev/null
+      cmp -s "$OUT/$1_alone$i.txt" "$OUT/$1_batch4.txt.$i" && same=$((same + 1))
+    done
+    if [ $same = 4 ] && ! cmp -s "$OUT/$1_batch4.txt.0" "$OUT/$1_batch4.txt.1"; then
+      ok "$1 batched decoding: 4 sampled sequences equal each one sampled alone"
+    else
+      bad "$1 batched decoding: $same of 4 sampled sequences equal their runs alone"; head -c 600 "$OUT/$1_batch4.txt"
+    fi
+  }
+  batchAlone debtext cu_Q4_0 dt_Q4_0.gguf 40
   ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 40 -b 16 >"$OUT/batch16.txt" 2>"$OUT/batch16.err"
   split "$OUT/batch16.txt" 16; same=0
   for i in $(seq 0 15); do cmp -s "$OUT/batch16.txt.$i" expect_Q4_0.txt && same=$((same + 1)); done
@@ -103,6 +107,8 @@ for t in Q4_0 Q4_K_M Q8_0; do
   if ./cu_7b_$t -m /tmp/r7b_$t.gguf --bench -p 512 -n 128 -r 3 >"$OUT/bench_7b_$t.md" 2>&1; then
     ok "7B $t runs"; cat "$OUT/bench_7b_$t.md"
     ./cu_7b_$t -m /tmp/r7b_$t.gguf --bench -p 0 -n 128 -b 16 -r 3 2>&1 | grep "tg128 x16"
+    # Rows of K split across warps (qccCudaKParts) alone and in a batch.
+    [ $t = Q4_0 ] && [ -f dt_Q4_0.gguf ] && batchAlone "7B_$t" cu_7b_$t /tmp/r7b_$t.gguf 12
   else
     bad "7B $t"; tail -5 "$OUT/bench_7b_$t.md"
   fi
