@@ -627,6 +627,15 @@ template <int Layout> __device__ __forceinline__ float blockDot(const Codes<Layo
     return x.ds.x * (w.s0 * fa + w.s1 * fb);
 }
 
+/// a = 0.
+template <int R, int NC> __device__ __forceinline__ void zero(float (&a)[R][NC]) {
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int t = 0; t < NC; ++t)
+      a[r][t] = 0.0f;
+}
+
 /// R rows (row[r] of matrix w(r)) times NC tokens from t0 (nc of them),
 /// over part `part` of KS of the row: lane l taking blocks of 32 weights
 /// 32 part + l, 32 (part + KS) + l, ...; each block's weights loaded and
@@ -1065,11 +1074,7 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock) linearRows(LinJobs jobs, Q
   releaseNext();
   const int t0 = col * NC, nc = min(NC, n - t0);
   float acc[R][NC];
-#pragma unroll
-  for (int r = 0; r < R; ++r)
-#pragma unroll
-    for (int t = 0; t < NC; ++t)
-      acc[r][t] = 0.0f;
+  zero(acc);
   if constexpr (quantized) {
     // The parts of K in turn, added as linearVec adds them.
     auto wOf = [&](int) -> const QccCudaWeight & { return J.w; };
@@ -1077,11 +1082,7 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock) linearRows(LinJobs jobs, Q
 #pragma unroll
     for (int part = 1; part < KS; ++part) {
       float more[R][NC];
-#pragma unroll
-      for (int r = 0; r < R; ++r)
-#pragma unroll
-        for (int t = 0; t < NC; ++t)
-          more[r][t] = 0.0f;
+      zero(more);
       dotQ8Rows<Layout, K, NC, R, KS>(wOf, row, xq, t0, nc, lane, part, more);
 #pragma unroll
       for (int r = 0; r < R; ++r)
@@ -1239,9 +1240,7 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock, kVecMinBlocks)
     QccCudaWeight w[R];
     const bool ok = out.template map<R>(jobs, wi, row, w);
     float acc[R][1];
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-      acc[r][0] = 0.0f;
+    zero(acc);
     if (ok)
       dotQ8Rows<Layout, K, 1, R, KS>([&](int r) -> const QccCudaWeight & { return w[r]; }, row, in.x, 0, 1, lane,
                                      part, acc);
