@@ -1,6 +1,8 @@
 //===- Schedule.cpp - emission order and buffer lifetimes of @forward -----===//
 #include "codegen/common/Schedule.h"
 
+#include "llvm/ADT/DenseSet.h"
+
 #include <algorithm>
 
 using namespace mlir;
@@ -32,10 +34,15 @@ void Schedule::computeLifetimes(Block &body) {
   for (Operation &op : body)
     for (Value v : op.getOperands())
       lastUse[v] = std::max(lastUse.lookup(v), position(&op));
+  // In program order of first use, not the map's (pointer) order: the
+  // generators reuse freed buffers in this order, and their output must not
+  // change from one run to the next.
   freeAfter.assign(count, {});
-  for (auto &[v, at] : lastUse)
-    if (!isa<BlockArgument>(v))
-      freeAfter[at].push_back(v);
+  llvm::DenseSet<Value> listed;
+  for (Operation &op : body)
+    for (Value v : op.getOperands())
+      if (!isa<BlockArgument>(v) && listed.insert(v).second)
+        freeAfter[lastUse[v]].push_back(v);
 }
 
 } // namespace qcc::codegen
