@@ -106,7 +106,6 @@ struct Emitter {
   /// Attentions whose RoPE and cache append their q/k/v launch does for one
   /// token.
   llvm::DenseSet<Operation *> fusedRope;
-  llvm::DenseSet<Value> defined;
 
   Emitter(ModuleOp m, std::string gpu) : module(m), gpu(std::move(gpu)) {}
 
@@ -155,45 +154,32 @@ struct Emitter {
 
   /// Allocates v's float and/or q8 slots, as its users need them.
   void define(Value v) {
-    defined.insert(v);
     if (wantFloat.lookup(v))
       fslot[v] = slot(width(v), false);
     if (wantQ8.lookup(v))
       qslot[v] = slot(width(v), true);
   }
-  /// define(v) unless a fused launch before v's op did.
-  void defineOnce(Value v) {
-    if (!defined.contains(v))
-      define(v);
-  }
   /// The cache index of an attention's layer.
   int cacheFor(q::AttentionOp o) {
     auto [it, inserted] = cacheIndex.try_emplace(o.getLayer(), int(cacheLayers.size()));
     if (inserted)
-      cacheLayers.push_back({o.getLayer(), o.getNumKvHeads(), o.getHeadDim()});
+      cacheLayers.push_back({int64_t(o.getLayer()), int64_t(o.getNumKvHeads()), int64_t(o.getHeadDim())});
     return it->second;
   }
   /// The attention whose RoPE'd q, k and v a q/k/v launch computes alone
-  /// (reordered q, k, v).
+  /// (reordered q, k, v). Its shapes are checked where it is emitted.
   q::AttentionOp ropeAttentionOf(SmallVectorImpl<q::LinearOp> &group) {
-    if (group.size() != 3)
+    if (group.size() != 3 || !llvm::all_of(group, [](q::LinearOp l) { return l->hasOneUse(); }))
       return {};
-    for (q::LinearOp l : group)
-      if (!l->hasOneUse())
-        return {};
     for (auto &[att, ropes] : ropeOf) {
       auto a = cast<q::AttentionOp>(att);
       auto lq = ropes.first.getInput().getDefiningOp<q::LinearOp>();
       auto lk = ropes.second.getInput().getDefiningOp<q::LinearOp>();
       auto lv = a.getV().getDefiningOp<q::LinearOp>();
-      if (!lq || !lk || !lv || lq == lk || lk == lv || lq == lv)
+      // (Each member has one use, so the three are distinct.)
+      if (!lq || !lk || !lv || a.getHeadDim() % 2 || !llvm::is_contained(group, lq) ||
+          !llvm::is_contained(group, lk) || !llvm::is_contained(group, lv))
         continue;
-      if (!llvm::is_contained(group, lq) || !llvm::is_contained(group, lk) || !llvm::is_contained(group, lv))
-        continue;
-      const int64_t H = a.getNumHeads(), KV = a.getNumKvHeads(), hd = a.getHeadDim();
-      if (hd % 2 || KV <= 0 || H % KV || width(lq.getResult()) != H * hd || width(lk.getResult()) != KV * hd ||
-          width(lv.getResult()) != KV * hd)
-        return {};
       group.assign({lq, lk, lv});
       return a;
     }
@@ -404,12 +390,11 @@ struct Emitter {
           }
         // One token: RoPE and the cache append in the q/k/v launch.
         std::string vecOut;
-        if (!quantizedLayout(*layout) || K % 32) {
-        } else if (auto att = ropeAttentionOf(group)) {
+        if (auto att = quantizedLayout(*layout) ? ropeAttentionOf(group) : q::AttentionOp()) {
           fusedRope.insert(att);
           auto rq = ropeOf.lookup(att).first;
           wantFloat[rq.getResult()] = true;
-          defineOnce(rq.getResult());
+          define(rq.getResult()); // written here; the attention reads it
           const int c = cacheFor(att);
           vecOut = formatv("RopeOut<{0}, {1}, {2}, {3}>{{{4}, static_cast<__half *>(S->kcache[{5}]), "
                            "static_cast<__half *>(S->vcache[{5}]), S->pos, S->seq, S->maxCtx, {6}}",
@@ -488,9 +473,10 @@ struct Emitter {
           std::string freq = ropeFreq(rq);
           q = rq.getResult();
           wantFloat[q] = true;
-          defineOnce(q);
           if (fusedRope.contains(&op))
             os << "  if (n > 1) // one token: in the q/k/v launch\n  ";
+          else
+            define(q); // (else defined at the q/k/v launch)
           os << formatv("  launch(ropeQKV<{0}, {1}, {2}, {3}>, rowGrid(n, ({0} + {1}) * {2} / 2), kRowThreads, s, {4}, {5}, {6}, {7}, "
                         "static_cast<__half *>(S->kcache[{8}]), static_cast<__half *>(S->vcache[{8}]), S->pos, S->seq, "
                         "S->maxCtx, {9});\n",
