@@ -98,6 +98,7 @@ struct Emitter {
   };
   std::vector<Slot> slots;
   std::multimap<std::pair<int64_t, bool>, int> freeSlots;
+  int64_t halfWidth = 0; ///< the widest input of a quantized linear (the prompt's half rows)
   llvm::DenseMap<Value, int> fslot, qslot;
   llvm::DenseMap<Value, bool> wantFloat, wantQ8;
   /// Attentions whose q and k come from RoPE ops used by them alone: one
@@ -225,13 +226,15 @@ struct Emitter {
       return fail(op, "a quantized matrix needs rows of a multiple of 32");
     std::string xq = q ? formatv("rowsFrom({0}, {1}, {2})", qname(input), K, rowOffset).str() : "Q8Act{}";
     std::string xf = q ? "nullptr" : formatv("{0} + ({1}) * {2}", fname(input), rowOffset, K).str();
+    if (q)
+      halfWidth = std::max(halfWidth, K);
     // The parts of K a single-token product splits its rows into.
     const int parts = q ? qccCudaKParts(start, K) : 1;
     if (q && !vecOut.empty())
       os << formatv("    if (n == 1)\n      launchVec<{0}, {1}, 2, {2}>(J, Q8In{{{3}}, {4}, s);\n    else\n  ",
                     layoutName(layout), K, parts, xq, vecOut);
-    os << formatv("    launchLinear<{0}, {1}, {2}>(J, {3}, {4}, int({5}), s);\n  }\n", layoutName(layout), K, parts, xq,
-                  xf, tokens);
+    os << formatv("    launchLinear<{0}, {1}, {2}>(J, {3}, {4}, {5}, int({6}), s);\n  }\n", layoutName(layout), K, parts,
+                  xq, xf, q ? "sc.hx" : "HalfRows{}", tokens);
     return success();
   }
 
@@ -487,9 +490,9 @@ struct Emitter {
                         "static_cast<__half *>(S->vcache[{4}]), S->pos, S->seq, S->maxCtx);\n",
                         KV, hd, fname(o.getK()), fname(o.getV()), c);
         }
-        os << formatv("  launch(attention<{0}, {1}, {2}>, dim3(unsigned(n), {0}), 256, s, {3}, "
+        os << formatv("  launchAttention<{0}, {1}, {2}>({3}, "
                       "static_cast<const __half *>(S->kcache[{4}]), static_cast<const __half *>(S->vcache[{4}]), "
-                      "{5}, S->pos, S->seq, S->maxCtx, {6}, {7}, {8});\n",
+                      "{5}, S->pos, S->seq, S->maxCtx, {6}, {7}, {8}, int(n), s);\n",
                       H, KV, hd, fname(q), c, fname(v), lit(o.getScale().convertToDouble()),
                       o.getSlidingWindow(), wantQ8.lookup(v) && hd % 32 == 0 ? qname(v) : "Q8Act{}");
         if (hd % 32)
@@ -547,6 +550,8 @@ struct Emitter {
     f << "struct Scratch {\n";
     for (size_t i = 0; i < slots.size(); ++i)
       f << formatv(slots[i].q8 ? "  Q8Act q{0};\n" : "  float *f{0};\n", i);
+    if (halfWidth)
+      f << "  HalfRows hx; // a prompt's input to a quantized linear, in half\n";
     f << "};\n\n/// The slots' places in the scratch memory for T tokens; its size.\n"
       << "size_t layout(char *base, int64_t T, Scratch &sc) {\n  size_t off = 0;\n"
       << "  auto take = [&](size_t bytes) {\n    char *p = base ? base + off : nullptr;\n"
@@ -561,6 +566,10 @@ struct Emitter {
       else
         f << formatv("  sc.f{0} = reinterpret_cast<float *>(take(size_t(T) * {1} * 4));\n", i, W);
     }
+    if (halfWidth)
+      f << formatv("  sc.hx = HalfRows{{reinterpret_cast<__half *>(take(size_t(T) * {0} * 2)), "
+                   "reinterpret_cast<float *>(take(size_t(T) * 4))};\n",
+                   halfWidth);
     f << "  return off;\n}\n} // namespace\n\n";
     f << "extern \"C\" size_t qcc_cuda_scratch_bytes(int64_t maxTokens) {\n  Scratch sc;\n"
       << "  return layout(nullptr, maxTokens, sc);\n}\n\n";

@@ -70,14 +70,16 @@ inline bool programmaticLaunches() {
   return on;
 }
 
-/// kernel<<<grid, block, 0, s>>>(args...), as a programmatic dependent
+/// kernel<<<grid, block, sharedBytes, s>>>(args...), as a programmatic dependent
 /// launch where programmaticLaunches(). A launch error is left for
 /// cudaGetLastError, as with <<<>>>.
 template <typename... P, typename... A>
-inline void launch(void (*kernel)(P...), dim3 grid, dim3 block, cudaStream_t s, A &&...args) {
+inline void launchShared(void (*kernel)(P...), dim3 grid, dim3 block, size_t sharedBytes, cudaStream_t s,
+                         A &&...args) {
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = grid;
   cfg.blockDim = block;
+  cfg.dynamicSmemBytes = sharedBytes;
   cfg.stream = s;
   cudaLaunchAttribute attr[1];
   if (programmaticLaunches()) {
@@ -87,6 +89,11 @@ inline void launch(void (*kernel)(P...), dim3 grid, dim3 block, cudaStream_t s, 
     cfg.numAttrs = 1;
   }
   (void)cudaLaunchKernelEx(&cfg, kernel, std::forward<A>(args)...);
+}
+/// launchShared without dynamic shared memory.
+template <typename... P, typename... A>
+inline void launch(void (*kernel)(P...), dim3 grid, dim3 block, cudaStream_t s, A &&...args) {
+  launchShared(kernel, grid, block, 0, s, std::forward<A>(args)...);
 }
 
 /// A row-major activation as two int8 planes per block of 32: with
@@ -374,19 +381,18 @@ __global__ void ropeQKV(const float *__restrict__ q, const float *__restrict__ k
 /// H100, tg128 +7 % with 4 against one at a time, +1.5 % more with 8.
 constexpr int kAttnKeys = 8;
 
-/// One block per (token, head); its warps take the keys in turn (kAttnKeys
-/// at a time) with an online softmax each, then merge. Keys [first, p] of
-/// the token's position p (first: the sliding window's start, else 0).
+/// Token t's attention in head h by one block (at most 8 warps): the warps
+/// take the keys in turn (kAttnKeys at a time) with an online softmax each,
+/// then merge. Keys [first, p] of the token's position p (first: the
+/// sliding window's start, else 0).
 template <int H, int KV, int HD>
-__global__ void __launch_bounds__(256) attention(const float *__restrict__ q, const __half *__restrict__ kc,
-                                                 const __half *__restrict__ vc, float *__restrict__ out,
-                                                 const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
-                                                 int64_t maxCtx, float scale, int64_t window, Q8Act qa) {
-  priorDone();
-  releaseNext();
+__device__ __forceinline__ void attendToken(int t, int h, const float *__restrict__ q, const __half *__restrict__ kc,
+                                            const __half *__restrict__ vc, float *__restrict__ out,
+                                            const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
+                                            int64_t maxCtx, float scale, int64_t window, const Q8Act &qa) {
   constexpr int E = (HD + 31) / 32;
   __shared__ float sm[8], sl[8], sacc[8][E * 32];
-  const int t = blockIdx.x, h = blockIdx.y, g = h / (H / KV);
+  const int g = h / (H / KV);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, nw = blockDim.x / 32;
   const int64_t p = pos[t], first = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
   float qv[E], acc[E];
@@ -461,6 +467,17 @@ __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, co
   }
 }
 
+/// One token's attention a block (decoding steps, small batches).
+template <int H, int KV, int HD>
+__global__ void __launch_bounds__(256) attention(const float *__restrict__ q, const __half *__restrict__ kc,
+                                                 const __half *__restrict__ vc, float *__restrict__ out,
+                                                 const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
+                                                 int64_t maxCtx, float scale, int64_t window, Q8Act qa) {
+  priorDone();
+  releaseNext();
+  attendToken<H, KV, HD>(blockIdx.x, blockIdx.y, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa);
+}
+
 
 // ---------------------------------------------------------------------------
 // Linear layers: y[t][r] = sum_k W[r][k] x[t][k] (+ bias[r]) (+ add[t][r]),
@@ -469,8 +486,8 @@ __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, co
 // several. By tokens per call (launchLinear): one to five stream the weights
 // once through a dp4a matrix-vector product (a warp per row or two); six to
 // 64 (batched decoding) through split-K int8 tensor-core products (mma.sync,
-// 32 rows a block); prompts through 128-row x 64-token tensor-core tiles
-// with the activations staged in shared memory.
+// 32 rows a block); prompts through half-precision tensor-core tiles of
+// 128 rows (linearHalf, below).
 
 struct LinJob {
   QccCudaWeight w;
@@ -529,6 +546,14 @@ __device__ __forceinline__ float halfDot(const uint32_t *c, int4 q, int4 l) {
   return float(hq) + float(hl) * kLow;
 }
 
+/// *p, marked evict-first where Stream.
+template <bool Stream, typename T> __device__ __forceinline__ T ld(const T *p) {
+  if constexpr (Stream)
+    return __ldcs(p);
+  else
+    return *p;
+}
+
 /// A block of 32 weights of a row as loaded: codes and scales (CudaABI.h).
 template <int Layout> struct WBlock {
   uint4 c, c1;  ///< codes: nibbles (c) or int8 (c, c1: Q8_0)
@@ -537,25 +562,25 @@ template <int Layout> struct WBlock {
   uint32_t sup; ///< Q4_K: half2 (d, dmin); Q6_K: half d
 };
 
-/// Block b of a row (streamed once: evict first).
-template <int Layout, int K>
+/// Block b of a row (Stream: read once, evict first).
+template <int Layout, int K, bool Stream = true>
 __device__ __forceinline__ WBlock<Layout> loadBlock(const QccCudaWeight &w, int64_t row, int b) {
   constexpr int NB = K / 32;
   const uint8_t *p0 = static_cast<const uint8_t *>(w.p[0]);
   WBlock<Layout> o;
   if constexpr (Layout == QCC_CUDA_Q8_0) {
     const uint4 *src = reinterpret_cast<const uint4 *>(p0 + row * K + b * 32);
-    o.c = __ldcs(src), o.c1 = __ldcs(src + 1);
+    o.c = ld<Stream>(src), o.c1 = ld<Stream>(src + 1);
   } else {
-    o.c = __ldcs(reinterpret_cast<const uint4 *>(p0 + row * (K / 2) + b * 16));
+    o.c = ld<Stream>(reinterpret_cast<const uint4 *>(p0 + row * (K / 2) + b * 16));
   }
   if constexpr (Layout == QCC_CUDA_Q4_0 || Layout == QCC_CUDA_Q8_0) {
-    o.sc = __ldcs(static_cast<const unsigned short *>(w.p[1]) + row * NB + b);
+    o.sc = ld<Stream>(static_cast<const unsigned short *>(w.p[1]) + row * NB + b);
   } else if constexpr (Layout == QCC_CUDA_Q4_K) {
     o.sc = static_cast<const unsigned short *>(w.p[1])[row * NB + b];
     o.sup = static_cast<const uint32_t *>(w.p[2])[row * (K / 256) + b / 8];
   } else if constexpr (Layout == QCC_CUDA_Q6_K) {
-    o.hb = __ldcs(reinterpret_cast<const uint2 *>(static_cast<const uint8_t *>(w.p[1]) + row * (K / 4) + b * 8));
+    o.hb = ld<Stream>(reinterpret_cast<const uint2 *>(static_cast<const uint8_t *>(w.p[1]) + row * (K / 4) + b * 8));
     o.sc = static_cast<const unsigned short *>(w.p[2])[row * NB + b];
     o.sup = static_cast<const unsigned short *>(w.p[3])[row * (K / 256) + b / 8];
   }
@@ -678,8 +703,6 @@ __device__ __forceinline__ void mma16816(int (&c)[4], uint32_t a0, uint32_t a1, 
                : "r"(a0), "r"(a1), "r"(b0));
 }
 
-constexpr int kMmqRows = 128; // rows of a block of the tensor-core product: four warps of 32
-
 /// One 16-row tile's share of a block of 32 weights for thread (g, i):
 /// A words (rows a = g, b = g + 8: weights 4i.. in A[0], A[1], 16+4i.. in
 /// A[2], A[3], as signed codes) and the rows' scales (Q6_K: s for the first
@@ -778,28 +801,6 @@ __device__ __forceinline__ void mmaTile(const ATile &a, uint32_t Q0, uint32_t Q1
   }
 }
 
-/// Stores a warp's C tiles (two 16-row tiles from rowBase of a job with
-/// `rows` rows, by NT 8-token tiles from t0) with the job's bias and
-/// residual: thread (g, i) holds rows g | g+8, tokens 2i, 2i+1 of each
-/// tile; value(m, nt, e) is its element e (rows g, g, g+8, g+8).
-template <int NT, typename V>
-__device__ __forceinline__ void storeTiles(const LinJob &J, int64_t rowBase, int64_t rows, int t0, int n, int g, int i,
-                                           V value) {
-#pragma unroll
-  for (int m = 0; m < 2; ++m)
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int64_t row = rowBase + 16 * m + g + (e >= 2 ? 8 : 0);
-        const int t = t0 + nt * 8 + 2 * i + (e & 1);
-        if (row < rows && t < n) {
-          const size_t o = size_t(t) * J.ldo + row;
-          J.out[o] = value(m, nt, e) + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
-        }
-      }
-}
-
 /// ldmatrix.x4: four 8x8 matrices of 16-bit elements (rows of 16 bytes at
 /// the addresses lanes 8m..8m+7 give for matrix m); lane (g, i) receives
 /// word i of row g of each.
@@ -808,89 +809,6 @@ __device__ __forceinline__ void ldmatrix4(uint32_t (&r)[4], const void *rowAddr)
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(a));
-}
-
-constexpr int kMmqChunk = 4;                 // blocks of 32 weights staged at a time
-constexpr int kMmqStride = kMmqChunk * 32 + 16; // bytes a token's row of one plane takes in shared memory
-
-/// Many tokens: a block of four warps multiplies 128 rows (32 a warp: two
-/// 16-row tiles sharing each activation fragment) by NT * 8 tokens, with
-/// int8 tensor-core products (m16n8k32; Q6_K's two 16-weight halves with
-/// their own scales, m16n8k16). The tokens' activations are staged in
-/// shared memory kMmqChunk blocks at a time (16-byte loads, read once per
-/// block of 128 rows) and read as B fragments with ldmatrix (a token's 16
-/// bytes are an 8x8 b16 matrix's row: lane (g, i) gets word i of token g,
-/// the fragment layout); each warp reads its weights' A fragments directly.
-/// Fragments (PTX ISA, 8-bit mma): thread (g = lane / 4, i = lane % 4)
-/// holds A words (row g | g+8, weights 4i..4i+3 | 16+4i..), B words (token
-/// g, the same weights) and C (rows g | g+8, tokens 2i, 2i+1) - the nibble
-/// order's word i gives a thread both of its A words. A launch's jobs each
-/// have a multiple of 32 rows (or is one job).
-template <int Layout, int K, int NT>
-__global__ void __launch_bounds__(128) linearMMQ(LinJobs jobs, Q8Act x, int n) {
-  constexpr int NB = K / 32, T = NT * 8;
-  __shared__ __align__(16) int8_t xs[2][T][kMmqStride]; // planes q, l
-  __shared__ float2 ds[T][kMmqChunk];
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
-  const int r0 = blockIdx.x * kMmqRows + warp * 32;
-  priorDone();
-  releaseNext();
-  const bool active = r0 < jobs.start[jobs.count]; // idle warps still stage
-  int first = 0, end = 1;
-  const LinJob &J = jobOf(jobs, active ? r0 : 0, first, end);
-  int64_t rows[2][2];
-#pragma unroll
-  for (int m = 0; m < 2; ++m)
-    for (int h = 0; h < 2; ++h)
-      rows[m][h] = min(r0 - first + 16 * m + 8 * h + g, end - first - 1);
-  const int t0 = blockIdx.y * T;
-  float acc[2][NT][4];
-#pragma unroll
-  for (int m = 0; m < 2; ++m)
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
-      acc[m][nt][0] = acc[m][nt][1] = acc[m][nt][2] = acc[m][nt][3] = 0.0f;
-  for (int c0 = 0; c0 < NB; c0 += kMmqChunk) {
-    const int nb = min(kMmqChunk, NB - c0);
-    // Stage blocks [c0, c0 + nb) of the tokens (past n: the last token).
-    __syncthreads(); // the previous chunk's readers are done
-    for (int e = threadIdx.x; e < 2 * T * kMmqChunk * 2; e += blockDim.x) {
-      const int half = e % 2, j = (e / 2) % kMmqChunk, t = (e / (2 * kMmqChunk)) % T, pl = e / (2 * kMmqChunk * T);
-      if (j < nb) {
-        const size_t src = size_t(min(t0 + t, n - 1)) * K + (c0 + j) * 32 + half * 16;
-        *reinterpret_cast<int4 *>(&xs[pl][t][j * 32 + half * 16]) =
-            __ldg(reinterpret_cast<const int4 *>((pl ? x.l : x.q) + src));
-      }
-    }
-    for (int e = threadIdx.x; e < T * kMmqChunk; e += blockDim.x) {
-      const int j = e % kMmqChunk, t = e / kMmqChunk;
-      if (j < nb)
-        ds[t][j] = __ldg(x.ds + size_t(min(t0 + t, n - 1)) * NB + c0 + j);
-    }
-    __syncthreads();
-    if (!active)
-      continue;
-#pragma unroll
-    for (int j = 0; j < kMmqChunk; ++j) {
-      if (j >= nb)
-        break;
-      ATile a0, a1;
-      loadATile<Layout, K>(J, rows[0][0], rows[0][1], c0 + j, i, a0);
-      loadATile<Layout, K>(J, rows[1][0], rows[1][1], c0 + j, i, a1);
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-        // Lanes 8m..8m+7 address matrix m: q low / high 16, l low / high 16.
-        const int mat = lane / 8;
-        uint32_t B[4];
-        ldmatrix4(B, &xs[mat / 2][nt * 8 + lane % 8][j * 32 + (mat % 2) * 16]);
-        const float2 d0 = ds[nt * 8 + 2 * i][j], d1 = ds[nt * 8 + 2 * i + 1][j];
-        mmaTile<Layout>(a0, B[0], B[1], B[2], B[3], d0, d1, acc[0][nt]);
-        mmaTile<Layout>(a1, B[0], B[1], B[2], B[3], d0, d1, acc[1][nt]);
-      }
-    }
-  }
-  if (active)
-    storeTiles<NT>(J, r0 - first, end - first, t0, n, g, i, [&](int m, int nt, int e) { return acc[m][nt][e]; });
 }
 
 constexpr int kSplitWarps = 8; // warps sharing one 32-row tile of the split-K product
@@ -903,7 +821,11 @@ constexpr int kSplitWarps = 8; // warps sharing one 32-row tile of the split-K p
 /// kSplitWarps warps split K (warp w
 /// takes blocks of 32 weights w, w + 8, ...), reading A and B fragments
 /// directly (each B word serves 32 rows); the warps' sums are added in a
-/// fixed order at the end. Fragments and scaling as in linearMMQ.
+/// fixed order at the end. Fragments (PTX ISA, 8-bit mma): thread (g =
+/// lane / 4, i = lane % 4) holds A words (row g | g+8, weights 4i..4i+3 |
+/// 16+4i..), B words (token g, the same weights) and C (rows g | g+8, tokens
+/// 2i, 2i+1) - the nibble order's word i gives a thread both of its A words.
+/// A launch's jobs each have a multiple of 32 rows (or is one job).
 template <int Layout, int K, int NT>
 __global__ void __launch_bounds__(32 * kSplitWarps) linearMMQSplit(LinJobs jobs, Q8Act x, int n, int columns) {
   constexpr int NB = K / 32;
@@ -965,9 +887,9 @@ __global__ void __launch_bounds__(32 * kSplitWarps) linearMMQSplit(LinJobs jobs,
   __syncthreads();
   if (warp > 0)
     return;
-  // storeTiles' loop, written out: through the helper ptxas schedules this
-  // kernel's main loop with fewer registers (86 against 106), the shape that
-  // measured 19 % slower at batch 16.
+  // (The store loop written out here, not as a helper: through a helper
+  // ptxas scheduled the main loop with fewer registers, 86 against 106, the
+  // shape that measured 19 % slower at batch 16.)
 #pragma unroll
   for (int m = 0; m < 2; ++m)
 #pragma unroll
@@ -984,6 +906,530 @@ __global__ void __launch_bounds__(32 * kSplitWarps) linearMMQSplit(LinJobs jobs,
           J.out[o] = v + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
         }
       }
+}
+
+// ---------------------------------------------------------------------------
+// Prompts: half-precision tensor-core products. The int8 products above
+// scale every 32-weight block's integer sum into float per (row, token):
+// at prompt sizes those conversions, not the tensor cores, bound them. Here
+// the activation rows are converted once to half (each token's row scaled by
+// a power of two that keeps it in range), each block of 128 weight rows is
+// dequantized to half in shared memory once per tile of tokens, and the
+// products run as f16 x f16 -> f32 mma.sync m16n8k16 over whole rows.
+
+/// A prompt's activations in half precision: token t's row is
+/// scale[t] * x[t][0 .. K) (a power of two; [maxTokens][max K] of scratch).
+struct HalfRows {
+  __half *x;
+  float *scale;
+};
+
+/// q8 rows to HalfRows, a warp per token: x = d (q + l / 254) times 2^-e,
+/// e such that the row's largest magnitude (below 128 d) stays under 2^14.
+template <int K> __global__ void __launch_bounds__(256) halfRows(Q8Act a, HalfRows h, int n) {
+  constexpr int NB = K / 32;
+  priorDone();
+  releaseNext();
+  const int lane = threadIdx.x % 32, t = blockIdx.x * 8 + threadIdx.x / 32;
+  if (t >= n)
+    return;
+  const float2 *ds = a.ds + size_t(t) * NB;
+  float dmax = 0.0f;
+  for (int b = lane; b < NB; b += 32)
+    dmax = fmaxf(dmax, ds[b].x);
+  dmax = warpMax(dmax);
+  int e = 0;
+  if (dmax > 0.0f) {
+    frexpf(dmax * 128.0f, &e);
+    e = max(e - 14, -100);
+  }
+  if (lane == 0)
+    h.scale[t] = ldexpf(1.0f, e);
+  const float inv = ldexpf(1.0f, -e);
+  const int8_t *q = a.q + size_t(t) * K, *l = a.l + size_t(t) * K;
+  for (int k = lane * 8; k < K; k += 256) {
+    const float d = ds[k / 32].x * inv;
+    const int2 qv = *reinterpret_cast<const int2 *>(q + k), lv = *reinterpret_cast<const int2 *>(l + k);
+    const int8_t *qq = reinterpret_cast<const int8_t *>(&qv), *ll = reinterpret_cast<const int8_t *>(&lv);
+    uint4 o;
+    uint32_t *ow = reinterpret_cast<uint32_t *>(&o);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const __half2 v = __floats2half2_rn(d * (float(qq[2 * j]) + float(ll[2 * j]) * kLow),
+                                          d * (float(qq[2 * j + 1]) + float(ll[2 * j + 1]) * kLow));
+      ow[j] = *reinterpret_cast<const uint32_t *>(&v);
+    }
+    *reinterpret_cast<uint4 *>(h.x + size_t(t) * K + k) = o;
+  }
+}
+
+__device__ __forceinline__ uint32_t h2bits(__half2 v) { return *reinterpret_cast<uint32_t *>(&v); }
+__device__ __forceinline__ __half2 bitsh2(uint32_t v) { return *reinterpret_cast<__half2 *>(&v); }
+
+/// A loaded block's 32 weights in half (word w: weights 2w, 2w + 1), each
+/// the format's value rounded once: Q4_0 / Q8_0 as d * code (the codes made
+/// exact halves by the 1024 + c bit pattern, the product rounded by hmul2);
+/// Q4_K / Q6_K as s * code - m in float.
+template <int Layout> __device__ __forceinline__ void dequantHalf(const WBlock<Layout> &wb, uint32_t (&o)[16]) {
+  if constexpr (Layout == QCC_CUDA_Q4_0 || Layout == QCC_CUDA_Q8_0) {
+    const __half d = __ushort_as_half((unsigned short)wb.sc);
+    const __half2 d2 = __halves2half2(d, d);
+    if constexpr (Layout == QCC_CUDA_Q4_0) {
+      // Byte j: weight j (low nibble), 16 + j (high).
+      const uint32_t v[4] = {wb.c.x, wb.c.y, wb.c.z, wb.c.w};
+      const __half2 off = __float2half2_rn(1032.0f); // 1024 + 8
+#pragma unroll
+      for (int q = 0; q < 4; ++q)
+#pragma unroll
+        for (int p = 0; p < 2; ++p) {
+          const uint32_t t = __byte_perm(v[q], 0, p ? 0x4342 : 0x4140); // bytes 2p, 2p + 1 as 16-bit lanes
+          o[2 * q + p] = h2bits(__hmul2(__hsub2(bitsh2((t & 0x000F000Fu) | 0x64006400u), off), d2));
+          o[8 + 2 * q + p] = h2bits(__hmul2(__hsub2(bitsh2(((t >> 4) & 0x000F000Fu) | 0x64006400u), off), d2));
+        }
+    } else {
+      const uint32_t v[8] = {wb.c.x, wb.c.y, wb.c.z, wb.c.w, wb.c1.x, wb.c1.y, wb.c1.z, wb.c1.w};
+      const __half2 off = __float2half2_rn(1152.0f); // 1024 + 128
+#pragma unroll
+      for (int q = 0; q < 8; ++q)
+#pragma unroll
+        for (int p = 0; p < 2; ++p) {
+          const uint32_t t = __byte_perm(v[q], 0, p ? 0x4342 : 0x4140) ^ 0x00800080u; // c + 128
+          o[2 * q + p] = h2bits(__hmul2(__hsub2(bitsh2(t | 0x64006400u), off), d2));
+        }
+    }
+  } else {
+    // decode(): word k holds codes of weights 4k .. 4k + 3 (Q4_K unsigned
+    // nibbles, Q6_K signed bytes); a byte b becomes the float 2^23 + b.
+    const Codes<Layout> c = decode<Layout>(wb);
+    constexpr bool sgn = Layout == QCC_CUDA_Q6_K;
+    constexpr float base = sgn ? 8388608.0f + 128.0f : 8388608.0f;
+#pragma unroll
+    for (int k = 0; k < 8; ++k) {
+      const uint32_t w = sgn ? c.c[k] ^ 0x80808080u : c.c[k];
+      const float s = sgn && k >= 4 ? c.s1 : c.s0;
+      float f[4];
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+        f[j] = fmaf(s, __uint_as_float(__byte_perm(w, 0x4B000000u, 0x7540 + j)) - base, -c.m0);
+      o[2 * k] = h2bits(__floats2half2_rn(f[0], f[1]));
+      o[2 * k + 1] = h2bits(__floats2half2_rn(f[2], f[3]));
+    }
+  }
+}
+
+__device__ __forceinline__ void mmaF16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+               "{%0,%1,%2,%3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ void cpAsync16(void *dst, const void *src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(unsigned(__cvta_generic_to_shared(dst))), "l"(src)
+               : "memory");
+}
+__device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+__device__ __forceinline__ void cpAsyncWaitAll() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
+
+constexpr int kHalfRows = 128; // weight rows of a block of the half product
+constexpr int kHalfWarps = 8;
+
+/// The half product's shapes for BN tokens a block: warps WM x WN, each
+/// MT 16-row by NT 8-token tiles; stages of KB blocks of 32 weights.
+template <int K, int BN> struct HalfShape {
+  static constexpr int WN = BN == 128 ? 4 : 2, WM = kHalfWarps / WN;
+  static constexpr int MT = kHalfRows / WM / 16, NT = BN / WN / 8;
+  static constexpr int NB = K / 32, KB = NB % 2 == 0 ? 2 : 1, BK = 32 * KB, LD = BK + 8;
+  static constexpr size_t bytes = size_t(2) * (kHalfRows + BN) * LD * sizeof(__half); // two stages of A, B
+};
+
+/// Prompts: a block of 8 warps multiplies 128 rows by BN tokens. Each stage
+/// (KB blocks of 32 weights) the block's threads dequantize the rows' blocks
+/// into shared memory (thread: one row's block, loaded a stage ahead into
+/// registers) and copy the tokens' half rows in (cp.async, a stage ahead);
+/// the warps read A (rows x k) and B (tokens x k) fragments with ldmatrix.
+/// Fragments (PTX ISA, m16n8k16 f16): lane (g = lane / 4, i = lane % 4)
+/// holds C rows g | g + 8, tokens 2i, 2i + 1. Jobs of a launch with
+/// several have multiples of 32 rows, so a 16-row tile has one job.
+template <int Layout, int K, int BN>
+__global__ void __launch_bounds__(32 * kHalfWarps) linearHalf(LinJobs jobs, HalfRows x, int n) {
+  using S = HalfShape<K, BN>;
+  constexpr int KB = S::KB, BK = S::BK, LD = S::LD, MT = S::MT, NT = S::NT, STAGES = S::NB / KB;
+  extern __shared__ __align__(16) unsigned char halfSmem[];
+  auto As = reinterpret_cast<__half(*)[kHalfRows][LD]>(halfSmem);
+  auto Bs = reinterpret_cast<__half(*)[BN][LD]>(halfSmem + 2 * kHalfRows * LD * sizeof(__half));
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, i = lane % 4;
+  const int wm = warp / S::WN, wn = warp % S::WN;
+  const int t0 = blockIdx.x * BN, r0 = blockIdx.y * kHalfRows;
+  const int total = jobs.start[jobs.count];
+  // This thread's share of A: block aBlk of each stage of row aRow.
+  const int aRow = tid / KB, aBlk = tid % KB;
+  const bool aOn = aRow < kHalfRows;
+  int first, end;
+  const LinJob &AJ = jobOf(jobs, min(r0 + aRow, total - 1), first, end);
+  const int64_t aLocal = min(r0 + aRow, total - 1) - first;
+  WBlock<Layout> wb;
+  if (aOn) // the weights: before the previous launch has finished
+    wb = loadBlock<Layout, K, false>(AJ.w, aLocal, aBlk);
+  priorDone();
+  releaseNext();
+  auto storeA = [&](int buf) {
+    uint32_t h[16];
+    dequantHalf<Layout>(wb, h);
+    uint4 *dst = reinterpret_cast<uint4 *>(&As[buf][aRow][aBlk * 32]);
+#pragma unroll
+    for (int q = 0; q < 4; ++q)
+      dst[q] = make_uint4(h[4 * q], h[4 * q + 1], h[4 * q + 2], h[4 * q + 3]);
+  };
+  auto loadB = [&](int stage, int buf) {
+    constexpr int chunks = BN * BK / 8;
+#pragma unroll
+    for (int c = tid; c < chunks; c += 32 * kHalfWarps) {
+      const int tok = c / (BK / 8), kc = c % (BK / 8);
+      cpAsync16(&Bs[buf][tok][kc * 8], x.x + size_t(min(t0 + tok, n - 1)) * K + stage * BK + kc * 8);
+    }
+    cpAsyncCommit();
+  };
+  float acc[MT][NT][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+      acc[mt][nt][0] = acc[mt][nt][1] = acc[mt][nt][2] = acc[mt][nt][3] = 0.0f;
+  loadB(0, 0);
+  if (aOn)
+    storeA(0);
+  cpAsyncWaitAll();
+  __syncthreads();
+  // ldmatrix addresses: lane supplies row lane % 8 of matrix lane / 8.
+  const int mat = lane / 8, mr = lane % 8;
+  const int aRowF = wm * MT * 16 + (mat % 2) * 8 + mr, aColF = (mat / 2) * 8;
+  const int bTokF = wn * NT * 8 + (mat / 2) * 8 + mr, bColF = (mat % 2) * 8;
+  for (int st = 0; st < STAGES; ++st) {
+    const int cur = st & 1;
+    const bool more = st + 1 < STAGES;
+    if (more) {
+      if (aOn)
+        wb = loadBlock<Layout, K, false>(AJ.w, aLocal, (st + 1) * KB + aBlk);
+      loadB(st + 1, cur ^ 1);
+    }
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; ++kk) {
+      uint32_t a[MT][4], b[NT][2];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+        ldmatrix4(a[mt], &As[cur][aRowF + mt * 16][kk * 16 + aColF]);
+#pragma unroll
+      for (int np = 0; np < NT / 2; ++np) {
+        uint32_t r[4];
+        ldmatrix4(r, &Bs[cur][bTokF + np * 16][kk * 16 + bColF]);
+        b[2 * np][0] = r[0], b[2 * np][1] = r[1], b[2 * np + 1][0] = r[2], b[2 * np + 1][1] = r[3];
+      }
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+          mmaF16(acc[mt][nt], a[mt], b[nt][0], b[nt][1]);
+    }
+    if (more) {
+      if (aOn)
+        storeA(cur ^ 1);
+      cpAsyncWaitAll();
+    }
+    __syncthreads();
+  }
+  float sc[NT][2];
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+    for (int e = 0; e < 2; ++e)
+      sc[nt][e] = x.scale[min(t0 + wn * NT * 8 + nt * 8 + 2 * i + e, n - 1)];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+    const int rt = r0 + wm * MT * 16 + mt * 16; // the tile's first row
+    if (rt >= total)
+      break;
+    const LinJob &J = jobOf(jobs, rt, first, end);
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int64_t row = rt - first + g + (e >= 2 ? 8 : 0);
+        const int t = t0 + wn * NT * 8 + nt * 8 + 2 * i + (e & 1);
+        if (row < end - first && t < n) {
+          const size_t o = size_t(t) * J.ldo + row;
+          J.out[o] = acc[mt][nt][e] * sc[nt][e & 1] + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
+        }
+      }
+  }
+}
+
+/// linearHalf of BN-token tiles (its shared memory sized once).
+template <int Layout, int K, int BN>
+inline void launchHalfTiles(const LinJobs &jobs, const HalfRows &hx, int n, unsigned rowTiles, cudaStream_t s) {
+  constexpr size_t bytes = HalfShape<K, BN>::bytes;
+  static const cudaError_t sized =
+      cudaFuncSetAttribute(linearHalf<Layout, K, BN>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+  (void)sized; // (a failure surfaces as the launch's error)
+  launchShared(linearHalf<Layout, K, BN>, dim3(unsigned((n + BN - 1) / BN), rowTiles), 32 * kHalfWarps, bytes, s,
+               jobs, hx, n);
+}
+
+/// Converts the prompt's rows to half and multiplies them: 128-token tiles
+/// where those give two blocks an SM, else 64.
+template <int Layout, int K>
+inline void launchHalf(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx, int n, cudaStream_t s) {
+  launch(halfRows<K>, dim3(unsigned((n + 7) / 8)), 32 * 8, s, xq, hx, n);
+  const unsigned rowTiles = unsigned((jobs.start[jobs.count] + kHalfRows - 1) / kHalfRows);
+  static const int sms = [] {
+    int dev = 0, v = 0;
+    cudaGetDevice(&dev);
+    cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev);
+    return v > 0 ? v : 1;
+  }();
+  if (rowTiles * unsigned((n + 127) / 128) >= unsigned(2 * sms))
+    launchHalfTiles<Layout, K, 128>(jobs, hx, n, rowTiles, s);
+  else
+    launchHalfTiles<Layout, K, 64>(jobs, hx, n, rowTiles, s);
+}
+
+// ---------------------------------------------------------------------------
+// Prompt attention on tensor cores (flash attention): a block takes 64
+// queries of one head, its 4 warps 16 each, and walks the keys 64 at a time
+// through shared memory (cp.async, a tile ahead): S = q k^T by mma (q split
+// into two halves, hi + lo, so that the scores keep float's precision against
+// the half cache), the online softmax on the S fragments, then O += P v by
+// mma (P in half; v's fragments by ldmatrix.trans).
+
+constexpr int kFlashQueries = 64, kFlashKeys = 64;
+
+template <int HD> struct FlashShape {
+  static constexpr int LD = HD + 8; // halves a key's row takes in shared memory
+  static constexpr size_t bytes = size_t(2) * 2 * kFlashKeys * LD * sizeof(__half); // K, V: two tiles each
+};
+
+__device__ __forceinline__ uint32_t packHalf2(float a, float b) { return h2bits(__floats2half2_rn(a, b)); }
+
+__device__ __forceinline__ void ldmatrix4t(uint32_t (&r)[4], const void *rowAddr) {
+  const unsigned a = unsigned(__cvta_generic_to_shared(rowAddr));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+
+/// Queries [64 blockIdx.x, +64) of head blockIdx.y. A tile whose tokens are
+/// not all of one sequence (packed prompts of several) takes attendToken for
+/// each token instead. Keys outside a query's [first, p] weigh 0; key rows
+/// are read only within the tile's [min first, max p] (rows past it are
+/// clamped to it, so no unwritten cache row is read).
+template <int H, int KV, int HD>
+__global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__ q, const __half *__restrict__ kc,
+                                                       const __half *__restrict__ vc, float *__restrict__ out,
+                                                       const int32_t *__restrict__ pos,
+                                                       const int32_t *__restrict__ seq, int64_t maxCtx, float scale,
+                                                       int64_t window, Q8Act qa, int n) {
+  static_assert(HD % 16 == 0 && HD <= 128, "head_dim");
+  constexpr int LD = FlashShape<HD>::LD, KT = HD / 16, DT = HD / 8, D = H * HD;
+  extern __shared__ __align__(16) unsigned char flashSmem[];
+  auto Ks = reinterpret_cast<__half(*)[kFlashKeys][LD]>(flashSmem);
+  auto Vs = reinterpret_cast<__half(*)[kFlashKeys][LD]>(flashSmem + 2 * kFlashKeys * LD * sizeof(__half));
+  __shared__ int lo, hi, mixed;
+  const int h = blockIdx.y, grp = h / (H / KV), t0 = blockIdx.x * kFlashQueries;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
+  priorDone();
+  releaseNext();
+  if (threadIdx.x == 0)
+    lo = INT_MAX, hi = -1, mixed = 0;
+  __syncthreads();
+  const int s0 = seq[t0];
+  if (threadIdx.x < kFlashQueries && t0 + int(threadIdx.x) < n) {
+    const int t = t0 + threadIdx.x, p = pos[t];
+    const int first = window > 0 && p - window + 1 > 0 ? int(p - window + 1) : 0;
+    atomicMin(&lo, first);
+    atomicMax(&hi, p);
+    if (seq[t] != s0)
+      mixed = 1;
+  }
+  __syncthreads();
+  if (mixed) {
+    for (int t = t0; t < min(t0 + kFlashQueries, n); ++t) {
+      __syncthreads(); // the previous token's readers of attendToken's shared memory are done
+      attendToken<H, KV, HD>(t, h, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa);
+    }
+    return;
+  }
+  const int kLo = lo, kHi = hi;
+  const size_t cache = (size_t(s0) * KV + grp) * maxCtx * HD;
+  const __half *kb = kc + cache, *vb = vc + cache;
+  // This thread's rows (g, g + 8 of the warp's 16): position and first key
+  // (a row past n: no key).
+  int rp[2], rf[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int t = t0 + warp * 16 + g + 8 * r;
+    rp[r] = t < n ? pos[t] : -1;
+    rf[r] = t < n && window > 0 && rp[r] - window + 1 > 0 ? int(rp[r] - window + 1) : 0;
+  }
+  // q's A fragments, hi and lo halves.
+  uint32_t qh[KT][4], ql[KT][4];
+#pragma unroll
+  for (int kk = 0; kk < KT; ++kk)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int t = min(t0 + warp * 16 + g + (e % 2) * 8, n - 1);
+      const float2 v = *reinterpret_cast<const float2 *>(q + size_t(t) * D + h * HD + kk * 16 + (e / 2) * 8 + 2 * i);
+      const __half2 vh = __floats2half2_rn(v.x, v.y);
+      const float2 back = __half22float2(vh);
+      qh[kk][e] = h2bits(vh);
+      ql[kk][e] = packHalf2(v.x - back.x, v.y - back.y);
+    }
+  auto loadTile = [&](int j0, int buf) {
+    // 64 rows of K and V, HD / 8 chunks of 16 bytes each.
+    for (int c = threadIdx.x; c < kFlashKeys * (HD / 8); c += blockDim.x) {
+      const int r = c / (HD / 8), ch = c % (HD / 8);
+      const int64_t j = max(min(j0 + r, kHi), kLo);
+      cpAsync16(&Ks[buf][r][ch * 8], kb + j * HD + ch * 8);
+      cpAsync16(&Vs[buf][r][ch * 8], vb + j * HD + ch * 8);
+    }
+    cpAsyncCommit();
+  };
+  float o[DT][4];
+#pragma unroll
+  for (int d = 0; d < DT; ++d)
+    o[d][0] = o[d][1] = o[d][2] = o[d][3] = 0.0f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+  const float sl2 = scale * 1.4426950408889634f; // scores in log2 units
+  const int jStart = kLo / kFlashKeys * kFlashKeys;
+  // The warp's own last key: tiles past it (later queries' keys) it skips.
+  const int warpHi = __reduce_max_sync(0xffffffffu, max(rp[0], rp[1]));
+  const int warpLo = __reduce_min_sync(0xffffffffu, min(rp[0] < 0 ? INT_MAX : rf[0], rp[1] < 0 ? INT_MAX : rf[1]));
+  loadTile(jStart, 0);
+  const int mat = lane / 8, mr = lane % 8;
+  for (int j0 = jStart, it = 0; j0 <= kHi; j0 += kFlashKeys, ++it) {
+    const int buf = it & 1;
+    cpAsyncWaitAll();
+    __syncthreads(); // tile j0 is in; every warp is done with the other buffer
+    if (j0 + kFlashKeys <= kHi)
+      loadTile(j0 + kFlashKeys, buf ^ 1);
+    if (j0 > warpHi || j0 + kFlashKeys <= warpLo)
+      continue;
+    float sc[8][4];
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt)
+      sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.0f;
+#pragma unroll
+    for (int kk = 0; kk < KT; ++kk)
+#pragma unroll
+      for (int np = 0; np < 4; ++np) {
+        uint32_t r[4]; // keys 16 np + (mat / 2) 8 + mr, dims 16 kk + (mat % 2) 8
+        ldmatrix4(r, &Ks[buf][np * 16 + (mat / 2) * 8 + mr][kk * 16 + (mat % 2) * 8]);
+        mmaF16(sc[2 * np], qh[kk], r[0], r[1]);
+        mmaF16(sc[2 * np], ql[kk], r[0], r[1]);
+        mmaF16(sc[2 * np + 1], qh[kk], r[2], r[3]);
+        mmaF16(sc[2 * np + 1], ql[kk], r[2], r[3]);
+      }
+    // Mask, scale, online softmax (a row's 4 lanes share its max and sum).
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int r = e / 2, j = j0 + nt * 8 + 2 * i + (e & 1);
+        const float v = j >= rf[r] && j <= rp[r] ? sc[nt][e] * sl2 : -INFINITY;
+        sc[nt][e] = v;
+        mx[r] = fmaxf(mx[r], v);
+      }
+    float corr[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+      const float mn = fmaxf(m[r], mx[r]);
+      corr[r] = mn == -INFINITY ? 1.0f : exp2f(m[r] - mn);
+      m[r] = mn;
+      l[r] *= corr[r]; // (a lane's share of the row's sum)
+    }
+    uint32_t pa[4][4]; // P's A fragments, keys 16 kk ..
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+      float pv[4];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int r = e / 2;
+        pv[e] = m[r] == -INFINITY ? 0.0f : exp2f(sc[nt][e] - m[r]);
+        l[r] += pv[e];
+      }
+      pa[nt / 2][(nt % 2) * 2] = packHalf2(pv[0], pv[1]);
+      pa[nt / 2][(nt % 2) * 2 + 1] = packHalf2(pv[2], pv[3]);
+    }
+    // (pa[kk]: the A fragment of keys 16 kk..: a0 row g / keys 2i, a1 row
+    // g + 8, a2 row g / keys 8 + 2i, a3 row g + 8 / keys 8 + 2i.)
+#pragma unroll
+    for (int d = 0; d < DT; ++d) {
+      o[d][0] *= corr[0], o[d][1] *= corr[0];
+      o[d][2] *= corr[1], o[d][3] *= corr[1];
+    }
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+      for (int dp = 0; dp < DT / 2; ++dp) {
+        uint32_t r[4]; // keys 16 kk + (mat % 2) 8 + mr, dims 16 dp + (mat / 2) 8
+        ldmatrix4t(r, &Vs[buf][kk * 16 + (mat % 2) * 8 + mr][dp * 16 + (mat / 2) * 8]);
+        mmaF16(o[2 * dp], pa[kk], r[0], r[1]);
+        mmaF16(o[2 * dp + 1], pa[kk], r[2], r[3]);
+      }
+  }
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+    const int t = t0 + warp * 16 + g + 8 * r;
+    if (t < n) {
+      const float inv = 1.0f / l[r];
+#pragma unroll
+      for (int d = 0; d < DT; ++d)
+        *reinterpret_cast<float2 *>(out + size_t(t) * D + h * HD + d * 8 + 2 * i) =
+            make_float2(o[d][2 * r] * inv, o[d][2 * r + 1] * inv);
+    }
+  }
+  if constexpr (HD % 32 == 0) {
+    // The rows' q8 form, this head's blocks of 32 (the output projection's
+    // input).
+    if (qa.q) {
+      __syncwarp();
+      for (int rr = 0; rr < 16; ++rr) {
+        const int t = t0 + warp * 16 + rr;
+        if (t >= n)
+          break;
+#pragma unroll
+        for (int b = 0; b < HD / 32; ++b)
+          quantizeBlock(out[size_t(t) * D + h * HD + b * 32 + lane], lane, qa, size_t(t) * D + h * HD + b * 32);
+      }
+    }
+  }
+}
+
+/// Tokens past which attention runs as attentionPrompt (a prompt; fewer:
+/// decoding steps of one or several sequences, a block per token).
+constexpr int kFlashMinTokens = 65;
+
+/// The attention of n tokens (head_dim HD).
+template <int H, int KV, int HD>
+inline void launchAttention(const float *q, const __half *kc, const __half *vc, float *out, const int32_t *pos,
+                            const int32_t *seq, int64_t maxCtx, float scale, int64_t window, Q8Act qa, int n,
+                            cudaStream_t s) {
+  if constexpr (HD % 16 == 0 && HD <= 128) {
+    if (n >= kFlashMinTokens) {
+      constexpr size_t bytes = FlashShape<HD>::bytes;
+      static const cudaError_t sized =
+          cudaFuncSetAttribute(attentionPrompt<H, KV, HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+      (void)sized;
+      launchShared(attentionPrompt<H, KV, HD>, dim3(unsigned((n + kFlashQueries - 1) / kFlashQueries), H), 128, bytes,
+                   s, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa, n);
+      return;
+    }
+  }
+  launch(attention<H, KV, HD>, dim3(unsigned(n), H), 256, s, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa);
 }
 
 /// Float weights (F16 or F32 rows) times float rows.
@@ -1316,12 +1762,14 @@ template <int Layout> constexpr int rowsPerWarp(int nc) { return nc > 1 || Layou
 
 /// Launches a linear over n tokens: the matrix-vector product for one token
 /// and for up to kMinSplitTokens - 1; the split-K tensor-core product for
-/// a batch of up to kMaxSplitTokens (8-, 16- or 32-token tiles); 64-token
-/// tiles with staged activations past that (prompts). The thresholds are
-/// where the H100 measured the faster kernel (docs/BENCHMARKS.md). KS:
-/// qccCudaKParts of the launch's rows.
+/// a batch of up to kMaxSplitTokens (8-, 16- or 32-token tiles); past that
+/// (prompts) the half-precision product on the input's half rows (hx; the
+/// split-K product where there are none). The thresholds are where the
+/// H100 measured the faster kernel (docs/BENCHMARKS.md). KS: qccCudaKParts
+/// of the launch's rows.
 template <int Layout, int K, int KS = 1>
-inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, int n, cudaStream_t s) {
+inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, const HalfRows &hx, int n,
+                         cudaStream_t s) {
   const int total = jobs.start[jobs.count];
   constexpr bool quantized = Layout != QCC_CUDA_F16 && Layout != QCC_CUDA_F32;
   if constexpr (!quantized) {
@@ -1333,7 +1781,7 @@ inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, 
     launchVec<Layout, K, rowsPerWarp<Layout>(1), KS>(jobs, Q8In{xq}, RowsOut{}, s);
   } else if (n < kMinSplitTokens) {
     launchRows<Layout, K, kTokensPerColumn, rowsPerWarp<Layout>(kTokensPerColumn), KS>(jobs, xq, xf, n, s);
-  } else if (n <= kMaxSplitTokens) {
+  } else if (n <= kMaxSplitTokens || !hx.x) {
     const unsigned tiles = unsigned((total + 31) / 32);
     if (n <= 8)
       launch(linearMMQSplit<Layout, K, 1>, dim3(tiles), 32 * kSplitWarps, s, jobs, xq, n, 1);
@@ -1343,8 +1791,7 @@ inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, 
       launch(linearMMQSplit<Layout, K, 4>, dim3(tiles * unsigned((n + 31) / 32)), 32 * kSplitWarps, s, jobs, xq, n,
              (n + 31) / 32);
   } else {
-    launch(linearMMQ<Layout, K, 8>, dim3(unsigned((total + kMmqRows - 1) / kMmqRows), unsigned((n + 63) / 64)), 128,
-           s, jobs, xq, n);
+    launchHalf<Layout, K>(jobs, xq, hx, n, s);
   }
 }
 

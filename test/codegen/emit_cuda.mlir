@@ -43,7 +43,7 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // q has a bias: its own launch with the bias in the epilogue; k and v share one.
   // CHECK: J.count = 1;
   // CHECK-NEXT: J.j[0] = LinJob{w[{{[0-9]+}}], [[Q:sc.f[0-9]+]], nullptr, static_cast<const float *>(w[{{[0-9]+}}].p[0]), 32};
-  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32, 1>(J, rowsFrom([[QN]], 32, 0), nullptr, int(n), s);
+  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32, 1>(J, rowsFrom([[QN]], 32, 0), nullptr, sc.hx, int(n), s);
   // CHECK: J.count = 2;
   // CHECK-NEXT: J.j[0] = LinJob{w[{{[0-9]+}}], [[K:sc.f[0-9]+]], nullptr, nullptr, 32};
   // CHECK: J.j[1] = LinJob{w[{{[0-9]+}}], [[V:sc.f[0-9]+]], nullptr, nullptr, 32};
@@ -53,7 +53,7 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // is a multiple of 32; here, 16, a quantize launch does).
   // CHECK-NOT: rope<
   // CHECK: launch(ropeQKV<2, 2, 16, true>, rowGrid(n, (2 + 2) * 16 / 2), kRowThreads, s, [[Q]], [[K]], [[V]], [[QR:sc.f[0-9]+]], {{.*}}kcache[0]{{.*}}vcache[0]
-  // CHECK: launch(attention<2, 2, 16>, dim3(unsigned(n), 2), 256, s, [[QR]], {{.*}}, [[A:sc.f[0-9]+]], S->pos, S->seq, S->maxCtx, 0x1p-2f, 0, Q8Act{});
+  // CHECK: launchAttention<2, 2, 16>([[QR]], {{.*}}, [[A:sc.f[0-9]+]], S->pos, S->seq, S->maxCtx, 0x1p-2f, 0, Q8Act{}, int(n), s);
   // CHECK-NEXT: launch(quantizeRows<32>, rowGrid(n, 32), kRowThreads, s, [[A]], [[QA:sc.q[0-9]+]]);
   // The residual add is the output projection's epilogue (its addend: the embedding rows).
   // CHECK: J.j[0] = LinJob{w[{{[0-9]+}}], [[X1:sc.f[0-9]+]], sc.f0, nullptr, 32};
@@ -69,7 +69,7 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // The head: the last logitRows rows into the logits.
   // CHECK: if (logitRows > 0)
   // CHECK: J.j[0] = LinJob{w[{{[0-9]+}}], S->logits, nullptr, nullptr, 16};
-  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32, 1>(J, rowsFrom({{sc.q[0-9]+}}, 32, n - logitRows), nullptr, int(logitRows), s);
+  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32, 1>(J, rowsFrom({{sc.q[0-9]+}}, 32, n - logitRows), nullptr, sc.hx, int(logitRows), s);
   func.func @forward(%tok: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<?x16xf32> {
     %x = qcc.embed %tok, @emb : tensor<?xi32> -> tensor<?x32xf32>
     %h = qcc.rms_norm %x, @n0 {epsilon = 1.0e-5 : f64} : tensor<?x32xf32>

@@ -6,7 +6,9 @@
 //     (linearVec with RopeOut) applies RoPE to q and k and appends k and v
 //     to the cache, so ropeQKV runs only for more tokens;
 //   - a launch of few rows splits each row's K across warps
-//     (qccCudaKParts: 4096 rows of 4096 -> 4 parts; 12288 rows -> 1).
+//     (qccCudaKParts: 4096 rows of 4096 -> 4 parts; 12288 rows -> 1);
+//   - prompts' quantized linears read their input as half rows, one
+//     scratch region sized for the widest such input (sc.hx).
 module attributes {qcc.rope_layout = "interleaved"} {
   qcc.weight @emb : tensor<64x4096xbf16> {qcc.gguf = {name = "token_embd.weight", type = 0 : i64, offset = 0 : i64, bytes = 1048576 : i64}}
   qcc.weight @n0 : tensor<4096xf32> {qcc.gguf = {name = "blk.0.attn_norm.weight", type = 0 : i64, offset = 1048576 : i64, bytes = 16384 : i64}}
@@ -15,6 +17,8 @@ module attributes {qcc.rope_layout = "interleaved"} {
   qcc.weight @wv : tensor<4096x4096xbf16> {qcc.gguf = {name = "blk.0.attn_v.weight", type = 2 : i64, offset = 19939328 : i64, bytes = 9437184 : i64}}
   qcc.weight @wo : tensor<4096x4096xbf16> {qcc.gguf = {name = "blk.0.attn_output.weight", type = 2 : i64, offset = 29376512 : i64, bytes = 9437184 : i64}}
 
+  // CHECK: HalfRows hx;
+  // CHECK: sc.hx = HalfRows{reinterpret_cast<__half *>(take(size_t(T) * 4096 * 2)), reinterpret_cast<float *>(take(size_t(T) * 4))};
   // CHECK-LABEL: int qcc_cuda_forward(
   // CHECK: launch(rmsNorm<4096>, {{.*}}, [[QN:sc.q[0-9]+]]);
   // CHECK: J.count = 3;
@@ -23,10 +27,10 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // CHECK-NEXT: if (n == 1)
   // CHECK-NEXT: launchVec<QCC_CUDA_Q4_0, 4096, 2, 1>(J, Q8In{rowsFrom([[QN]], 4096, 0)}, RopeOut<32, 32, 128, true>{[[QR:sc.f[0-9]+]], static_cast<__half *>(S->kcache[0]), static_cast<__half *>(S->vcache[0]), S->pos, S->seq, S->maxCtx, kRope0}, s);
   // CHECK-NEXT: else
-  // CHECK-NEXT: launchLinear<QCC_CUDA_Q4_0, 4096, 1>(J, rowsFrom([[QN]], 4096, 0), nullptr, int(n), s);
+  // CHECK-NEXT: launchLinear<QCC_CUDA_Q4_0, 4096, 1>(J, rowsFrom([[QN]], 4096, 0), nullptr, sc.hx, int(n), s);
   // CHECK: if (n > 1) // one token: in the q/k/v launch
   // CHECK-NEXT: launch(ropeQKV<32, 32, 128, true>, {{.*}}, [[Q]], {{.*}}, [[QR]],
-  // CHECK-NEXT: launch(attention<32, 32, 128>, dim3(unsigned(n), 32), 256, s, [[QR]],
+  // CHECK-NEXT: launchAttention<32, 32, 128>([[QR]],
   // CHECK: launchLinear<QCC_CUDA_Q4_0, 4096, 4>(J,
   func.func @forward(%tok: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<?x64xf32> {
     %x = qcc.embed %tok, @emb : tensor<?xi32> -> tensor<?x4096xf32>

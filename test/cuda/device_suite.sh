@@ -100,6 +100,17 @@ for i in range(n):
   else
     bad "batched decoding: $same of 16 greedy sequences give the greedy text"
   fi
+  # Past 64 tokens a step the attention is the prompt kernel, whose tiles
+  # here mix sequences (its per-token path).
+  ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 8 >"$OUT/alone8.txt" 2>/dev/null
+  ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 8 -b 72 >"$OUT/batch72.txt" 2>"$OUT/batch72.err"
+  split "$OUT/batch72.txt" 72; same=0
+  for i in $(seq 0 71); do cmp -s "$OUT/batch72.txt.$i" "$OUT/alone8.txt" && same=$((same + 1)); done
+  if [ $same = 72 ]; then
+    ok "batched decoding: 72 greedy sequences each give the greedy text"
+  else
+    bad "batched decoding: $same of 72 greedy sequences give the greedy text"; tail -3 "$OUT/batch72.err"
+  fi
 fi
 for t in Q4_0 Q4_K_M Q8_0; do
   [ -x "cu_7b_$t" ] || continue
