@@ -172,6 +172,13 @@ constexpr int kRowThreads = 256;
 inline dim3 rowGrid(int64_t n, int W) {
   return dim3(unsigned(n), n <= 8 ? unsigned((W + kRowThreads - 1) / kRowThreads) : 1u);
 }
+/// rowGrid for an elementwise kernel, whose slices read only their own
+/// elements: prompts' rows too in slices of 1024 (SwiGLU of a 512-token
+/// 7B prompt, H100: 60 -> 39 us).
+inline dim3 elementGrid(int64_t n, int W) {
+  return dim3(unsigned(n), unsigned((W + (n <= 8 ? kRowThreads : 4 * kRowThreads) - 1) /
+                                    (n <= 8 ? kRowThreads : 4 * kRowThreads)));
+}
 
 /// This block's slice [lo, hi) of W elements.
 template <int W> __device__ __forceinline__ void slice(int &lo, int &hi) {
@@ -761,6 +768,14 @@ __device__ __forceinline__ void loadATile(const LinJob &J, int64_t ra, int64_t r
   }
 }
 
+/// float(v), exactly, for |v| < 2^22 (an mma's integer sum over a block: at
+/// most 32 x 127 x 127 in magnitude): 2^23 + 2^22 + v has v in its mantissa.
+/// An integer add and a float add, where the I2F conversion issues at a
+/// quarter of the float rate: batch-16 decoding +3 % (Q4_0) and +11 %
+/// (Q4_K_M) on the H100; in the dp4a matrix-vector products it measured
+/// 1.7 % slower (Q4_0 tg128), so those keep float().
+__device__ __forceinline__ float i2f(int v) { return __int_as_float(v + 0x4B400000) - 12582912.0f; }
+
 /// C += A B for one 16-row tile and one 8-token tile, both planes of the
 /// activations, scaled per (row, token) into float.
 template <int Layout>
@@ -775,7 +790,7 @@ __device__ __forceinline__ void mmaTile(const ATile &a, uint32_t Q0, uint32_t Q1
     float f[4], h[4];
 #pragma unroll
     for (int e = 0; e < 4; ++e)
-      f[e] = float(lo[e]) + float(lo2[e]) * kLow, h[e] = float(hi[e]) + float(hi2[e]) * kLow;
+      f[e] = i2f(lo[e]) + i2f(lo2[e]) * kLow, h[e] = i2f(hi[e]) + i2f(hi2[e]) * kLow;
     acc[0] += d0.x * (a.sa * f[0] + a.sa1 * h[0]);
     acc[1] += d1.x * (a.sa * f[1] + a.sa1 * h[1]);
     acc[2] += d0.x * (a.sb * f[2] + a.sb1 * h[2]);
@@ -787,7 +802,7 @@ __device__ __forceinline__ void mmaTile(const ATile &a, uint32_t Q0, uint32_t Q1
     float f[4];
 #pragma unroll
     for (int e = 0; e < 4; ++e)
-      f[e] = float(c[e]) + float(cl[e]) * kLow;
+      f[e] = i2f(c[e]) + i2f(cl[e]) * kLow;
     acc[0] += a.sa * d0.x * f[0];
     acc[1] += a.sa * d1.x * f[1];
     acc[2] += a.sb * d0.x * f[2];
@@ -924,30 +939,33 @@ struct HalfRows {
   float *scale;
 };
 
-/// q8 rows to HalfRows, a warp per token: x = d (q + l / 254) times 2^-e,
+/// q8 rows to HalfRows, a block per token: x = d (q + l / 254) times 2^-e,
 /// e such that the row's largest magnitude (below 128 d) stays under 2^14.
-template <int K> __global__ void __launch_bounds__(256) halfRows(Q8Act a, HalfRows h, int n) {
+template <int K> __global__ void __launch_bounds__(256) halfRows(Q8Act a, HalfRows h) {
   constexpr int NB = K / 32;
+  __shared__ float part[8];
   priorDone();
   releaseNext();
-  const int lane = threadIdx.x % 32, t = blockIdx.x * 8 + threadIdx.x / 32;
-  if (t >= n)
-    return;
+  const int t = blockIdx.x, lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const float2 *ds = a.ds + size_t(t) * NB;
   float dmax = 0.0f;
-  for (int b = lane; b < NB; b += 32)
+  for (int b = threadIdx.x; b < NB; b += blockDim.x)
     dmax = fmaxf(dmax, ds[b].x);
   dmax = warpMax(dmax);
+  if (lane == 0)
+    part[warp] = dmax;
+  __syncthreads();
+  dmax = warpMax(lane < 8 ? part[lane] : 0.0f);
   int e = 0;
   if (dmax > 0.0f) {
     frexpf(dmax * 128.0f, &e);
     e = max(e - 14, -100);
   }
-  if (lane == 0)
+  if (threadIdx.x == 0)
     h.scale[t] = ldexpf(1.0f, e);
   const float inv = ldexpf(1.0f, -e);
   const int8_t *q = a.q + size_t(t) * K, *l = a.l + size_t(t) * K;
-  for (int k = lane * 8; k < K; k += 256) {
+  for (int k = threadIdx.x * 8; k < K; k += 8 * blockDim.x) {
     const float d = ds[k / 32].x * inv;
     const int2 qv = *reinterpret_cast<const int2 *>(q + k), lv = *reinterpret_cast<const int2 *>(l + k);
     const int8_t *qq = reinterpret_cast<const int8_t *>(&qv), *ll = reinterpret_cast<const int8_t *>(&lv);
@@ -1031,60 +1049,78 @@ __device__ __forceinline__ void cpAsync16(void *dst, const void *src) {
 __device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 __device__ __forceinline__ void cpAsyncWaitAll() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
 
-constexpr int kHalfRows = 128; // weight rows of a block of the half product
-constexpr int kHalfWarps = 8;
-
-/// The half product's shapes for BN tokens a block: warps WM x WN, each
-/// MT 16-row by NT 8-token tiles; stages of KB blocks of 32 weights.
-template <int K, int BN> struct HalfShape {
-  static constexpr int WN = BN == 128 ? 4 : 2, WM = kHalfWarps / WN;
-  static constexpr int MT = kHalfRows / WM / 16, NT = BN / WN / 8;
+/// A tile shape of the half product: BM rows by BN tokens a block, its
+/// warps WM x WN each MT 16-row by NT 8-token tiles; stages of KB blocks of
+/// 32 weights (two when K allows).
+template <int K, int BM_, int BN_, int WM_, int WN_> struct HalfShape {
+  static constexpr int BM = BM_, BN = BN_, WM = WM_, WN = WN_, THREADS = 32 * WM * WN;
+  static constexpr int MT = BM / WM / 16, NT = BN / WN / 8;
   static constexpr int NB = K / 32, KB = NB % 2 == 0 ? 2 : 1, BK = 32 * KB, LD = BK + 8;
-  static constexpr size_t bytes = size_t(2) * (kHalfRows + BN) * LD * sizeof(__half); // two stages of A, B
+  static constexpr int AP = (BM * KB + THREADS - 1) / THREADS; // (row, block) pairs a thread loads
+  static constexpr size_t bytes = size_t(2) * (BM + BN) * LD * sizeof(__half); // two stages of A, B
+  static_assert(NT % 2 == 0 && MT >= 1, "tile shape");
 };
 
-/// Prompts: a block of 8 warps multiplies 128 rows by BN tokens. Each stage
-/// (KB blocks of 32 weights) the block's threads dequantize the rows' blocks
-/// into shared memory (thread: one row's block, loaded a stage ahead into
-/// registers) and copy the tokens' half rows in (cp.async, a stage ahead);
-/// the warps read A (rows x k) and B (tokens x k) fragments with ldmatrix.
-/// Fragments (PTX ISA, m16n8k16 f16): lane (g = lane / 4, i = lane % 4)
-/// holds C rows g | g + 8, tokens 2i, 2i + 1. Jobs of a launch with
-/// several have multiples of 32 rows, so a 16-row tile has one job.
-template <int Layout, int K, int BN>
-__global__ void __launch_bounds__(32 * kHalfWarps) linearHalf(LinJobs jobs, HalfRows x, int n) {
-  using S = HalfShape<K, BN>;
-  constexpr int KB = S::KB, BK = S::BK, LD = S::LD, MT = S::MT, NT = S::NT, STAGES = S::NB / KB;
+/// Prompts: a block multiplies S::BM rows by S::BN tokens. Each stage (KB
+/// blocks of 32 weights) the block's threads dequantize the rows' blocks
+/// into shared memory (a thread: AP (row, block) pairs, loaded a stage ahead
+/// into registers) and copy the tokens' half rows in (cp.async, a stage
+/// ahead); the warps read A (rows x k) and B (tokens x k) fragments with
+/// ldmatrix. Fragments (PTX ISA, m16n8k16 f16): lane (g = lane / 4, i =
+/// lane % 4) holds C rows g | g + 8, tokens 2i, 2i + 1. Jobs of a launch
+/// with several have multiples of 32 rows, so a 16-row tile has one job.
+template <int Layout, int K, class S>
+__global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows x, int n) {
+  constexpr int KB = S::KB, BK = S::BK, LD = S::LD, MT = S::MT, NT = S::NT, AP = S::AP, BM = S::BM, BN = S::BN;
+  constexpr int STAGES = S::NB / KB;
   extern __shared__ __align__(16) unsigned char halfSmem[];
-  auto As = reinterpret_cast<__half(*)[kHalfRows][LD]>(halfSmem);
-  auto Bs = reinterpret_cast<__half(*)[BN][LD]>(halfSmem + 2 * kHalfRows * LD * sizeof(__half));
+  auto As = reinterpret_cast<__half(*)[BM][LD]>(halfSmem);
+  auto Bs = reinterpret_cast<__half(*)[BN][LD]>(halfSmem + 2 * BM * LD * sizeof(__half));
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, i = lane % 4;
   const int wm = warp / S::WN, wn = warp % S::WN;
-  const int t0 = blockIdx.x * BN, r0 = blockIdx.y * kHalfRows;
+  const int t0 = blockIdx.x * BN, r0 = blockIdx.y * BM;
   const int total = jobs.start[jobs.count];
-  // This thread's share of A: block aBlk of each stage of row aRow.
-  const int aRow = tid / KB, aBlk = tid % KB;
-  const bool aOn = aRow < kHalfRows;
+  // This thread's share of A: block aBlk[p] of each stage of row aRow[p].
+  int aRow[AP], aBlk[AP];
+  const QccCudaWeight *aW[AP];
+  int64_t aLocal[AP];
+  WBlock<Layout> wb[AP];
   int first, end;
-  const LinJob &AJ = jobOf(jobs, min(r0 + aRow, total - 1), first, end);
-  const int64_t aLocal = min(r0 + aRow, total - 1) - first;
-  WBlock<Layout> wb;
-  if (aOn) // the weights: before the previous launch has finished
-    wb = loadBlock<Layout, K, false>(AJ.w, aLocal, aBlk);
+#pragma unroll
+  for (int p = 0; p < AP; ++p) {
+    const int idx = tid + p * S::THREADS;
+    aRow[p] = idx / KB, aBlk[p] = idx % KB;
+    const int r = min(r0 + aRow[p], total - 1);
+    aW[p] = &jobOf(jobs, r, first, end).w;
+    aLocal[p] = r - first;
+    if (idx < BM * KB) // the weights: before the previous launch has finished
+      wb[p] = loadBlock<Layout, K, false>(*aW[p], aLocal[p], aBlk[p]);
+  }
   priorDone();
   releaseNext();
   auto storeA = [&](int buf) {
-    uint32_t h[16];
-    dequantHalf<Layout>(wb, h);
-    uint4 *dst = reinterpret_cast<uint4 *>(&As[buf][aRow][aBlk * 32]);
 #pragma unroll
-    for (int q = 0; q < 4; ++q)
-      dst[q] = make_uint4(h[4 * q], h[4 * q + 1], h[4 * q + 2], h[4 * q + 3]);
+    for (int p = 0; p < AP; ++p) {
+      if (tid + p * S::THREADS >= BM * KB)
+        break;
+      uint32_t h[16];
+      dequantHalf<Layout>(wb[p], h);
+      uint4 *dst = reinterpret_cast<uint4 *>(&As[buf][aRow[p]][aBlk[p] * 32]);
+#pragma unroll
+      for (int q = 0; q < 4; ++q)
+        dst[q] = make_uint4(h[4 * q], h[4 * q + 1], h[4 * q + 2], h[4 * q + 3]);
+    }
+  };
+  auto loadA = [&](int stage) {
+#pragma unroll
+    for (int p = 0; p < AP; ++p)
+      if (tid + p * S::THREADS < BM * KB)
+        wb[p] = loadBlock<Layout, K, false>(*aW[p], aLocal[p], stage * KB + aBlk[p]);
   };
   auto loadB = [&](int stage, int buf) {
     constexpr int chunks = BN * BK / 8;
 #pragma unroll
-    for (int c = tid; c < chunks; c += 32 * kHalfWarps) {
+    for (int c = tid; c < chunks; c += S::THREADS) {
       const int tok = c / (BK / 8), kc = c % (BK / 8);
       cpAsync16(&Bs[buf][tok][kc * 8], x.x + size_t(min(t0 + tok, n - 1)) * K + stage * BK + kc * 8);
     }
@@ -1097,8 +1133,7 @@ __global__ void __launch_bounds__(32 * kHalfWarps) linearHalf(LinJobs jobs, Half
     for (int nt = 0; nt < NT; ++nt)
       acc[mt][nt][0] = acc[mt][nt][1] = acc[mt][nt][2] = acc[mt][nt][3] = 0.0f;
   loadB(0, 0);
-  if (aOn)
-    storeA(0);
+  storeA(0);
   cpAsyncWaitAll();
   __syncthreads();
   // ldmatrix addresses: lane supplies row lane % 8 of matrix lane / 8.
@@ -1109,8 +1144,7 @@ __global__ void __launch_bounds__(32 * kHalfWarps) linearHalf(LinJobs jobs, Half
     const int cur = st & 1;
     const bool more = st + 1 < STAGES;
     if (more) {
-      if (aOn)
-        wb = loadBlock<Layout, K, false>(AJ.w, aLocal, (st + 1) * KB + aBlk);
+      loadA(st + 1);
       loadB(st + 1, cur ^ 1);
     }
 #pragma unroll
@@ -1132,8 +1166,7 @@ __global__ void __launch_bounds__(32 * kHalfWarps) linearHalf(LinJobs jobs, Half
           mmaF16(acc[mt][nt], a[mt], b[nt][0], b[nt][1]);
     }
     if (more) {
-      if (aOn)
-        storeA(cur ^ 1);
+      storeA(cur ^ 1);
       cpAsyncWaitAll();
     }
     __syncthreads();
@@ -1164,33 +1197,44 @@ __global__ void __launch_bounds__(32 * kHalfWarps) linearHalf(LinJobs jobs, Half
   }
 }
 
-/// linearHalf of BN-token tiles (its shared memory sized once).
-template <int Layout, int K, int BN>
-inline void launchHalfTiles(const LinJobs &jobs, const HalfRows &hx, int n, unsigned rowTiles, cudaStream_t s) {
-  constexpr size_t bytes = HalfShape<K, BN>::bytes;
+/// linearHalf of tile shape S (its shared memory sized once).
+template <int Layout, int K, class S>
+inline void launchHalfTiles(const LinJobs &jobs, const HalfRows &hx, int n, cudaStream_t s) {
   static const cudaError_t sized =
-      cudaFuncSetAttribute(linearHalf<Layout, K, BN>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+      cudaFuncSetAttribute(linearHalf<Layout, K, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(S::bytes));
   (void)sized; // (a failure surfaces as the launch's error)
-  launchShared(linearHalf<Layout, K, BN>, dim3(unsigned((n + BN - 1) / BN), rowTiles), 32 * kHalfWarps, bytes, s,
+  const unsigned rowTiles = unsigned((jobs.start[jobs.count] + S::BM - 1) / S::BM);
+  launchShared(linearHalf<Layout, K, S>, dim3(unsigned((n + S::BN - 1) / S::BN), rowTiles), S::THREADS, S::bytes, s,
                jobs, hx, n);
 }
-
-/// Converts the prompt's rows to half and multiplies them: 128-token tiles
-/// where those give two blocks an SM, else 64.
-template <int Layout, int K>
-inline void launchHalf(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx, int n, cudaStream_t s) {
-  launch(halfRows<K>, dim3(unsigned((n + 7) / 8)), 32 * 8, s, xq, hx, n);
-  const unsigned rowTiles = unsigned((jobs.start[jobs.count] + kHalfRows - 1) / kHalfRows);
+/// Whether tile shape S gives every SM `perSM` blocks.
+template <class S> inline bool fillsSMs(const LinJobs &jobs, int n, int perSM) {
   static const int sms = [] {
     int dev = 0, v = 0;
     cudaGetDevice(&dev);
     cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev);
     return v > 0 ? v : 1;
   }();
-  if (rowTiles * unsigned((n + 127) / 128) >= unsigned(2 * sms))
-    launchHalfTiles<Layout, K, 128>(jobs, hx, n, rowTiles, s);
+  const int64_t blocks = int64_t((jobs.start[jobs.count] + S::BM - 1) / S::BM) * ((n + S::BN - 1) / S::BN);
+  return blocks >= int64_t(perSM) * sms;
+}
+
+/// Prompt tiles: 128 rows by 128 tokens (warps 2 x 4, 64 x 32 each) where
+/// those give every SM two blocks, else by 64 tokens (warps 4 x 2). Measured
+/// on the H100 (7B shape, pp512): warp tiles of 64 x 64 (four warps a block
+/// of 128 x 128, or eight of 256 x 128) took 230 registers and ran 20-25 %
+/// slower, with half the warps an SM.
+template <int K> using HalfBig = HalfShape<K, 128, 128, 2, 4>;
+template <int K> using HalfSmall = HalfShape<K, 128, 64, 4, 2>;
+
+/// Converts the prompt's rows to half and multiplies them.
+template <int Layout, int K>
+inline void launchHalf(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx, int n, cudaStream_t s) {
+  launch(halfRows<K>, dim3(unsigned(n)), 256, s, xq, hx);
+  if (fillsSMs<HalfBig<K>>(jobs, n, 2))
+    launchHalfTiles<Layout, K, HalfBig<K>>(jobs, hx, n, s);
   else
-    launchHalfTiles<Layout, K, 64>(jobs, hx, n, rowTiles, s);
+    launchHalfTiles<Layout, K, HalfSmall<K>>(jobs, hx, n, s);
 }
 
 // ---------------------------------------------------------------------------
