@@ -937,7 +937,14 @@ __global__ void __launch_bounds__(32 * kSplitWarps) linearMMQSplit(LinJobs jobs,
 struct HalfRows {
   __half *x;
   float *scale;
+  float *part;     ///< split-K launches' partial results, kHalfSplit x partCap
+  int64_t partCap; ///< tokens x rows a split-K launch may have
 };
+
+/// Parts of K a prompt product is split into where its 128x128 tiles alone
+/// would leave SMs without two blocks (the partial sums added in a fixed
+/// order by halfSplitSum).
+constexpr int kHalfSplit = 2;
 
 /// q8 rows to HalfRows, a block per token: x = d (q + l / 254) times 2^-e,
 /// e such that the row's largest magnitude (below 128 d) stays under 2^14.
@@ -1072,7 +1079,8 @@ template <int K, int BM_, int BN_, int WM_, int WN_> struct HalfShape {
 template <int Layout, int K, class S>
 __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows x, int n) {
   constexpr int KB = S::KB, BK = S::BK, LD = S::LD, MT = S::MT, NT = S::NT, AP = S::AP, BM = S::BM, BN = S::BN;
-  constexpr int STAGES = S::NB / KB;
+  // Stages [s0, s1): all of K, or part blockIdx.z of gridDim.z.
+  const int s0 = int(blockIdx.z) * (S::NB / KB) / int(gridDim.z), s1 = int(blockIdx.z + 1) * (S::NB / KB) / int(gridDim.z);
   extern __shared__ __align__(16) unsigned char halfSmem[];
   auto As = reinterpret_cast<__half(*)[BM][LD]>(halfSmem);
   auto Bs = reinterpret_cast<__half(*)[BN][LD]>(halfSmem + 2 * BM * LD * sizeof(__half));
@@ -1094,7 +1102,7 @@ __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows 
     aW[p] = &jobOf(jobs, r, first, end).w;
     aLocal[p] = r - first;
     if (idx < BM * KB) // the weights: before the previous launch has finished
-      wb[p] = loadBlock<Layout, K, false>(*aW[p], aLocal[p], aBlk[p]);
+      wb[p] = loadBlock<Layout, K, false>(*aW[p], aLocal[p], s0 * KB + aBlk[p]);
   }
   priorDone();
   releaseNext();
@@ -1132,7 +1140,7 @@ __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows 
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt)
       acc[mt][nt][0] = acc[mt][nt][1] = acc[mt][nt][2] = acc[mt][nt][3] = 0.0f;
-  loadB(0, 0);
+  loadB(s0, 0);
   storeA(0);
   cpAsyncWaitAll();
   __syncthreads();
@@ -1140,9 +1148,9 @@ __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows 
   const int mat = lane / 8, mr = lane % 8;
   const int aRowF = wm * MT * 16 + (mat % 2) * 8 + mr, aColF = (mat / 2) * 8;
   const int bTokF = wn * NT * 8 + (mat / 2) * 8 + mr, bColF = (mat % 2) * 8;
-  for (int st = 0; st < STAGES; ++st) {
-    const int cur = st & 1;
-    const bool more = st + 1 < STAGES;
+  for (int st = s0; st < s1; ++st) {
+    const int cur = (st - s0) & 1;
+    const bool more = st + 1 < s1;
     if (more) {
       loadA(st + 1);
       loadB(st + 1, cur ^ 1);
@@ -1177,6 +1185,21 @@ __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows 
 #pragma unroll
     for (int e = 0; e < 2; ++e)
       sc[nt][e] = x.scale[min(t0 + wn * NT * 8 + nt * 8 + 2 * i + e, n - 1)];
+  if (gridDim.z > 1) { // a part of K: scaled partial sums, [part][token][launch row]
+    float *P = x.part + size_t(blockIdx.z) * n * total;
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int row = r0 + wm * MT * 16 + mt * 16 + g + (e >= 2 ? 8 : 0);
+          const int t = t0 + wn * NT * 8 + nt * 8 + 2 * i + (e & 1);
+          if (row < total && t < n)
+            P[size_t(t) * total + row] = acc[mt][nt][e] * sc[nt][e & 1];
+        }
+    return;
+  }
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt) {
     const int rt = r0 + wm * MT * 16 + mt * 16; // the tile's first row
@@ -1197,44 +1220,81 @@ __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows 
   }
 }
 
-/// linearHalf of tile shape S (its shared memory sized once).
-template <int Layout, int K, class S>
-inline void launchHalfTiles(const LinJobs &jobs, const HalfRows &hx, int n, cudaStream_t s) {
-  static const cudaError_t sized =
-      cudaFuncSetAttribute(linearHalf<Layout, K, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(S::bytes));
-  (void)sized; // (a failure surfaces as the launch's error)
-  const unsigned rowTiles = unsigned((jobs.start[jobs.count] + S::BM - 1) / S::BM);
-  launchShared(linearHalf<Layout, K, S>, dim3(unsigned((n + S::BN - 1) / S::BN), rowTiles), S::THREADS, S::bytes, s,
-               jobs, hx, n);
-}
-/// Whether tile shape S gives every SM `perSM` blocks.
-template <class S> inline bool fillsSMs(const LinJobs &jobs, int n, int perSM) {
+/// The GPU's multiprocessors.
+inline int smCount() {
   static const int sms = [] {
     int dev = 0, v = 0;
     cudaGetDevice(&dev);
     cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev);
     return v > 0 ? v : 1;
   }();
-  const int64_t blocks = int64_t((jobs.start[jobs.count] + S::BM - 1) / S::BM) * ((n + S::BN - 1) / S::BN);
-  return blocks >= int64_t(perSM) * sms;
+  return sms;
 }
 
+/// The kHalfSplit parts of a split-K prompt product added in order, with the
+/// jobs' biases and residuals: a thread an output.
+__global__ void __launch_bounds__(256) halfSplitSum(LinJobs jobs, HalfRows x, int n) {
+  priorDone();
+  releaseNext();
+  const int total = jobs.start[jobs.count];
+  const int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (k >= int64_t(n) * total)
+    return;
+  const int t = int(k / total), r = int(k % total);
+  float v = x.part[k];
+#pragma unroll
+  for (int p = 1; p < kHalfSplit; ++p)
+    v += x.part[size_t(p) * n * total + k];
+  int first, end;
+  const LinJob &J = jobOf(jobs, r, first, end);
+  const int64_t row = r - first;
+  const size_t o = size_t(t) * J.ldo + row;
+  J.out[o] = v + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
+}
+
+/// linearHalf of tile shape S (its shared memory sized once), K in `parts`
+/// parts (then halfSplitSum).
+template <int Layout, int K, class S>
+inline void launchHalfTiles(const LinJobs &jobs, const HalfRows &hx, int n, int parts, cudaStream_t s) {
+  static const cudaError_t sized =
+      cudaFuncSetAttribute(linearHalf<Layout, K, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(S::bytes));
+  (void)sized; // (a failure surfaces as the launch's error)
+  const int total = jobs.start[jobs.count];
+  const unsigned rowTiles = unsigned((total + S::BM - 1) / S::BM);
+  launchShared(linearHalf<Layout, K, S>, dim3(unsigned((n + S::BN - 1) / S::BN), rowTiles, unsigned(parts)),
+               S::THREADS, S::bytes, s, jobs, hx, n);
+  if (parts > 1)
+    launch(halfSplitSum, dim3(unsigned((int64_t(n) * total + 255) / 256)), 256, s, jobs, hx, n);
+}
+
+
 /// Prompt tiles: 128 rows by 128 tokens (warps 2 x 4, 64 x 32 each) where
-/// those give every SM two blocks, else by 64 tokens (warps 4 x 2). Measured
-/// on the H100 (7B shape, pp512): warp tiles of 64 x 64 (four warps a block
-/// of 128 x 128, or eight of 256 x 128) took 230 registers and ran 20-25 %
-/// slower, with half the warps an SM.
+/// those give every SM two blocks; where they nearly do with K split in
+/// kHalfSplit parts (the 4096-row o and down products of a 7B prompt), that;
+/// else 128 rows by 64 tokens (warps 4 x 2). Measured on the H100 (7B
+/// shape, pp512): the split instead of 64-token tiles, o 104 -> 64 + 13 us
+/// (the sum), down 236 -> 156 + 13 us, pp512 +24 % (Q4_0), +35 % (Q4_K_M);
+/// warp tiles of 64 x 64 (four warps a block of 128 x 128, or eight of 256 x
+/// 128) took 230 registers and ran 20-25 % slower, with half the warps an SM.
 template <int K> using HalfBig = HalfShape<K, 128, 128, 2, 4>;
 template <int K> using HalfSmall = HalfShape<K, 128, 64, 4, 2>;
 
-/// Converts the prompt's rows to half and multiplies them.
+/// Converts the prompt's rows to half and multiplies them (QCC_CUDA_NO_SPLIT
+/// in the environment: never split K, to measure what the split brings).
 template <int Layout, int K>
 inline void launchHalf(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx, int n, cudaStream_t s) {
   launch(halfRows<K>, dim3(unsigned(n)), 256, s, xq, hx);
-  if (fillsSMs<HalfBig<K>>(jobs, n, 2))
-    launchHalfTiles<Layout, K, HalfBig<K>>(jobs, hx, n, s);
+  using Big = HalfBig<K>;
+  const int total = jobs.start[jobs.count];
+  const int64_t bigBlocks = int64_t((total + Big::BM - 1) / Big::BM) * ((n + Big::BN - 1) / Big::BN);
+  static const bool noSplit = getenv("QCC_CUDA_NO_SPLIT") != nullptr;
+  if (bigBlocks >= 2 * smCount())
+    launchHalfTiles<Layout, K, Big>(jobs, hx, n, 1, s);
+  else if (Big::NB / Big::KB >= 4 * kHalfSplit && int64_t(n) * total <= hx.partCap && !noSplit &&
+           16 * kHalfSplit * bigBlocks >= 15 * 2 * smCount())
+    launchHalfTiles<Layout, K, Big>(jobs, hx, n, kHalfSplit, s);
   else
-    launchHalfTiles<Layout, K, HalfSmall<K>>(jobs, hx, n, s);
+    launchHalfTiles<Layout, K, HalfSmall<K>>(jobs, hx, n, 1, s);
 }
 
 // ---------------------------------------------------------------------------

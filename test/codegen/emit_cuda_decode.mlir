@@ -18,7 +18,7 @@ module attributes {qcc.rope_layout = "interleaved"} {
   qcc.weight @wo : tensor<4096x4096xbf16> {qcc.gguf = {name = "blk.0.attn_output.weight", type = 2 : i64, offset = 29376512 : i64, bytes = 9437184 : i64}}
 
   // CHECK: HalfRows hx;
-  // CHECK: sc.hx = HalfRows{reinterpret_cast<__half *>(take(size_t(T) * 4096 * 2)), reinterpret_cast<float *>(take(size_t(T) * 4))};
+  // CHECK: sc.hx = HalfRows{reinterpret_cast<__half *>(take(size_t(T) * 4096 * 2)), reinterpret_cast<float *>(take(size_t(T) * 4)), reinterpret_cast<float *>(take(size_t(kHalfSplit) * T * 8192 * 4)), T * 8192};
   // CHECK-LABEL: int qcc_cuda_forward(
   // CHECK: launch(rmsNorm<4096>, {{.*}}, [[QN:sc.q[0-9]+]]);
   // CHECK: J.count = 3;
