@@ -99,7 +99,7 @@ struct Emitter {
   std::vector<Slot> slots;
   std::multimap<std::pair<int64_t, bool>, int> freeSlots;
   int64_t halfWidth = 0; ///< the widest input of a quantized linear (the prompt's half rows)
-  int64_t halfRows = 0;  ///< the most rows of a quantized linear launch
+  int64_t halfLaunchRows = 0; ///< the most rows of a quantized linear launch (split-K partial sums)
   llvm::DenseMap<Value, int> fslot, qslot;
   llvm::DenseMap<Value, bool> wantFloat, wantQ8;
   /// Attentions whose q and k come from RoPE ops used by them alone: one
@@ -228,7 +228,7 @@ struct Emitter {
     std::string xq = q ? formatv("rowsFrom({0}, {1}, {2})", qname(input), K, rowOffset).str() : "Q8Act{}";
     std::string xf = q ? "nullptr" : formatv("{0} + ({1}) * {2}", fname(input), rowOffset, K).str();
     if (q)
-      halfWidth = std::max(halfWidth, K), halfRows = std::max(halfRows, start);
+      halfWidth = std::max(halfWidth, K), halfLaunchRows = std::max(halfLaunchRows, start);
     // The parts of K a single-token product splits its rows into.
     const int parts = q ? qccCudaKParts(start, K) : 1;
     if (q && !vecOut.empty())
@@ -573,7 +573,7 @@ struct Emitter {
       f << formatv("  sc.hx = HalfRows{{reinterpret_cast<__half *>(take(size_t(T) * {0} * 2)), "
                    "reinterpret_cast<float *>(take(size_t(T) * 4)), "
                    "reinterpret_cast<float *>(take(size_t(kHalfSplit) * T * {1} * 4)), T * {1}};\n",
-                   halfWidth, std::min<int64_t>(halfRows, 8192));
+                   halfWidth, std::min<int64_t>(halfLaunchRows, 8192));
     f << "  return off;\n}\n} // namespace\n\n";
     f << "extern \"C\" size_t qcc_cuda_scratch_bytes(int64_t maxTokens) {\n  Scratch sc;\n"
       << "  return layout(nullptr, maxTokens, sc);\n}\n\n";

@@ -145,6 +145,17 @@ __device__ __forceinline__ float blockSum(float v) {
   __syncthreads();
   return warpSum(l < nw ? part[l] : 0.0f);
 }
+/// The maximum over the block of non-negative values (every thread gets it).
+__device__ __forceinline__ float blockMax(float v) {
+  __shared__ float part[32];
+  v = warpMax(v);
+  const int w = threadIdx.x / 32, l = threadIdx.x % 32, nw = blockDim.x / 32;
+  __syncthreads(); // a previous call's readers are done with part
+  if (l == 0)
+    part[w] = v;
+  __syncthreads();
+  return warpMax(l < nw ? part[l] : 0.0f);
+}
 
 /// One warp's 32 values (one a lane) as block `at / 32` of a q8 activation
 /// (`at`: the block's first element).
@@ -388,6 +399,11 @@ __global__ void ropeQKV(const float *__restrict__ q, const float *__restrict__ k
 /// H100, tg128 +7 % with 4 against one at a time, +1.5 % more with 8.
 constexpr int kAttnKeys = 8;
 
+/// The first key position p attends to: the sliding window's start, else 0.
+__device__ __forceinline__ int64_t firstKey(int64_t p, int64_t window) {
+  return window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+}
+
 /// Token t's attention in head h by one block (at most 8 warps): the warps
 /// take the keys in turn (kAttnKeys at a time) with an online softmax each,
 /// then merge. Keys [first, p] of the token's position p (first: the
@@ -401,7 +417,7 @@ __device__ __forceinline__ void attendToken(int t, int h, const float *__restric
   __shared__ float sm[8], sl[8], sacc[8][E * 32];
   const int g = h / (H / KV);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, nw = blockDim.x / 32;
-  const int64_t p = pos[t], first = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+  const int64_t p = pos[t], first = firstKey(p, window);
   float qv[E], acc[E];
 #pragma unroll
   for (int e = 0; e < E; ++e) {
@@ -485,7 +501,6 @@ __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, co
   attendToken<H, KV, HD>(blockIdx.x, blockIdx.y, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa);
 }
 
-
 // ---------------------------------------------------------------------------
 // Linear layers: y[t][r] = sum_k W[r][k] x[t][k] (+ bias[r]) (+ add[t][r]),
 // up to three matrices of one input in one launch (q/k/v, gate/up), their
@@ -507,6 +522,12 @@ struct LinJobs {
   int start[4]; ///< first row of each job in the launch's row space; start[count] = total
   int count;
 };
+
+/// Output (t, row) of job J: v with the job's bias and residual.
+__device__ __forceinline__ void storeOut(const LinJob &J, int t, int64_t row, float v) {
+  const size_t o = size_t(t) * J.ldo + row;
+  J.out[o] = v + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
+}
 
 /// The job that row r of the launch belongs to, with its first row and end.
 /// (Constant indices only: a dynamically indexed parameter array would be
@@ -818,12 +839,18 @@ __device__ __forceinline__ void mmaTile(const ATile &a, uint32_t Q0, uint32_t Q1
 
 /// ldmatrix.x4: four 8x8 matrices of 16-bit elements (rows of 16 bytes at
 /// the addresses lanes 8m..8m+7 give for matrix m); lane (g, i) receives
-/// word i of row g of each.
-__device__ __forceinline__ void ldmatrix4(uint32_t (&r)[4], const void *rowAddr) {
+/// word i of row g of each (Trans: of each matrix's transpose, i.e.
+/// elements 2i, 2i + 1 of column g).
+template <bool Trans = false> __device__ __forceinline__ void ldmatrix4(uint32_t (&r)[4], const void *rowAddr) {
   const unsigned a = unsigned(__cvta_generic_to_shared(rowAddr));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(a));
+  if constexpr (Trans)
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+  else
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
 }
 
 constexpr int kSplitWarps = 8; // warps sharing one 32-row tile of the split-K product
@@ -902,9 +929,9 @@ __global__ void __launch_bounds__(32 * kSplitWarps) linearMMQSplit(LinJobs jobs,
   __syncthreads();
   if (warp > 0)
     return;
-  // (The store loop written out here, not as a helper: through a helper
-  // ptxas scheduled the main loop with fewer registers, 86 against 106, the
-  // shape that measured 19 % slower at batch 16.)
+  // (The store loop written out here, storeOut included, not as a helper:
+  // through a helper ptxas scheduled the main loop with fewer registers, 86
+  // against 106, the shape that measured 19 % slower at batch 16.)
 #pragma unroll
   for (int m = 0; m < 2; ++m)
 #pragma unroll
@@ -932,6 +959,11 @@ __global__ void __launch_bounds__(32 * kSplitWarps) linearMMQSplit(LinJobs jobs,
 // dequantized to half in shared memory once per tile of tokens, and the
 // products run as f16 x f16 -> f32 mma.sync m16n8k16 over whole rows.
 
+/// Calls of at least this many tokens are prompts: their products run in
+/// half precision (linearHalf), their attention as attentionPrompt; fewer
+/// are decoding steps of one or several sequences.
+constexpr int kPromptTokens = 65;
+
 /// A prompt's activations in half precision: token t's row is
 /// scale[t] * x[t][0 .. K) (a power of two; [maxTokens][max K] of scratch).
 struct HalfRows {
@@ -950,19 +982,14 @@ constexpr int kHalfSplit = 2;
 /// e such that the row's largest magnitude (below 128 d) stays under 2^14.
 template <int K> __global__ void __launch_bounds__(256) halfRows(Q8Act a, HalfRows h) {
   constexpr int NB = K / 32;
-  __shared__ float part[8];
   priorDone();
   releaseNext();
-  const int t = blockIdx.x, lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int t = blockIdx.x;
   const float2 *ds = a.ds + size_t(t) * NB;
   float dmax = 0.0f;
   for (int b = threadIdx.x; b < NB; b += blockDim.x)
     dmax = fmaxf(dmax, ds[b].x);
-  dmax = warpMax(dmax);
-  if (lane == 0)
-    part[warp] = dmax;
-  __syncthreads();
-  dmax = warpMax(lane < 8 ? part[lane] : 0.0f);
+  dmax = blockMax(dmax);
   int e = 0;
   if (dmax > 0.0f) {
     frexpf(dmax * 128.0f, &e);
@@ -1212,10 +1239,8 @@ __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows 
       for (int e = 0; e < 4; ++e) {
         const int64_t row = rt - first + g + (e >= 2 ? 8 : 0);
         const int t = t0 + wn * NT * 8 + nt * 8 + 2 * i + (e & 1);
-        if (row < end - first && t < n) {
-          const size_t o = size_t(t) * J.ldo + row;
-          J.out[o] = acc[mt][nt][e] * sc[nt][e & 1] + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
-        }
+        if (row < end - first && t < n)
+          storeOut(J, t, row, acc[mt][nt][e] * sc[nt][e & 1]);
       }
   }
 }
@@ -1247,18 +1272,21 @@ __global__ void __launch_bounds__(256) halfSplitSum(LinJobs jobs, HalfRows x, in
     v += x.part[size_t(p) * n * total + k];
   int first, end;
   const LinJob &J = jobOf(jobs, r, first, end);
-  const int64_t row = r - first;
-  const size_t o = size_t(t) * J.ldo + row;
-  J.out[o] = v + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
+  storeOut(J, t, r - first, v);
+}
+
+/// Lets Kernel use `bytes` of dynamic shared memory (past the default 48 KB;
+/// once, on the first call: a failure surfaces as the launch's error).
+template <auto Kernel> inline void allowShared(size_t bytes) {
+  static const cudaError_t set = cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+  (void)set;
 }
 
 /// linearHalf of tile shape S (its shared memory sized once), K in `parts`
 /// parts (then halfSplitSum).
 template <int Layout, int K, class S>
 inline void launchHalfTiles(const LinJobs &jobs, const HalfRows &hx, int n, int parts, cudaStream_t s) {
-  static const cudaError_t sized =
-      cudaFuncSetAttribute(linearHalf<Layout, K, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(S::bytes));
-  (void)sized; // (a failure surfaces as the launch's error)
+  allowShared<linearHalf<Layout, K, S>>(S::bytes);
   const int total = jobs.start[jobs.count];
   const unsigned rowTiles = unsigned((total + S::BM - 1) / S::BM);
   launchShared(linearHalf<Layout, K, S>, dim3(unsigned((n + S::BN - 1) / S::BN), rowTiles, unsigned(parts)),
@@ -1266,7 +1294,6 @@ inline void launchHalfTiles(const LinJobs &jobs, const HalfRows &hx, int n, int 
   if (parts > 1)
     launch(halfSplitSum, dim3(unsigned((int64_t(n) * total + 255) / 256)), 256, s, jobs, hx, n);
 }
-
 
 /// Prompt tiles: 128 rows by 128 tokens (warps 2 x 4, 64 x 32 each) where
 /// those give every SM two blocks; where they nearly do with K split in
@@ -1314,13 +1341,6 @@ template <int HD> struct FlashShape {
 
 __device__ __forceinline__ uint32_t packHalf2(float a, float b) { return h2bits(__floats2half2_rn(a, b)); }
 
-__device__ __forceinline__ void ldmatrix4t(uint32_t (&r)[4], const void *rowAddr) {
-  const unsigned a = unsigned(__cvta_generic_to_shared(rowAddr));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(a));
-}
-
 /// Queries [64 blockIdx.x, +64) of head blockIdx.y. A tile whose tokens are
 /// not all of one sequence (packed prompts of several) takes attendToken for
 /// each token instead. Keys outside a query's [first, p] weigh 0; key rows
@@ -1348,7 +1368,7 @@ __global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__
   const int s0 = seq[t0];
   if (threadIdx.x < kFlashQueries && t0 + int(threadIdx.x) < n) {
     const int t = t0 + threadIdx.x, p = pos[t];
-    const int first = window > 0 && p - window + 1 > 0 ? int(p - window + 1) : 0;
+    const int first = int(firstKey(p, window));
     atomicMin(&lo, first);
     atomicMax(&hi, p);
     if (seq[t] != s0)
@@ -1372,7 +1392,7 @@ __global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__
   for (int r = 0; r < 2; ++r) {
     const int t = t0 + warp * 16 + g + 8 * r;
     rp[r] = t < n ? pos[t] : -1;
-    rf[r] = t < n && window > 0 && rp[r] - window + 1 > 0 ? int(rp[r] - window + 1) : 0;
+    rf[r] = t < n ? int(firstKey(rp[r], window)) : 0;
   }
   // q's A fragments, hi and lo halves.
   uint32_t qh[KT][4], ql[KT][4];
@@ -1478,7 +1498,7 @@ __global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__
 #pragma unroll
       for (int dp = 0; dp < DT / 2; ++dp) {
         uint32_t r[4]; // keys 16 kk + (mat % 2) 8 + mr, dims 16 dp + (mat / 2) 8
-        ldmatrix4t(r, &Vs[buf][kk * 16 + (mat % 2) * 8 + mr][dp * 16 + (mat / 2) * 8]);
+        ldmatrix4<true>(r, &Vs[buf][kk * 16 + (mat % 2) * 8 + mr][dp * 16 + (mat / 2) * 8]);
         mmaF16(o[2 * dp], pa[kk], r[0], r[1]);
         mmaF16(o[2 * dp + 1], pa[kk], r[2], r[3]);
       }
@@ -1513,21 +1533,15 @@ __global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__
   }
 }
 
-/// Tokens past which attention runs as attentionPrompt (a prompt; fewer:
-/// decoding steps of one or several sequences, a block per token).
-constexpr int kFlashMinTokens = 65;
-
 /// The attention of n tokens (head_dim HD).
 template <int H, int KV, int HD>
 inline void launchAttention(const float *q, const __half *kc, const __half *vc, float *out, const int32_t *pos,
                             const int32_t *seq, int64_t maxCtx, float scale, int64_t window, Q8Act qa, int n,
                             cudaStream_t s) {
   if constexpr (HD % 16 == 0 && HD <= 128) {
-    if (n >= kFlashMinTokens) {
+    if (n >= kPromptTokens) {
       constexpr size_t bytes = FlashShape<HD>::bytes;
-      static const cudaError_t sized =
-          cudaFuncSetAttribute(attentionPrompt<H, KV, HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
-      (void)sized;
+      allowShared<attentionPrompt<H, KV, HD>>(bytes);
       launchShared(attentionPrompt<H, KV, HD>, dim3(unsigned((n + kFlashQueries - 1) / kFlashQueries), H), 128, bytes,
                    s, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa, n);
       return;
@@ -1647,10 +1661,8 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock) linearRows(LinJobs jobs, Q
 #pragma unroll
     for (int t = 0; t < NC; ++t) {
       const float v = warpSum(acc[r][t]);
-      if (lane == 0 && t < nc && r0 + r < end) {
-        const size_t o = size_t(t0 + t) * J.ldo + row[r];
-        J.out[o] = v + (J.bias ? J.bias[row[r]] : 0.0f) + (J.add ? J.add[o] : 0.0f);
-      }
+      if (lane == 0 && t < nc && r0 + r < end)
+        storeOut(J, t0 + t, row[r], v);
     }
 }
 
@@ -1695,7 +1707,7 @@ struct RowsOut {
 #pragma unroll
     for (int r = 0; r < R; ++r)
       if (r0 + r < end)
-        J.out[row[r]] = v[r] + (J.bias ? J.bias[row[r]] : 0.0f) + (J.add ? J.add[row[r]] : 0.0f);
+        storeOut(J, 0, row[r], v[r]);
   }
 };
 
@@ -1823,13 +1835,11 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock, kVecMinBlocks)
 /// environment's QCC_CUDA_VEC_BLOCKS_PER_SM overrides the per-SM count (0:
 /// one group a block, however many blocks that makes).
 template <typename Kernel> inline int residentBlocks(Kernel kernel, int threads) {
-  int dev = 0, sms = 0, perSM = 0;
-  cudaGetDevice(&dev);
-  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+  int perSM = 0;
   cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, kernel, threads, 0);
   if (const char *e = getenv("QCC_CUDA_VEC_BLOCKS_PER_SM"))
     perSM = atoi(e) > 0 ? atoi(e) : 1 << 20;
-  return sms * (perSM > 0 ? perSM : 1);
+  return smCount() * (perSM > 0 ? perSM : 1);
 }
 
 /// A single-token product (Layout, K: the matrices'; R rows a slot; KS
@@ -1847,7 +1857,7 @@ inline void launchVec(const LinJobs &jobs, const Q8In &in, const Out &out, cudaS
 constexpr int kTokensPerColumn = 8;
 /// Inputs of [kMinSplitTokens, kMaxSplitTokens] tokens go through the
 /// split-K tensor-core product.
-constexpr int kMinSplitTokens = 6, kMaxSplitTokens = 64;
+constexpr int kMinSplitTokens = 6, kMaxSplitTokens = kPromptTokens - 1;
 
 template <int Layout, int K, int NC, int R, int KS>
 inline void launchRows(const LinJobs &jobs, const Q8Act &xq, const float *xf, int n, cudaStream_t s) {

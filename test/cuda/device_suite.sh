@@ -92,25 +92,23 @@ for i in range(n):
     fi
   }
   batchAlone debtext cu_Q4_0 dt_Q4_0.gguf 40
-  ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 40 -b 16 >"$OUT/batch16.txt" 2>"$OUT/batch16.err"
-  split "$OUT/batch16.txt" 16; same=0
-  for i in $(seq 0 15); do cmp -s "$OUT/batch16.txt.$i" expect_Q4_0.txt && same=$((same + 1)); done
-  if [ $same = 16 ]; then
-    ok "batched decoding: 16 greedy sequences each give the greedy text"
-  else
-    bad "batched decoding: $same of 16 greedy sequences give the greedy text"
-  fi
+  # greedyBatch B N EXPECT: B greedy sequences of N tokens decoded together
+  # each give EXPECT's text.
+  greedyBatch() {
+    ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n $2 -b $1 >"$OUT/batch$1.txt" 2>"$OUT/batch$1.err"
+    split "$OUT/batch$1.txt" $1; same=0
+    for i in $(seq 0 $(($1 - 1))); do cmp -s "$OUT/batch$1.txt.$i" "$3" && same=$((same + 1)); done
+    if [ $same = $1 ]; then
+      ok "batched decoding: $1 greedy sequences each give the greedy text"
+    else
+      bad "batched decoding: $same of $1 greedy sequences give the greedy text"; tail -3 "$OUT/batch$1.err"
+    fi
+  }
+  greedyBatch 16 40 expect_Q4_0.txt
   # Past 64 tokens a step the attention is the prompt kernel, whose tiles
   # here mix sequences (its per-token path).
   ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 8 >"$OUT/alone8.txt" 2>/dev/null
-  ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 8 -b 72 >"$OUT/batch72.txt" 2>"$OUT/batch72.err"
-  split "$OUT/batch72.txt" 72; same=0
-  for i in $(seq 0 71); do cmp -s "$OUT/batch72.txt.$i" "$OUT/alone8.txt" && same=$((same + 1)); done
-  if [ $same = 72 ]; then
-    ok "batched decoding: 72 greedy sequences each give the greedy text"
-  else
-    bad "batched decoding: $same of 72 greedy sequences give the greedy text"; tail -3 "$OUT/batch72.err"
-  fi
+  greedyBatch 72 8 "$OUT/alone8.txt"
 fi
 for t in Q4_0 Q4_K_M Q8_0; do
   [ -x "cu_7b_$t" ] || continue
