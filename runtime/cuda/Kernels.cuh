@@ -134,28 +134,21 @@ __device__ __forceinline__ int warpSumInt(int v) {
   return v;
 }
 
-/// The sum over the block (every thread gets it); blockDim a multiple of 32.
-__device__ __forceinline__ float blockSum(float v) {
+/// The sum (Max: the maximum, of non-negative values) over the block; every
+/// thread gets it. blockDim a multiple of 32.
+template <bool Max> __device__ __forceinline__ float blockReduce(float v) {
   __shared__ float part[32];
-  v = warpSum(v);
+  v = Max ? warpMax(v) : warpSum(v);
   const int w = threadIdx.x / 32, l = threadIdx.x % 32, nw = blockDim.x / 32;
   __syncthreads(); // a previous call's readers are done with part
   if (l == 0)
     part[w] = v;
   __syncthreads();
-  return warpSum(l < nw ? part[l] : 0.0f);
+  v = l < nw ? part[l] : 0.0f;
+  return Max ? warpMax(v) : warpSum(v);
 }
-/// The maximum over the block of non-negative values (every thread gets it).
-__device__ __forceinline__ float blockMax(float v) {
-  __shared__ float part[32];
-  v = warpMax(v);
-  const int w = threadIdx.x / 32, l = threadIdx.x % 32, nw = blockDim.x / 32;
-  __syncthreads(); // a previous call's readers are done with part
-  if (l == 0)
-    part[w] = v;
-  __syncthreads();
-  return warpMax(l < nw ? part[l] : 0.0f);
-}
+__device__ __forceinline__ float blockSum(float v) { return blockReduce<false>(v); }
+__device__ __forceinline__ float blockMax(float v) { return blockReduce<true>(v); }
 
 /// One warp's 32 values (one a lane) as block `at / 32` of a q8 activation
 /// (`at`: the block's first element).
