@@ -11,12 +11,15 @@
 # that bench/make_random_gguf.py wrote with the same arguments as here
 # (Llama-2-7B shape, debtext-29m's vocabulary from DIR/dt_Q4_0.gguf or
 # TOKENIZER), and shared libraries the binaries need that the machine lacks.
-# TYPEs default to Q4_0 Q4_K_M Q8_0. For each: the file is written to TMP
+# TYPEs default to Q4_0 Q4_0_G128 Q4_K_M Q8_0 (Q4_0_G128: a Q4_0 file whose
+# runs of four blocks share one scale, `--group 128`, the symmetric W4 g128
+# grid, which qcc streams at 4.125 bits a weight; Q4_1 and Q4_1_G128, the
+# asymmetric one at 4.25, may be named too). For each: the file is written to TMP
 # (/tmp), then llama-bench (-ngl 99, flash attention off and on, pp512 and
 # tg128, -r REPS) and `cu_7b_TYPE --bench` on it, both as JSON; the table
 # gives tokens/s, qcc / llama.cpp (against llama.cpp's faster setting), and
 # generation's weight traffic (tg t/s x the bytes of the tensors a step
-# reads) against a device-to-device copy measured in the same run. Then
+# reads: for qcc on the G128 types, 16.5 bytes a Q4_0 block, 17 a Q4_1) against a device-to-device copy measured in the same run. Then
 # qcc's batched decoding (`--bench -b B`, B = BATCH, 16 by default: B
 # sequences, one token each a step) as aggregate tokens/s and as a multiple
 # of its own batch-1 rate (llama-bench has no such test).
@@ -24,7 +27,7 @@ set -euo pipefail
 BIN=${1:?usage: cuda_vs_llamacpp.sh LLAMA_BIN_DIR DIR [TYPE...]}
 DIR=$(cd "${2:?usage: cuda_vs_llamacpp.sh LLAMA_BIN_DIR DIR [TYPE...]}" && pwd)
 shift 2
-TYPES=${*:-Q4_0 Q4_K_M Q8_0}
+TYPES=${*:-Q4_0 Q4_0_G128 Q4_K_M Q8_0}
 REPS=${REPS:-3}
 BATCH=${BATCH:-16}
 TMP=${TMP:-/tmp}
@@ -48,7 +51,9 @@ echo "| type | test | llama.cpp t/s (fa 0 / 1) | qcc t/s | qcc / llama.cpp | tg 
 echo "|---|---|---:|---:|---:|---:|"
 for t in $TYPES; do
   f=$TMP/r7b_$t.gguf
-  [ -f "$f" ] || python3 "$HERE/make_random_gguf.py" "$f" --type "$t" --tokenizer-from "$TOKENIZER" 2>/dev/null
+  gen=(--type "$t")
+  case $t in *_G128) gen=(--type "${t%_G128}" --group 128) ;; esac
+  [ -f "$f" ] || python3 "$HERE/make_random_gguf.py" "$f" "${gen[@]}" --tokenizer-from "$TOKENIZER" 2>/dev/null
   "$BIN/llama-bench" -m "$f" -p 512 -n 128 -r "$REPS" -ngl 99 -fa 0,1 -o json > "$TMP/llama_$t.json" 2>/dev/null
   "$DIR/cu_7b_$t" -m "$f" --bench -p 512 -n 128 -r "$REPS" -o json > "$TMP/qcc_$t.json"
   "$DIR/cu_7b_$t" -m "$f" --bench -p 0 -n 128 -b "$BATCH" -r "$REPS" -o json > "$TMP/qcc_b_$t.json"
@@ -57,8 +62,9 @@ import json, struct, sys
 typ, gguf, lj, qj, bw, bj = sys.argv[1:]
 bw = float(bw) * 1e9
 # Bytes a decoding step reads: every tensor but the token embedding (one row).
-def tensor_bytes(path):
-    sizes = {0: (1, 4), 1: (1, 2), 2: (32, 18), 8: (32, 34), 12: (256, 144), 14: (256, 210)}
+def tensor_bytes(path, g128=False):
+    sizes = {0: (1, 4), 1: (1, 2), 2: (32, 16.5 if g128 else 18), 3: (32, 17 if g128 else 20), 8: (32, 34),
+             12: (256, 144), 14: (256, 210)}
     with open(path, "rb") as f:
         f.read(4); _, nt, nkv = struct.unpack("<IQQ", f.read(20))
         def skip(t):
@@ -82,12 +88,13 @@ def tensor_bytes(path):
                 total += n // bs * bb
         return total
 step = tensor_bytes(gguf)
+qstep = tensor_bytes(gguf, True) if typ.endswith("_G128") else step
 ll = json.load(open(lj)); qq = json.load(open(qj))
 for test, p, g in (("pp512", 512, 0), ("tg128", 0, 128)):
     l = {r["flash_attn"]: r["avg_ts"] for r in ll if r["n_prompt"] == p and r["n_gen"] == g}
     q = [r["avg_ts"] for r in qq if r["n_prompt"] == p and r["n_gen"] == g][0]
     best = max(l.values())
-    frac = "%.2f, %.2f" % (q * step / bw, best * step / bw) if g else ""
+    frac = "%.2f, %.2f" % (q * qstep / bw, best * step / bw) if g else ""
     print("| %s | %s | %s | %.1f | %.2f | %s |" % (
         typ, test, " / ".join("%.1f" % l[k] for k in sorted(l)), q, q / best, frac))
     if g:

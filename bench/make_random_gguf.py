@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write a random-weight llama GGUF at real shapes, directly in ggml blocks.
 
-    bench/make_random_gguf.py OUT.gguf --type Q4_0|Q4_K_M|Q8_0 --tokenizer-from FILE.gguf
-        [--hidden 4096 --layers 32 --heads 32 --kv-heads 32 --ffn 11008 --seed 0]
+    bench/make_random_gguf.py OUT.gguf --type Q4_0|Q4_1|Q4_K_M|Q8_0 --tokenizer-from FILE.gguf
+        [--hidden 4096 --layers 32 --heads 32 --kv-heads 32 --ffn 11008 --seed 0] [--group 128]
 
 For speed work on shapes no checkpoint here has (Llama-2-7B by default), on
 machines with nothing but numpy (the GPU machine): the blocks are random
@@ -12,9 +12,12 @@ tokenizer.* key are copied from --tokenizer-from (a GGUF), so llama.cpp and
 qcc load the file with that tokenizer. The same arguments write the same
 bytes on any machine (a binary compiled against the file here runs on a copy
 written there). Tensor types follow llama-quantize's choices for the file
-type: Q4_0 / Q8_0 everywhere but output.weight (Q6_K); Q4_K_M is Q4_K with
+type: Q4_0 / Q4_1 / Q8_0 everywhere but output.weight (Q6_K); Q4_K_M is Q4_K with
 Q6_K for output.weight and for attn_v / ffn_down in llama.cpp's "more bits"
-layers (the first and last eighth, and every third between).
+layers (the first and last eighth, and every third between). --group 128
+(Q4_0, Q4_1) gives each run of four blocks one scale (and min): a 4-bit grid
+of groups of 128, as a GPTQ / AWQ g128 checkpoint converts to Q4_0
+(symmetric) or Q4_1 (asymmetric).
 """
 import argparse
 import struct
@@ -22,9 +25,9 @@ import sys
 
 import numpy as np
 
-GGML = {"F32": 0, "F16": 1, "Q4_0": 2, "Q8_0": 8, "Q4_K": 12, "Q6_K": 14}
-BLOCK = {"F32": (1, 4), "Q4_0": (32, 18), "Q8_0": (32, 34), "Q4_K": (256, 144), "Q6_K": (256, 210)}
-FILE_TYPE = {"Q4_0": 2, "Q8_0": 7, "Q4_K_M": 15}
+GGML = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 8, "Q4_K": 12, "Q6_K": 14}
+BLOCK = {"F32": (1, 4), "Q4_0": (32, 18), "Q4_1": (32, 20), "Q8_0": (32, 34), "Q4_K": (256, 144), "Q6_K": (256, 210)}
+FILE_TYPE = {"Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q4_K_M": 15}
 
 
 # --- reading the tokenizer keys of a GGUF (v2/v3) ---------------------------
@@ -79,7 +82,7 @@ def half(x):
     return np.asarray(x, dtype=np.float16).view(np.uint16)
 
 
-def blocks(rng, typ, rows, cols, std):
+def blocks(rng, typ, rows, cols, std, group=32):
     """Random bytes of a [rows x cols] tensor of type typ (uint8 array)."""
     if typ == "F32":
         return np.ones(rows * cols, dtype=np.float32).view(np.uint8)  # norm weights
@@ -88,8 +91,20 @@ def blocks(rng, typ, rows, cols, std):
     out = np.empty((nb, bb), dtype=np.uint8)
     u = lambda n: rng.uniform(0.75, 1.25, n)
     if typ == "Q4_0":
-        out[:, 0:2] = half(std / 4.6 * u(nb)).view(np.uint8).reshape(nb, 2)
+        d = std / 4.6 * u(nb)
+        if group > 32:  # runs of group / 32 blocks of a row share one d
+            d = np.repeat(d[:: group // 32], group // 32)
+        out[:, 0:2] = half(d).view(np.uint8).reshape(nb, 2)
         out[:, 2:] = rng.integers(0, 256, (nb, 16), dtype=np.uint8)
+    elif typ == "Q4_1":  # d q + m, m about -7.5 d
+        d = std / 4.6 * u(nb)
+        m = -d * rng.uniform(6.5, 8.5, nb)
+        if group > 32:
+            d = np.repeat(d[:: group // 32], group // 32)
+            m = np.repeat(m[:: group // 32], group // 32)
+        out[:, 0:2] = half(d).view(np.uint8).reshape(nb, 2)
+        out[:, 2:4] = half(m).view(np.uint8).reshape(nb, 2)
+        out[:, 4:] = rng.integers(0, 256, (nb, 16), dtype=np.uint8)
     elif typ == "Q8_0":
         out[:, 0:2] = half(std / 73.0 * u(nb)).view(np.uint8).reshape(nb, 2)
         out[:, 2:] = rng.integers(-127, 128, (nb, 32), dtype=np.int8).view(np.uint8)
@@ -148,9 +163,12 @@ def main():
     ap.add_argument("--ffn", type=int, default=11008)
     ap.add_argument("--context", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--group", type=int, default=32, choices=(32, 128))
     a = ap.parse_args()
+    if a.group != 32 and a.type not in ("Q4_0", "Q4_1"):
+        raise SystemExit("--group 128 is for --type Q4_0 or Q4_1")
     tok, a.vocab = tokenizer_keys(a.tokenizer_from)
-    need = 256 if a.type == "Q4_K_M" else 32
+    need = 256 if a.type == "Q4_K_M" else a.group
     for n, v in (("--hidden", a.hidden), ("--ffn", a.ffn)):
         if v % need:
             raise SystemExit(f"{n} {v}: {a.type} needs a multiple of {need}")
@@ -199,7 +217,7 @@ def main():
         for (name, ne, typ), o in zip(tensors, offsets):
             rows = int(np.prod(ne[1:])) if len(ne) > 1 else 1
             std = 0.02 / (2 * a.layers) ** 0.5 if name.endswith(("attn_output.weight", "ffn_down.weight")) else 0.02
-            data = blocks(rng, typ, rows, ne[0], std)
+            data = blocks(rng, typ, rows, ne[0], std, a.group if typ in ("Q4_0", "Q4_1") else 32)
             f.write(data.tobytes())
             f.write(b"\0" * (-f.tell() % 32))
     import os

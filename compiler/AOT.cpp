@@ -6,6 +6,7 @@
 #include "frontends/AtomicFile.h"
 #include "frontends/Error.h"
 #include "frontends/GGUF.h"
+#include "runtime/cuda/Layout.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -17,7 +18,7 @@ using namespace llvm;
 
 namespace qcc {
 
-Error placeWeights(mlir::ModuleOp module, const std::string &ggufPath) {
+Error placeWeights(mlir::ModuleOp module, const std::string &ggufPath, bool scaleGroups) {
   auto reader = gguf::Reader::open(ggufPath);
   if (!reader)
     return reader.takeError();
@@ -27,11 +28,14 @@ Error placeWeights(mlir::ModuleOp module, const std::string &ggufPath) {
     const gguf::TensorInfo *t = name ? (*reader)->tensor(*name) : nullptr;
     if (!t)
       continue; // unused here, or the lowering names it
-    w->setAttr("qcc.gguf",
-               b.getDictionaryAttr({b.getNamedAttr("name", b.getStringAttr(t->name)),
-                                    b.getNamedAttr("type", b.getI64IntegerAttr(int64_t(t->type))),
-                                    b.getNamedAttr("offset", b.getI64IntegerAttr(int64_t(t->offset))),
-                                    b.getNamedAttr("bytes", b.getI64IntegerAttr(int64_t(t->nbytes)))}));
+    llvm::SmallVector<mlir::NamedAttribute> attrs = {
+        b.getNamedAttr("name", b.getStringAttr(t->name)),
+        b.getNamedAttr("type", b.getI64IntegerAttr(int64_t(t->type))),
+        b.getNamedAttr("offset", b.getI64IntegerAttr(int64_t(t->offset))),
+        b.getNamedAttr("bytes", b.getI64IntegerAttr(int64_t(t->nbytes)))};
+    if (scaleGroups && t->ne.size() == 2 && cuda::sharesScales128(t->type, t->data, t->rows(), t->ne[0]))
+      attrs.push_back(b.getNamedAttr("scale_group", b.getI64IntegerAttr(128)));
+    w->setAttr("qcc.gguf", b.getDictionaryAttr(attrs));
   }
   // llama-architecture GGUF files hold Q and K with each head's rows permuted
   // so that RoPE rotates adjacent pairs; qwen2 keeps the rotate-half layout.

@@ -13,8 +13,12 @@ namespace qcc {
 
 /// Sets each weight's `qcc.gguf` placement {name, type, offset, bytes} from
 /// the GGUF file `ggufPath` and the module's `qcc.rope_layout` (llama files
-/// hold Q/K rows permuted for adjacent-pair RoPE).
-llvm::Error placeWeights(mlir::ModuleOp module, const std::string &ggufPath);
+/// hold Q/K rows permuted for adjacent-pair RoPE). With `scaleGroups`, also
+/// `scale_group = 128` on the Q4_0 / Q4_1 matrices whose runs of four blocks
+/// share their scales (what a 4-bit g128 checkpoint, GPTQ / AWQ /
+/// compressed-tensors, converts to: symmetric to Q4_0, asymmetric to Q4_1),
+/// which the CUDA target streams with one scale a group.
+llvm::Error placeWeights(mlir::ModuleOp module, const std::string &ggufPath, bool scaleGroups = false);
 
 /// A directory removed with what is in it when this goes out of scope.
 struct TempDir {

@@ -30,7 +30,7 @@ Error compileCUDA(mlir::ModuleOp module, const std::string &ggufPath, const std:
   if (!QCC_HAVE_CUDA)
     return fileError(out, "cannot build a --target=cuda binary: qcc was built without the CUDA toolkit "
                           "(no nvcc found; install it and reconfigure)");
-  if (Error e = placeWeights(module, ggufPath))
+  if (Error e = placeWeights(module, ggufPath, /*scaleGroups=*/true))
     return e;
   auto src = codegen::emitCUDA(module, gpu);
   if (!src)

@@ -19,8 +19,9 @@ LogicalResult readPlacements(ModuleOp module, llvm::StringMap<Placement> &out) {
     auto t = type ? ggml::typeFromId(unsigned(type.getInt())) : std::nullopt;
     if (!name || !t || !off || !bytes)
       return w.emitOpError("qcc.gguf needs {name, type, offset, bytes} with a known ggml type");
+    auto group = g.getAs<IntegerAttr>("scale_group");
     out[w.getSymName()] = Placement{name.getValue().str(), *t, off.getInt(), bytes.getInt(),
-                                    llvm::to_vector(w.getTensorType().getShape())};
+                                    llvm::to_vector(w.getTensorType().getShape()), group ? group.getInt() : 0};
   }
   return success();
 }

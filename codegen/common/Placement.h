@@ -18,10 +18,14 @@ struct Placement {
   ggml::Type type;
   int64_t offset = 0, bytes = 0;
   llvm::SmallVector<int64_t> shape; ///< as the module declares it ([out, in])
+  /// Weights a block scale covers where the file's blocks share scales in
+  /// larger groups (`scale_group`: 128 for a Q4_0 tensor whose runs of four
+  /// blocks share d, which --target=cuda checks); else the format's block.
+  int64_t scaleGroup = 0;
 };
 
-/// Every `qcc.weight` with a `qcc.gguf = {name, type, offset, bytes}`
-/// attribute, by symbol; a diagnostic on a malformed one.
+/// Every `qcc.weight` with a `qcc.gguf = {name, type, offset, bytes
+/// [, scale_group]}` attribute, by symbol; a diagnostic on a malformed one.
 mlir::LogicalResult readPlacements(mlir::ModuleOp module, llvm::StringMap<Placement> &out);
 
 } // namespace qcc::codegen

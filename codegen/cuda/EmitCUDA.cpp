@@ -55,9 +55,12 @@ std::string lit(double v) {
 
 bool quantizedLayout(int layout) { return layout != QCC_CUDA_F16 && layout != QCC_CUDA_F32; }
 
-int layoutOf(ggml::Type t) {
+/// The device layout of a matrix of type t whose block scales cover
+/// scaleGroup weights (Placement).
+int layoutOf(ggml::Type t, int64_t scaleGroup) {
   switch (t) {
-  case ggml::Type::Q4_0: return QCC_CUDA_Q4_0;
+  case ggml::Type::Q4_0: return scaleGroup == 128 ? QCC_CUDA_Q4_G128 : QCC_CUDA_Q4_0;
+  case ggml::Type::Q4_1: return scaleGroup == 128 ? QCC_CUDA_Q4_1_G128 : QCC_CUDA_Q4_1;
   case ggml::Type::Q8_0: return QCC_CUDA_Q8_0;
   case ggml::Type::Q4_K: return QCC_CUDA_Q4_K;
   case ggml::Type::Q6_K: return QCC_CUDA_Q6_K;
@@ -68,7 +71,8 @@ int layoutOf(ggml::Type t) {
 
 const char *layoutName(int l) {
   static const char *names[] = {"QCC_CUDA_Q4_0", "QCC_CUDA_Q8_0", "QCC_CUDA_Q4_K",
-                                "QCC_CUDA_Q6_K", "QCC_CUDA_F16", "QCC_CUDA_F32"};
+                                "QCC_CUDA_Q6_K", "QCC_CUDA_F16", "QCC_CUDA_F32",
+                                "QCC_CUDA_Q4_G128", "QCC_CUDA_Q4_1", "QCC_CUDA_Q4_1_G128"};
   return names[l];
 }
 
@@ -143,7 +147,7 @@ struct Emitter {
       return fail(user, formatv("weight {0} must be a vector", p.ggufName).str());
     if (use != QCC_CUDA_VECTOR && p.shape.size() != 2)
       return fail(user, formatv("weight {0} must be a matrix", p.ggufName).str());
-    int layout = use == QCC_CUDA_MATRIX ? layoutOf(p.type) : -1;
+    int layout = use == QCC_CUDA_MATRIX ? layoutOf(p.type, p.scaleGroup) : -1;
     tensors.push_back({p, use, layout, rows, cols});
     return tensorIndex[key] = int(tensors.size()) - 1;
   }

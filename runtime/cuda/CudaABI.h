@@ -20,6 +20,14 @@
 // Q4_0 order), so one 32-bit word of a block covers weights 4i..4i+3 and
 // 16+4i..16+4i+3.
 //   Q4_0: p0 nibbles [rows][cols/2]; p1 half d [rows][cols/32]. w = d (q - 8).
+//   Q4_G128: a Q4_0 tensor whose four blocks of each 128 weights of a row
+//         share one d (a symmetric 4-bit grid of groups of 128, as GPTQ /
+//         AWQ / compressed-tensors checkpoints with sym g128 convert to
+//         Q4_0; the compiler checks the file's data): p0 nibbles; p1 half d
+//         [rows][cols/128]. 4.125 bits a weight streamed instead of 4.5.
+//   Q4_1: p0 nibbles; p1 half2 (d, m) [rows][cols/32]. w = d q + m.
+//   Q4_1_G128: Q4_1 whose runs of four blocks share (d, m) (asymmetric
+//         g128 grids: AWQ's, GPTQ asym); p1 half2 (d, m) [rows][cols/128].
 //   Q8_0: p0 int8 [rows][cols]; p1 half d [rows][cols/32]. w = d q.
 //   Q4_K: p0 nibbles; p1 uchar2 (sc, m) [rows][cols/32] (the 6-bit codes);
 //         p2 half2 (d, dmin) [rows][cols/256]. w = d sc q - dmin m.
@@ -60,6 +68,9 @@ enum QccCudaLayout {
   QCC_CUDA_Q6_K = 3,
   QCC_CUDA_F16 = 4,
   QCC_CUDA_F32 = 5,
+  QCC_CUDA_Q4_G128 = 6,
+  QCC_CUDA_Q4_1 = 7,
+  QCC_CUDA_Q4_1_G128 = 8,
 };
 
 /// One tensor the generated code reads, where it is in the GGUF file.
@@ -98,6 +109,12 @@ static inline QCC_CUDA_HOST_DEVICE int64_t qccCudaPlaneRowBytes(int layout, int6
   switch (layout) {
   case QCC_CUDA_Q4_0:
     return plane == 0 ? cols / 2 : plane == 1 ? cols / 32 * 2 : 0;
+  case QCC_CUDA_Q4_G128:
+    return plane == 0 ? cols / 2 : plane == 1 ? cols / 128 * 2 : 0;
+  case QCC_CUDA_Q4_1:
+    return plane == 0 ? cols / 2 : plane == 1 ? cols / 32 * 4 : 0;
+  case QCC_CUDA_Q4_1_G128:
+    return plane == 0 ? cols / 2 : plane == 1 ? cols / 128 * 4 : 0;
   case QCC_CUDA_Q8_0:
     return plane == 0 ? cols : plane == 1 ? cols / 32 * 2 : 0;
   case QCC_CUDA_Q4_K:

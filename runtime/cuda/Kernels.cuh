@@ -575,11 +575,42 @@ template <bool Stream, typename T> __device__ __forceinline__ T ld(const T *p) {
     return *p;
 }
 
+/// Layouts holding Q4_0's codes (nibbles, offset 8) and one half d a scale:
+/// a block's (Q4_0) or a group of four blocks' (Q4_G128, the sym g128 grids).
+template <int Layout> constexpr bool q4Codes = Layout == QCC_CUDA_Q4_0 || Layout == QCC_CUDA_Q4_G128;
+/// Layouts of unsigned nibbles with a half2 (d, m) a scale, w = d q + m: a
+/// block's (Q4_1) or a group of four blocks' (Q4_1_G128, the asym g128 grids).
+template <int Layout> constexpr bool q4MinCodes = Layout == QCC_CUDA_Q4_1 || Layout == QCC_CUDA_Q4_1_G128;
+/// Layouts whose block sums enter with a min (w = s q - m): Q4_K, Q4_1.
+template <int Layout> constexpr bool hasMin = Layout == QCC_CUDA_Q4_K || q4MinCodes<Layout>;
+/// Blocks of 32 weights one scale of plane 1 covers (Q4_0, Q8_0, Q4_1 and
+/// their g128 forms).
+template <int Layout>
+constexpr int blocksPerScale = Layout == QCC_CUDA_Q4_G128 || Layout == QCC_CUDA_Q4_1_G128 ? 4 : 1;
+/// Plane 1's scale of block b of a row, as its bits: half d (Q4_0, Q4_G128,
+/// Q8_0) or half2 (d, m) (Q4_1, Q4_1_G128).
+template <int Layout, int K, bool Stream = false>
+__device__ __forceinline__ uint32_t blockScale(const QccCudaWeight &w, int64_t row, int b) {
+  constexpr int S = blocksPerScale<Layout>;
+  const int64_t i = row * (K / 32 / S) + b / S;
+  if constexpr (q4MinCodes<Layout>)
+    return ld<Stream>(static_cast<const uint32_t *>(w.p[1]) + i);
+  else
+    return ld<Stream>(static_cast<const unsigned short *>(w.p[1]) + i);
+}
+/// (d, -m) of a half2 (d, m) scale: Q4_1's min as the subtracted offset the
+/// K-quants' arithmetic takes.
+__device__ __forceinline__ float2 scaleMin(uint32_t dm) {
+  const float2 f = __half22float2(*reinterpret_cast<const __half2 *>(&dm));
+  return make_float2(f.x, -f.y);
+}
+
 /// A block of 32 weights of a row as loaded: codes and scales (CudaABI.h).
 template <int Layout> struct WBlock {
   uint4 c, c1;  ///< codes: nibbles (c) or int8 (c, c1: Q8_0)
   uint2 hb;     ///< Q6_K: the high bits
-  uint32_t sc;  ///< Q4_0 / Q8_0: half d; Q4_K: uchar2 (sc, m); Q6_K: char2 scales
+  uint32_t sc;  ///< Q4_0 / Q4_G128 / Q8_0: half d; Q4_1(_G128): half2 (d, m); Q4_K: uchar2 (sc, m);
+                ///< Q6_K: char2 scales
   uint32_t sup; ///< Q4_K: half2 (d, dmin); Q6_K: half d
 };
 
@@ -595,8 +626,8 @@ __device__ __forceinline__ WBlock<Layout> loadBlock(const QccCudaWeight &w, int6
   } else {
     o.c = ld<Stream>(reinterpret_cast<const uint4 *>(p0 + row * (K / 2) + b * 16));
   }
-  if constexpr (Layout == QCC_CUDA_Q4_0 || Layout == QCC_CUDA_Q8_0) {
-    o.sc = ld<Stream>(static_cast<const unsigned short *>(w.p[1]) + row * NB + b);
+  if constexpr (q4Codes<Layout> || q4MinCodes<Layout> || Layout == QCC_CUDA_Q8_0) {
+    o.sc = blockScale<Layout, K, Stream>(w, row, b);
   } else if constexpr (Layout == QCC_CUDA_Q4_K) {
     o.sc = static_cast<const unsigned short *>(w.p[1])[row * NB + b];
     o.sup = static_cast<const uint32_t *>(w.p[2])[row * (K / 256) + b / 8];
@@ -627,8 +658,11 @@ template <int Layout> __device__ __forceinline__ Codes<Layout> decode(const WBlo
 #pragma unroll
     for (int i = 0; i < 4; ++i)
       o.c[i] = lo4(v[i]), o.c[4 + i] = hi4(v[i]);
-    if constexpr (Layout == QCC_CUDA_Q4_0) {
+    if constexpr (q4Codes<Layout>) {
       o.s0 = halfBits(wb.sc);
+    } else if constexpr (q4MinCodes<Layout>) {
+      const float2 dm = scaleMin(wb.sc);
+      o.s0 = dm.x, o.m0 = dm.y;
     } else if constexpr (Layout == QCC_CUDA_Q4_K) {
       const float2 dd = __half22float2(*reinterpret_cast<const __half2 *>(&wb.sup));
       o.s0 = dd.x * float(wb.sc & 0xFF);
@@ -663,11 +697,11 @@ template <int K> __device__ __forceinline__ XBlock loadX(const Q8Act &x, size_t 
 /// The block's sum of w * x.
 template <int Layout> __device__ __forceinline__ float blockDot(const Codes<Layout> &w, const XBlock &x) {
   const float fa = halfDot(w.c, x.qa, x.la), fb = halfDot(w.c + 4, x.qb, x.lb);
-  if constexpr (Layout == QCC_CUDA_Q4_0)
+  if constexpr (q4Codes<Layout>)
     return w.s0 * (x.ds.x * (fa + fb) - 8.0f * x.ds.y);
   else if constexpr (Layout == QCC_CUDA_Q8_0)
     return w.s0 * x.ds.x * (fa + fb);
-  else if constexpr (Layout == QCC_CUDA_Q4_K)
+  else if constexpr (hasMin<Layout>)
     return w.s0 * x.ds.x * (fa + fb) - w.m0 * x.ds.y;
   else
     return x.ds.x * (w.s0 * fa + w.s1 * fb);
@@ -727,7 +761,8 @@ __device__ __forceinline__ void mma16816(int (&c)[4], uint32_t a0, uint32_t a1, 
 /// One 16-row tile's share of a block of 32 weights for thread (g, i):
 /// A words (rows a = g, b = g + 8: weights 4i.. in A[0], A[1], 16+4i.. in
 /// A[2], A[3], as signed codes) and the rows' scales (Q6_K: s for the first
-/// half, s1 for the second; Q4_K: m, the block offsets).
+/// half, s1 for the second; Q4_K, Q4_1: m, the block offsets, negated for
+/// Q4_1).
 struct ATile {
   uint32_t A[4];
   float sa = 0, sb = 0, sa1 = 0, sb1 = 0, ma = 0, mb = 0;
@@ -750,12 +785,17 @@ __device__ __forceinline__ void loadATile(const LinJob &J, int64_t ra, int64_t r
     const uint32_t wa = *reinterpret_cast<const uint32_t *>(p0 + ra * (K / 2) + b * 16 + 4 * i);
     const uint32_t wb = *reinterpret_cast<const uint32_t *>(p0 + rb * (K / 2) + b * 16 + 4 * i);
     A[0] = lo4(wa), A[1] = lo4(wb), A[2] = hi4(wa), A[3] = hi4(wb);
-    if constexpr (Layout == QCC_CUDA_Q4_0) {
+    if constexpr (q4Codes<Layout>) {
 #pragma unroll
       for (int k = 0; k < 4; ++k)
         A[k] = __vsub4(A[k], 0x08080808u);
-      sa = __half2float(static_cast<const __half *>(J.w.p[1])[ra * NB + b]);
-      sb = __half2float(static_cast<const __half *>(J.w.p[1])[rb * NB + b]);
+      sa = halfBits(blockScale<Layout, K>(J.w, ra, b));
+      sb = halfBits(blockScale<Layout, K>(J.w, rb, b));
+    } else if constexpr (q4MinCodes<Layout>) {
+      const float2 dmA = scaleMin(blockScale<Layout, K>(J.w, ra, b));
+      const float2 dmB = scaleMin(blockScale<Layout, K>(J.w, rb, b));
+      sa = dmA.x, ma = dmA.y;
+      sb = dmB.x, mb = dmB.y;
     } else if constexpr (Layout == QCC_CUDA_Q4_K) {
       const uchar2 smA = static_cast<const uchar2 *>(J.w.p[1])[ra * NB + b];
       const uchar2 smB = static_cast<const uchar2 *>(J.w.p[1])[rb * NB + b];
@@ -821,7 +861,7 @@ __device__ __forceinline__ void mmaTile(const ATile &a, uint32_t Q0, uint32_t Q1
     acc[1] += a.sa * d1.x * f[1];
     acc[2] += a.sb * d0.x * f[2];
     acc[3] += a.sb * d1.x * f[3];
-    if constexpr (Layout == QCC_CUDA_Q4_K) {
+    if constexpr (hasMin<Layout>) {
       acc[0] -= a.ma * d0.y;
       acc[1] -= a.ma * d1.y;
       acc[2] -= a.mb * d0.y;
@@ -1012,14 +1052,14 @@ __device__ __forceinline__ uint32_t h2bits(__half2 v) { return *reinterpret_cast
 __device__ __forceinline__ __half2 bitsh2(uint32_t v) { return *reinterpret_cast<__half2 *>(&v); }
 
 /// A loaded block's 32 weights in half (word w: weights 2w, 2w + 1), each
-/// the format's value rounded once: Q4_0 / Q8_0 as d * code (the codes made
+/// the format's value rounded once: Q4_0 / Q4_G128 / Q8_0 as d * code (the codes made
 /// exact halves by the 1024 + c bit pattern, the product rounded by hmul2);
 /// Q4_K / Q6_K as s * code - m in float.
 template <int Layout> __device__ __forceinline__ void dequantHalf(const WBlock<Layout> &wb, uint32_t (&o)[16]) {
-  if constexpr (Layout == QCC_CUDA_Q4_0 || Layout == QCC_CUDA_Q8_0) {
+  if constexpr (q4Codes<Layout> || Layout == QCC_CUDA_Q8_0) {
     const __half d = __ushort_as_half((unsigned short)wb.sc);
     const __half2 d2 = __halves2half2(d, d);
-    if constexpr (Layout == QCC_CUDA_Q4_0) {
+    if constexpr (q4Codes<Layout>) {
       // Byte j: weight j (low nibble), 16 + j (high).
       const uint32_t v[4] = {wb.c.x, wb.c.y, wb.c.z, wb.c.w};
       const __half2 off = __float2half2_rn(1032.0f); // 1024 + 8
@@ -1862,10 +1902,14 @@ inline void launchRows(const LinJobs &jobs, const Q8Act &xq, const float *xf, in
 }
 
 /// Rows a warp takes in quantized matrix-vector products: two (each
-/// activation block loaded once for both) for several tokens and for Q4_0,
+/// activation block loaded once for both) for several tokens and for Q4_0
+/// (and the other 4-bit blocks of 16-17 bytes streamed: Q4_G128, Q4_1,
+/// Q4_1_G128),
 /// where that measured faster on the H100; one for the other single-token
 /// products (Q4_K, Q6_K, Q8_0: more bytes or scales a block).
-template <int Layout> constexpr int rowsPerWarp(int nc) { return nc > 1 || Layout == QCC_CUDA_Q4_0 ? 2 : 1; }
+template <int Layout> constexpr int rowsPerWarp(int nc) {
+  return nc > 1 || q4Codes<Layout> || q4MinCodes<Layout> ? 2 : 1;
+}
 
 /// Launches a linear over n tokens: the matrix-vector product for one token
 /// and for up to kMinSplitTokens - 1; the split-K tensor-core product for

@@ -8,15 +8,20 @@
 //   - a launch of few rows splits each row's K across warps
 //     (qccCudaKParts: 4096 rows of 4096 -> 4 parts; 12288 rows -> 1);
 //   - prompts' quantized linears read their input as half rows, one
-//     scratch region sized for the widest such input (sc.hx).
+//     scratch region sized for the widest such input (sc.hx);
+//   - a Q4_0 matrix whose runs of four blocks share d (scale_group = 128,
+//     which qcc --target=cuda finds in the file's data) streams in the
+//     Q4_G128 layout (layout 6 in the tensor table).
 module attributes {qcc.rope_layout = "interleaved"} {
   qcc.weight @emb : tensor<64x4096xbf16> {qcc.gguf = {name = "token_embd.weight", type = 0 : i64, offset = 0 : i64, bytes = 1048576 : i64}}
   qcc.weight @n0 : tensor<4096xf32> {qcc.gguf = {name = "blk.0.attn_norm.weight", type = 0 : i64, offset = 1048576 : i64, bytes = 16384 : i64}}
   qcc.weight @wq : tensor<4096x4096xbf16> {qcc.gguf = {name = "blk.0.attn_q.weight", type = 2 : i64, offset = 1064960 : i64, bytes = 9437184 : i64}}
   qcc.weight @wk : tensor<4096x4096xbf16> {qcc.gguf = {name = "blk.0.attn_k.weight", type = 2 : i64, offset = 10502144 : i64, bytes = 9437184 : i64}}
   qcc.weight @wv : tensor<4096x4096xbf16> {qcc.gguf = {name = "blk.0.attn_v.weight", type = 2 : i64, offset = 19939328 : i64, bytes = 9437184 : i64}}
-  qcc.weight @wo : tensor<4096x4096xbf16> {qcc.gguf = {name = "blk.0.attn_output.weight", type = 2 : i64, offset = 29376512 : i64, bytes = 9437184 : i64}}
+  qcc.weight @wo : tensor<4096x4096xbf16> {qcc.gguf = {name = "blk.0.attn_output.weight", type = 2 : i64, offset = 29376512 : i64, bytes = 9437184 : i64, scale_group = 128 : i64}}
 
+  // CHECK: {"blk.0.attn_q.weight", 2, 1064960ull, 9437184ull, 4096, 4096, 0, 0}
+  // CHECK: {"blk.0.attn_output.weight", 2, 29376512ull, 9437184ull, 4096, 4096, 0, 6}
   // CHECK: HalfRows hx;
   // CHECK: sc.hx = HalfRows{reinterpret_cast<__half *>(take(size_t(T) * 4096 * 2)), reinterpret_cast<float *>(take(size_t(T) * 4)), reinterpret_cast<float *>(take(size_t(kHalfSplit) * T * 8192 * 4)), T * 8192};
   // CHECK-LABEL: int qcc_cuda_forward(
@@ -31,7 +36,7 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // CHECK: if (n > 1) // one token: in the q/k/v launch
   // CHECK-NEXT: launch(ropeQKV<32, 32, 128, true>, {{.*}}, [[Q]], {{.*}}, [[QR]],
   // CHECK-NEXT: launchAttention<32, 32, 128>([[QR]],
-  // CHECK: launchLinear<QCC_CUDA_Q4_0, 4096, 4>(J,
+  // CHECK: launchLinear<QCC_CUDA_Q4_G128, 4096, 4>(J,
   func.func @forward(%tok: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<?x64xf32> {
     %x = qcc.embed %tok, @emb : tensor<?xi32> -> tensor<?x4096xf32>
     %h = qcc.rms_norm %x, @n0 {epsilon = 1.0e-5 : f64} : tensor<?x4096xf32>

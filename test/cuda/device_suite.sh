@@ -4,7 +4,10 @@
 #
 #   test/cuda/device_suite.sh DIR OUT
 #
-# DIR holds, for each file type T it checks (Q4_0, Q4_K_M, Q8_0 of one model):
+# DIR holds, for each file type T it checks (Q4_0, Q4_0_G128, Q4_1,
+# Q4_1_G128, Q4_K_M, Q8_0 of one model; T_G128: a file whose blocks share
+# their scales in runs of four, as a 4-bit g128 checkpoint converts, sym to
+# Q4_0 and asym to Q4_1, which cu_T streams in the g128 layouts):
 #   dt_T.gguf   the weights;  cu_T  the --target=cuda binary;  cpu_T  the
 #   --target=cpu binary of the same file (--cpu=x86-64-v3: the oracle);
 #   expect_T.txt  the CPU binary's greedy text for "The kernel" (-n 40);
@@ -27,7 +30,7 @@ ok() { echo "PASS: $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 CHUNKS=${CHUNKS:-100}
-for t in Q4_0 Q4_K_M Q8_0; do
+for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q4_K_M Q8_0; do
   [ -f "dt_$t.gguf" ] || continue
   ./cu_$t -m dt_$t.gguf -p "The kernel" -n 40 >"$OUT/gen_$t.txt" 2>"$OUT/gen_$t.err"
   if cmp -s "$OUT/gen_$t.txt" "expect_$t.txt"; then
@@ -67,57 +70,62 @@ fi
 # sequences sampled alone (up to 8 tokens a step, each token's arithmetic is
 # the single-token one), and 16 greedy sequences (the tensor-core products)
 # each give the greedy text.
-if [ -f dt_Q4_0.gguf ]; then
-  split() { # FILE N: sequence i's text of a -b N output into FILE.i
-    python3 -c '
+split() { # FILE N: sequence i's text of a -b N output into FILE.i
+  python3 -c '
 import sys
 b, n = open(sys.argv[1], "rb").read(), int(sys.argv[2])
 for i in range(n):
-    s = b.index(b"[%d] " % i) + len(b"[%d] " % i)
-    e = b.index(b"\n[%d] " % (i + 1)) + 1 if i + 1 < n else len(b)
-    open("%s.%d" % (sys.argv[1], i), "wb").write(b[s:e])' "$1" "$2"
-  }
-  # batchAlone NAME BINARY GGUF TOKENS
-  batchAlone() {
-    ./$2 -m "$3" -p "The kernel" -n $4 -b 4 --temp 0.8 --seed 11 >"$OUT/$1_batch4.txt" 2>"$OUT/$1_batch4.err"
-    split "$OUT/$1_batch4.txt" 4; same=0
-    for i in 0 1 2 3; do
-      ./$2 -m "$3" -p "The kernel" -n $4 --temp 0.8 --seed $((11 + i)) >"$OUT/$1_alone$i.txt" 2>/dev/null
-      cmp -s "$OUT/$1_alone$i.txt" "$OUT/$1_batch4.txt.$i" && same=$((same + 1))
-    done
-    if [ $same = 4 ] && ! cmp -s "$OUT/$1_batch4.txt.0" "$OUT/$1_batch4.txt.1"; then
-      ok "$1 batched decoding: 4 sampled sequences equal each one sampled alone"
-    else
-      bad "$1 batched decoding: $same of 4 sampled sequences equal their runs alone"; head -c 600 "$OUT/$1_batch4.txt"
-    fi
-  }
-  batchAlone debtext cu_Q4_0 dt_Q4_0.gguf 40
-  # greedyBatch B N EXPECT: B greedy sequences of N tokens decoded together
-  # each give EXPECT's text.
-  greedyBatch() {
-    ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n $2 -b $1 >"$OUT/batch$1.txt" 2>"$OUT/batch$1.err"
-    split "$OUT/batch$1.txt" $1; same=0
-    for i in $(seq 0 $(($1 - 1))); do cmp -s "$OUT/batch$1.txt.$i" "$3" && same=$((same + 1)); done
-    if [ $same = $1 ]; then
-      ok "batched decoding: $1 greedy sequences each give the greedy text"
-    else
-      bad "batched decoding: $same of $1 greedy sequences give the greedy text"; tail -3 "$OUT/batch$1.err"
-    fi
-  }
-  greedyBatch 16 40 expect_Q4_0.txt
+  s = b.index(b"[%d] " % i) + len(b"[%d] " % i)
+  e = b.index(b"\n[%d] " % (i + 1)) + 1 if i + 1 < n else len(b)
+  open("%s.%d" % (sys.argv[1], i), "wb").write(b[s:e])' "$1" "$2"
+}
+# batchAlone NAME BINARY GGUF TOKENS
+batchAlone() {
+  ./$2 -m "$3" -p "The kernel" -n $4 -b 4 --temp 0.8 --seed 11 >"$OUT/$1_batch4.txt" 2>"$OUT/$1_batch4.err"
+  split "$OUT/$1_batch4.txt" 4; same=0
+  for i in 0 1 2 3; do
+    ./$2 -m "$3" -p "The kernel" -n $4 --temp 0.8 --seed $((11 + i)) >"$OUT/$1_alone$i.txt" 2>/dev/null
+    cmp -s "$OUT/$1_alone$i.txt" "$OUT/$1_batch4.txt.$i" && same=$((same + 1))
+  done
+  if [ $same = 4 ] && ! cmp -s "$OUT/$1_batch4.txt.0" "$OUT/$1_batch4.txt.1"; then
+    ok "$1 batched decoding: 4 sampled sequences equal each one sampled alone"
+  else
+    bad "$1 batched decoding: $same of 4 sampled sequences equal their runs alone"; head -c 600 "$OUT/$1_batch4.txt"
+  fi
+}
+[ -f dt_Q4_0.gguf ] && batchAlone debtext cu_Q4_0 dt_Q4_0.gguf 40
+# greedyBatch T B N EXPECT: B greedy sequences of N tokens decoded together
+# by cu_T each give EXPECT's text.
+greedyBatch() {
+  ./cu_$1 -m dt_$1.gguf -p "The kernel" -n $3 -b $2 >"$OUT/batch$2_$1.txt" 2>"$OUT/batch$2_$1.err"
+  split "$OUT/batch$2_$1.txt" $2; same=0
+  for i in $(seq 0 $(($2 - 1))); do cmp -s "$OUT/batch$2_$1.txt.$i" "$4" && same=$((same + 1)); done
+  if [ $same = $2 ]; then
+    ok "$1 batched decoding: $2 greedy sequences each give the greedy text"
+  else
+    bad "$1 batched decoding: $same of $2 greedy sequences give the greedy text"; tail -3 "$OUT/batch$2_$1.err"
+  fi
+}
+# 16 sequences: the split-K tensor-core products, each block format's.
+for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128; do
+  [ -f "dt_$t.gguf" ] && greedyBatch $t 16 40 expect_$t.txt
+done
+if [ -f dt_Q4_0.gguf ]; then
   # Past 64 tokens a step the attention is the prompt kernel, whose tiles
   # here mix sequences (its per-token path).
   ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 8 >"$OUT/alone8.txt" 2>/dev/null
-  greedyBatch 72 8 "$OUT/alone8.txt"
+  greedyBatch Q4_0 72 8 "$OUT/alone8.txt"
 fi
-for t in Q4_0 Q4_K_M Q8_0; do
+for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q4_K_M Q8_0; do
   [ -x "cu_7b_$t" ] || continue
-  python3 "$HERE/bench/make_random_gguf.py" /tmp/r7b_$t.gguf --type $t --tokenizer-from dt_Q4_0.gguf
+  gen=(--type $t)
+  case $t in *_G128) gen=(--type ${t%_G128} --group 128) ;; esac
+  python3 "$HERE/bench/make_random_gguf.py" /tmp/r7b_$t.gguf "${gen[@]}" --tokenizer-from "${TOKENIZER:-dt_Q4_0.gguf}"
   if ./cu_7b_$t -m /tmp/r7b_$t.gguf --bench -p 512 -n 128 -r 3 >"$OUT/bench_7b_$t.md" 2>&1; then
     ok "7B $t runs"; cat "$OUT/bench_7b_$t.md"
     ./cu_7b_$t -m /tmp/r7b_$t.gguf --bench -p 0 -n 128 -b 16 -r 3 2>&1 | grep "tg128 x16"
     # Rows of K split across warps (qccCudaKParts) alone and in a batch.
-    [ $t = Q4_0 ] && [ -f dt_Q4_0.gguf ] && batchAlone "7B_$t" cu_7b_$t /tmp/r7b_$t.gguf 12
+    case $t in Q4_[01]*) [ -f dt_Q4_0.gguf ] && batchAlone "7B_$t" cu_7b_$t /tmp/r7b_$t.gguf 12 ;; esac
   else
     bad "7B $t"; tail -5 "$OUT/bench_7b_$t.md"
   fi

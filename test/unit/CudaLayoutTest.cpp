@@ -50,6 +50,16 @@ std::vector<uint8_t> randomTensor(Type t, int64_t rows, int64_t cols, unsigned s
   return out;
 }
 
+/// A Q4_0 (Q4_1) tensor whose blocks share d (and m) in runs of four: a
+/// sym (asym) g128 grid.
+std::vector<uint8_t> sharedScaleTensor(Type type, int64_t rows, int64_t cols, unsigned seed) {
+  std::vector<uint8_t> t = randomTensor(type, rows, cols, seed);
+  const size_t bb = ggml::rowBytes(type, 32), sb = type == Type::Q4_0 ? 2 : 4;
+  for (int64_t i = 0; i < rows * cols / 32; ++i)
+    std::memcpy(t.data() + i * bb, t.data() + i / 4 * 4 * bb, sb);
+  return t;
+}
+
 // --- the kernel's arithmetic, replayed (see dotQ8Row) -----------------------
 uint32_t word(const uint8_t *p) {
   uint32_t v;
@@ -95,6 +105,12 @@ float kernelDot(int layout, const Planes &P, int64_t cols, int64_t row, const in
       }
       if (layout == QCC_CUDA_Q4_0) {
         s0 = half2f(P.p[1] + (row * NB + b) * 2);
+      } else if (layout == QCC_CUDA_Q4_G128) {
+        s0 = half2f(P.p[1] + (row * NB + b) / 4 * 2);
+      } else if (layout == QCC_CUDA_Q4_1 || layout == QCC_CUDA_Q4_1_G128) {
+        const uint8_t *dm = P.p[1] + (layout == QCC_CUDA_Q4_1 ? row * NB + b : (row * NB + b) / 4) * 4;
+        s0 = half2f(dm);
+        m0 = -half2f(dm + 2);
       } else if (layout == QCC_CUDA_Q4_K) {
         const uint8_t *sm = P.p[1] + (row * NB + b) * 2;
         const uint8_t *dd = P.p[2] + (row * (cols / 256) + b / 8) * 4;
@@ -122,11 +138,11 @@ float kernelDot(int layout, const Planes &P, int64_t cols, int64_t row, const in
       ib += dp4a(c[4 + i], x + 16 + 4 * i);
     }
     const float dx = xd[b];
-    if (layout == QCC_CUDA_Q4_0)
+    if (layout == QCC_CUDA_Q4_0 || layout == QCC_CUDA_Q4_G128)
       acc += s0 * (dx * float(ia + ib) - 8.0f * xs[b]);
     else if (layout == QCC_CUDA_Q8_0)
       acc += s0 * dx * float(ia + ib);
-    else if (layout == QCC_CUDA_Q4_K)
+    else if (layout == QCC_CUDA_Q4_K || layout == QCC_CUDA_Q4_1 || layout == QCC_CUDA_Q4_1_G128)
       acc += s0 * dx * float(ia + ib) - m0 * xs[b];
     else
       acc += dx * (s0 * float(ia) + s1 * float(ib));
@@ -137,6 +153,7 @@ float kernelDot(int layout, const Planes &P, int64_t cols, int64_t row, const in
 struct Case {
   Type type;
   int layout;
+  const char *name;
 };
 
 class CudaLayout : public ::testing::TestWithParam<Case> {};
@@ -144,7 +161,9 @@ class CudaLayout : public ::testing::TestWithParam<Case> {};
 TEST_P(CudaLayout, PlanesHoldTheFormatsValuesAndTheKernelsArithmeticUsesThem) {
   const Case c = GetParam();
   const int64_t rows = 5, cols = 512;
-  std::vector<uint8_t> src = randomTensor(c.type, rows, cols, 7);
+  std::vector<uint8_t> src = c.layout == QCC_CUDA_Q4_G128 || c.layout == QCC_CUDA_Q4_1_G128
+                                 ? sharedScaleTensor(c.type, rows, cols, 7)
+                                 : randomTensor(c.type, rows, cols, 7);
   ASSERT_TRUE(cuda::layoutAccepts(c.layout, c.type, cols));
   Planes P(c.layout, rows, cols);
   cuda::convertRows(c.type, c.layout, src.data(), cols, 0, 2, P.p); // two calls: rows split as threads do
@@ -181,10 +200,46 @@ TEST_P(CudaLayout, PlanesHoldTheFormatsValuesAndTheKernelsArithmeticUsesThem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, CudaLayout,
-                         ::testing::Values(Case{Type::Q4_0, QCC_CUDA_Q4_0}, Case{Type::Q8_0, QCC_CUDA_Q8_0},
-                                           Case{Type::Q4_K, QCC_CUDA_Q4_K}, Case{Type::Q6_K, QCC_CUDA_Q6_K},
-                                           Case{Type::F16, QCC_CUDA_F16}, Case{Type::Q5_K, QCC_CUDA_F32},
-                                           Case{Type::BF16, QCC_CUDA_F32}, Case{Type::Q4_1, QCC_CUDA_F32}),
-                         [](const auto &info) { return std::string(ggml::traits(info.param.type).name); });
+                         ::testing::Values(Case{Type::Q4_0, QCC_CUDA_Q4_0, "Q4_0"},
+                                           Case{Type::Q4_0, QCC_CUDA_Q4_G128, "Q4_0_g128"},
+                                           Case{Type::Q8_0, QCC_CUDA_Q8_0, "Q8_0"},
+                                           Case{Type::Q4_K, QCC_CUDA_Q4_K, "Q4_K"},
+                                           Case{Type::Q6_K, QCC_CUDA_Q6_K, "Q6_K"},
+                                           Case{Type::F16, QCC_CUDA_F16, "F16"}, Case{Type::Q5_K, QCC_CUDA_F32, "Q5_K"},
+                                           Case{Type::BF16, QCC_CUDA_F32, "BF16"},
+                                           Case{Type::Q4_1, QCC_CUDA_Q4_1, "Q4_1"},
+                                           Case{Type::Q4_1, QCC_CUDA_Q4_1_G128, "Q4_1_g128"},
+                                           Case{Type::Q4_1, QCC_CUDA_F32, "Q4_1_as_float"}),
+                         [](const auto &info) { return std::string(info.param.name); });
+
+// The compiler picks the g128 layouts only for Q4_0 / Q4_1 tensors whose
+// every run of four blocks shares its scales bit for bit; the runtime checks
+// it again on load.
+TEST(CudaLayout, SharedScalesAreDetectedExactly) {
+  for (Type t : {Type::Q4_0, Type::Q4_1}) {
+    SCOPED_TRACE(ggml::traits(t).name);
+    std::vector<uint8_t> g = sharedScaleTensor(t, 3, 384, 5);
+    EXPECT_TRUE(cuda::sharesScales128(t, g.data(), 3, 384));
+    EXPECT_FALSE(cuda::sharesScales128(t, g.data(), 3, 352)) << "rows of 11 blocks have no groups of 128";
+    const size_t bb = ggml::rowBytes(t, 32);
+    std::vector<uint8_t> d = g;
+    d[(2 * 12 + 7) * bb] ^= 1; // row 2, group 1: one block's d one ulp off
+    EXPECT_FALSE(cuda::sharesScales128(t, d.data(), 3, 384));
+    if (t == Type::Q4_1) {
+      std::vector<uint8_t> m = g;
+      m[(2 * 12 + 7) * bb + 2] ^= 1; // the same block's m
+      EXPECT_FALSE(cuda::sharesScales128(t, m.data(), 3, 384));
+    }
+    std::vector<uint8_t> r = randomTensor(t, 3, 384, 5);
+    EXPECT_FALSE(cuda::sharesScales128(t, r.data(), 3, 384));
+  }
+  std::vector<uint8_t> q8 = randomTensor(Type::Q8_0, 3, 384, 5);
+  EXPECT_FALSE(cuda::sharesScales128(Type::Q8_0, q8.data(), 3, 384));
+  EXPECT_TRUE(cuda::layoutAccepts(QCC_CUDA_Q4_G128, Type::Q4_0, 384));
+  EXPECT_FALSE(cuda::layoutAccepts(QCC_CUDA_Q4_G128, Type::Q4_0, 352));
+  EXPECT_FALSE(cuda::layoutAccepts(QCC_CUDA_Q4_G128, Type::Q8_0, 384));
+  EXPECT_TRUE(cuda::layoutAccepts(QCC_CUDA_Q4_1_G128, Type::Q4_1, 384));
+  EXPECT_FALSE(cuda::layoutAccepts(QCC_CUDA_Q4_1_G128, Type::Q4_0, 384));
+}
 
 } // namespace
