@@ -6,7 +6,8 @@
 //     (linearVec with RopeOut) applies RoPE to q and k and appends k and v
 //     to the cache, so ropeQKV runs only for more tokens;
 //   - a launch of few rows splits each row's K across warps
-//     (qccCudaKParts: 4096 rows of 4096 -> 4 parts; 12288 rows -> 1);
+//     (qccCudaKParts: 4096 rows of 4096 -> 4 parts, and 12288 rows too;
+//     a 7B gate/up launch, 22016 rows, would take 2);
 //   - prompts' quantized linears read their input as half rows, one
 //     scratch region sized for the widest such input (sc.hx);
 //   - a Q4_0 matrix whose runs of four blocks share d (scale_group = 128,
@@ -30,9 +31,9 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // CHECK-NEXT: J.j[0] = LinJob{w[{{[0-9]+}}], [[Q:sc.f[0-9]+]], nullptr, nullptr, 4096};
   // CHECK: J.start[3] = 12288;
   // CHECK-NEXT: if (n == 1)
-  // CHECK-NEXT: launchVec<QCC_CUDA_Q4_0, 4096, 2, 1>(J, Q8In{rowsFrom([[QN]], 4096, 0)}, RopeOut<32, 32, 128, true>{[[QR:sc.f[0-9]+]], static_cast<__half *>(S->kcache[0]), static_cast<__half *>(S->vcache[0]), S->pos, S->seq, S->maxCtx, kRope0}, s);
+  // CHECK-NEXT: launchVec<QCC_CUDA_Q4_0, 4096, 2, 4>(J, Q8In{rowsFrom([[QN]], 4096, 0)}, RopeOut<32, 32, 128, true>{[[QR:sc.f[0-9]+]], static_cast<__half *>(S->kcache[0]), static_cast<__half *>(S->vcache[0]), S->pos, S->seq, S->maxCtx, kRope0}, s);
   // CHECK-NEXT: else
-  // CHECK-NEXT: launchLinear<QCC_CUDA_Q4_0, 4096, 1>(J, rowsFrom([[QN]], 4096, 0), nullptr, sc.hx, int(n), s);
+  // CHECK-NEXT: launchLinear<QCC_CUDA_Q4_0, 4096, 4>(J, rowsFrom([[QN]], 4096, 0), nullptr, sc.hx, int(n), s);
   // CHECK: if (n > 1) // one token: in the q/k/v launch
   // CHECK-NEXT: launch(ropeQKV<32, 32, 128, true>, {{.*}}, [[Q]], {{.*}}, [[QR]],
   // CHECK-NEXT: launchAttention<32, 32, 128>([[QR]],
