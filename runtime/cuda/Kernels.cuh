@@ -908,11 +908,12 @@ constexpr int kSplitWarps = 8; // warps sharing one 32-row tile of the split-K p
 /// lane / 4, i = lane % 4) holds A words (row g | g+8, weights 4i..4i+3 |
 /// 16+4i..), B words (token g, the same weights) and C (rows g | g+8, tokens
 /// 2i, 2i+1) - the nibble order's word i gives a thread both of its A words.
-/// A launch's jobs each have a multiple of 32 rows (or is one job).
-template <int Layout, int K, int NT>
-__global__ void __launch_bounds__(32 * kSplitWarps) linearMMQSplit(LinJobs jobs, Q8Act x, int n, int columns) {
+/// A launch's jobs each have a multiple of 32 rows (or is one job). W warps
+/// (kSplitWarps, or twice that where the row tiles are fewer than two an SM).
+template <int Layout, int K, int NT, int W = kSplitWarps>
+__global__ void __launch_bounds__(32 * W) linearMMQSplit(LinJobs jobs, Q8Act x, int n, int columns) {
   constexpr int NB = K / 32;
-  __shared__ float part[kSplitWarps - 1][2 * NT * 4][32];
+  __shared__ float part[W - 1][2 * NT * 4][32];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
   // (One column below 32 tokens: the constant start keeps the code that
   // measured fastest at batch 16.)
@@ -943,7 +944,7 @@ __global__ void __launch_bounds__(32 * kSplitWarps) linearMMQSplit(LinJobs jobs,
     for (int nt = 0; nt < NT; ++nt)
       acc[m][nt][0] = acc[m][nt][1] = acc[m][nt][2] = acc[m][nt][3] = 0.0f;
 #pragma unroll 2
-  for (int b = warp; b < NB; b += kSplitWarps) {
+  for (int b = warp; b < NB; b += W) {
     ATile a0, a1;
     loadATile<Layout, K>(J, rows[0][0], rows[0][1], b, i, a0);
     loadATile<Layout, K>(J, rows[1][0], rows[1][1], b, i, a1);
@@ -980,7 +981,7 @@ __global__ void __launch_bounds__(32 * kSplitWarps) linearMMQSplit(LinJobs jobs,
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         float v = acc[m][nt][e];
-        for (int w = 0; w < kSplitWarps - 1; ++w)
+        for (int w = 0; w < W - 1; ++w)
           v += part[w][(m * NT + nt) * 4 + e][lane];
         const int64_t row = r0 - first + 16 * m + g + (e >= 2 ? 8 : 0);
         const int t = t0 + nt * 8 + 2 * i + (e & 1);
@@ -1937,8 +1938,18 @@ inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, 
     launchRows<Layout, K, kTokensPerColumn, rowsPerWarp<Layout>(kTokensPerColumn), KS>(jobs, xq, xf, n, s);
   } else if (n <= kMaxSplitTokens || !hx.x) {
     const unsigned tiles = unsigned((total + 31) / 32);
-    if (n <= 8)
+    // Fewer 32-row tiles than two an SM (the 4096-row products of a 7B
+    // batch): twice the warps a tile, so that more loads are in flight
+    // (QCC_CUDA_NARROW_SPLIT in the environment: never, to measure it).
+    static const bool narrow = getenv("QCC_CUDA_NARROW_SPLIT") != nullptr;
+    const bool wide = !narrow && tiles < unsigned(2 * smCount());
+    constexpr int W2 = 2 * kSplitWarps;
+    if (n <= 8 && wide)
+      launch(linearMMQSplit<Layout, K, 1, W2>, dim3(tiles), 32 * W2, s, jobs, xq, n, 1);
+    else if (n <= 8)
       launch(linearMMQSplit<Layout, K, 1>, dim3(tiles), 32 * kSplitWarps, s, jobs, xq, n, 1);
+    else if (n <= 16 && wide)
+      launch(linearMMQSplit<Layout, K, 2, W2>, dim3(tiles), 32 * W2, s, jobs, xq, n, 1);
     else if (n <= 16)
       launch(linearMMQSplit<Layout, K, 2>, dim3(tiles), 32 * kSplitWarps, s, jobs, xq, n, 1);
     else
