@@ -19,7 +19,8 @@
 # tg128, -r REPS) and `cu_7b_TYPE --bench` on it, both as JSON; the table
 # gives tokens/s, qcc / llama.cpp (against llama.cpp's faster setting), and
 # generation's weight traffic (tg t/s x the bytes of the tensors a step
-# reads: for qcc on the G128 types, 16.5 bytes a Q4_0 block, 17 a Q4_1) against a device-to-device copy measured in the same run. Then
+# reads: for qcc on the G128 types, 16.5 bytes a Q4_0 block, 17 a Q4_1)
+# against a device-to-device copy measured in the same run. Then
 # qcc's batched decoding (`--bench -b B`, B = BATCH, 16 by default: B
 # sequences, one token each a step) as aggregate tokens/s and as a multiple
 # of its own batch-1 rate (llama-bench has no such test).

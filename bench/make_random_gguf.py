@@ -90,18 +90,16 @@ def blocks(rng, typ, rows, cols, std, group=32):
     nb = rows * cols // bs
     out = np.empty((nb, bb), dtype=np.uint8)
     u = lambda n: rng.uniform(0.75, 1.25, n)
+    # Runs of group / 32 blocks of a row share one scale (and min).
+    grouped = lambda x: np.repeat(x[:: group // 32], group // 32) if group > 32 else x
     if typ == "Q4_0":
-        d = std / 4.6 * u(nb)
-        if group > 32:  # runs of group / 32 blocks of a row share one d
-            d = np.repeat(d[:: group // 32], group // 32)
+        d = grouped(std / 4.6 * u(nb))
         out[:, 0:2] = half(d).view(np.uint8).reshape(nb, 2)
         out[:, 2:] = rng.integers(0, 256, (nb, 16), dtype=np.uint8)
     elif typ == "Q4_1":  # d q + m, m about -7.5 d
         d = std / 4.6 * u(nb)
         m = -d * rng.uniform(6.5, 8.5, nb)
-        if group > 32:
-            d = np.repeat(d[:: group // 32], group // 32)
-            m = np.repeat(m[:: group // 32], group // 32)
+        d, m = grouped(d), grouped(m)
         out[:, 0:2] = half(d).view(np.uint8).reshape(nb, 2)
         out[:, 2:4] = half(m).view(np.uint8).reshape(nb, 2)
         out[:, 4:] = rng.integers(0, 256, (nb, 16), dtype=np.uint8)

@@ -6,7 +6,7 @@
 #include "frontends/AtomicFile.h"
 #include "frontends/Error.h"
 #include "frontends/GGUF.h"
-#include "runtime/cuda/Layout.h"
+#include "formats/ggml/BlockCodes.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -33,7 +33,7 @@ Error placeWeights(mlir::ModuleOp module, const std::string &ggufPath, bool scal
         b.getNamedAttr("type", b.getI64IntegerAttr(int64_t(t->type))),
         b.getNamedAttr("offset", b.getI64IntegerAttr(int64_t(t->offset))),
         b.getNamedAttr("bytes", b.getI64IntegerAttr(int64_t(t->nbytes)))};
-    if (scaleGroups && t->ne.size() == 2 && cuda::sharesScales128(t->type, t->data, t->rows(), t->ne[0]))
+    if (scaleGroups && t->ne.size() == 2 && ggml::sharesScales128(t->type, t->data, t->rows(), t->ne[0]))
       attrs.push_back(b.getNamedAttr("scale_group", b.getI64IntegerAttr(128)));
     w->setAttr("qcc.gguf", b.getDictionaryAttr(attrs));
   }

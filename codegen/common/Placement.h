@@ -19,8 +19,9 @@ struct Placement {
   int64_t offset = 0, bytes = 0;
   llvm::SmallVector<int64_t> shape; ///< as the module declares it ([out, in])
   /// Weights a block scale covers where the file's blocks share scales in
-  /// larger groups (`scale_group`: 128 for a Q4_0 tensor whose runs of four
-  /// blocks share d, which --target=cuda checks); else the format's block.
+  /// larger groups (`scale_group`: 128 for a Q4_0 / Q4_1 tensor whose runs
+  /// of four blocks share their scales, which --target=cuda checks); else 0,
+  /// the format's block.
   int64_t scaleGroup = 0;
 };
 

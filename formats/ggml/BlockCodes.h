@@ -1,9 +1,11 @@
 //===- BlockCodes.h - integer contents of ggml blocks -------------*- C++ -*-===//
 //
 // The pieces of the block formats that more than one reader of a block needs:
-// IQ4_NL's code table, the packed 6-bit scales of Q3_K / Q4_K / Q5_K, and the
+// IQ4_NL's code table, the packed 6-bit scales of Q3_K / Q4_K / Q5_K, the
 // integer view of a block (its codes and sub-block scales, before any float
-// arithmetic) that the dot-product kernels compute on.
+// arithmetic) that the dot-product kernels compute on, and whether Q4_0 /
+// Q4_1 blocks share their scales in groups of 128 (the compiler and the GPU
+// runtime both ask).
 //
 //===----------------------------------------------------------------------===//
 #ifndef QCC_FORMATS_GGML_BLOCKCODES_H
@@ -53,6 +55,13 @@ struct BlockCodes {
 
 /// Decodes one block of quantized type `t` (not F32 / F16 / BF16).
 void decodeBlock(Type t, const void *block, BlockCodes &out);
+
+/// Whether every row of a Q4_0 or Q4_1 tensor (type t, [rows x cols] at
+/// `data`) holds one d (Q4_1: one d and one m), bit for bit, in each run of
+/// four blocks: a 4-bit grid of groups of 128 (what a GPTQ / AWQ g128
+/// checkpoint converts to). False for other types and for rows that are not
+/// whole groups of 128.
+bool sharesScales128(Type t, const uint8_t *data, int64_t rows, int64_t cols);
 
 } // namespace qcc::ggml
 

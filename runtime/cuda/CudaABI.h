@@ -101,6 +101,17 @@ typedef struct QccCudaWeight {
 #else
 #define QCC_CUDA_HOST_DEVICE
 #endif
+#ifdef __cplusplus
+#define QCC_CUDA_CONSTEXPR constexpr
+#else
+#define QCC_CUDA_CONSTEXPR
+#endif
+
+/// Blocks of 32 weights that one scale of plane 1 covers: 4 in the g128
+/// layouts, else 1.
+static inline QCC_CUDA_CONSTEXPR QCC_CUDA_HOST_DEVICE int qccCudaBlocksPerScale(int layout) {
+  return layout == QCC_CUDA_Q4_G128 || layout == QCC_CUDA_Q4_1_G128 ? 4 : 1;
+}
 
 /// Bytes one matrix row of `cols` weights takes in plane `plane` (0-3) of a
 /// layout (the planes above; 0 where the layout has no such plane): what the
@@ -108,13 +119,11 @@ typedef struct QccCudaWeight {
 static inline QCC_CUDA_HOST_DEVICE int64_t qccCudaPlaneRowBytes(int layout, int64_t cols, int plane) {
   switch (layout) {
   case QCC_CUDA_Q4_0:
-    return plane == 0 ? cols / 2 : plane == 1 ? cols / 32 * 2 : 0;
   case QCC_CUDA_Q4_G128:
-    return plane == 0 ? cols / 2 : plane == 1 ? cols / 128 * 2 : 0;
+    return plane == 0 ? cols / 2 : plane == 1 ? cols / 32 / qccCudaBlocksPerScale(layout) * 2 : 0;
   case QCC_CUDA_Q4_1:
-    return plane == 0 ? cols / 2 : plane == 1 ? cols / 32 * 4 : 0;
   case QCC_CUDA_Q4_1_G128:
-    return plane == 0 ? cols / 2 : plane == 1 ? cols / 128 * 4 : 0;
+    return plane == 0 ? cols / 2 : plane == 1 ? cols / 32 / qccCudaBlocksPerScale(layout) * 4 : 0;
   case QCC_CUDA_Q8_0:
     return plane == 0 ? cols : plane == 1 ? cols / 32 * 2 : 0;
   case QCC_CUDA_Q4_K:

@@ -2,6 +2,8 @@
 #include "runtime/cuda/CudaModel.h"
 #include "runtime/cuda/Layout.h"
 
+#include "formats/ggml/BlockCodes.h"
+
 #include "frontends/Error.h"
 #include "frontends/GGUF.h"
 
@@ -75,7 +77,7 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
     if (t.use == QCC_CUDA_MATRIX && !cuda::layoutAccepts(t.layout, ggml::Type(t.type), t.cols))
       return fileError(path, "internal error: tensor '{0}' cannot take its device layout", t.name);
     if (t.use == QCC_CUDA_MATRIX && (t.layout == QCC_CUDA_Q4_G128 || t.layout == QCC_CUDA_Q4_1_G128) &&
-        !cuda::sharesScales128(ggml::Type(t.type), ti->data, t.rows, t.cols))
+        !ggml::sharesScales128(ggml::Type(t.type), ti->data, t.rows, t.cols))
       return fileError(path,
                        "is not the file this model was compiled for: the blocks of tensor '{0}' no longer "
                        "share their scales in groups of 128 weights",

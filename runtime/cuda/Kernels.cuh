@@ -591,15 +591,11 @@ template <int Layout> constexpr bool q4Codes = Layout == QCC_CUDA_Q4_0 || Layout
 template <int Layout> constexpr bool q4MinCodes = Layout == QCC_CUDA_Q4_1 || Layout == QCC_CUDA_Q4_1_G128;
 /// Layouts whose block sums enter with a min (w = s q - m): Q4_K, Q4_1.
 template <int Layout> constexpr bool hasMin = Layout == QCC_CUDA_Q4_K || q4MinCodes<Layout>;
-/// Blocks of 32 weights one scale of plane 1 covers (Q4_0, Q8_0, Q4_1 and
-/// their g128 forms).
-template <int Layout>
-constexpr int blocksPerScale = Layout == QCC_CUDA_Q4_G128 || Layout == QCC_CUDA_Q4_1_G128 ? 4 : 1;
 /// Plane 1's scale of block b of a row, as its bits: half d (Q4_0, Q4_G128,
 /// Q8_0) or half2 (d, m) (Q4_1, Q4_1_G128).
 template <int Layout, int K, bool Stream = false>
 __device__ __forceinline__ uint32_t blockScale(const QccCudaWeight &w, int64_t row, int b) {
-  constexpr int S = blocksPerScale<Layout>;
+  constexpr int S = qccCudaBlocksPerScale(Layout);
   const int64_t i = row * (K / 32 / S) + b / S;
   if constexpr (q4MinCodes<Layout>)
     return ld<Stream>(static_cast<const uint32_t *>(w.p[1]) + i);
@@ -1905,6 +1901,12 @@ inline void launchRows(const LinJobs &jobs, const Q8Act &xq, const float *xf, in
          columns);
 }
 
+/// linearMMQSplit over `tiles` 32-row tiles by `columns` token columns.
+template <int Layout, int K, int NT, int W = kSplitWarps>
+inline void launchSplit(const LinJobs &jobs, const Q8Act &xq, int n, unsigned tiles, int columns, cudaStream_t s) {
+  launch(linearMMQSplit<Layout, K, NT, W>, dim3(tiles * unsigned(columns)), 32 * W, s, jobs, xq, n, columns);
+}
+
 /// Rows a warp takes in quantized matrix-vector products: two (each
 /// activation block loaded once for both) for several tokens and for Q4_0,
 /// where that measured faster on the H100, and the 4-bit blocks of 16-17
@@ -1943,18 +1945,14 @@ inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, 
     // (QCC_CUDA_NARROW_SPLIT in the environment: never, to measure it).
     static const bool narrow = getenv("QCC_CUDA_NARROW_SPLIT") != nullptr;
     const bool wide = !narrow && tiles < unsigned(2 * smCount());
-    constexpr int W2 = 2 * kSplitWarps;
-    if (n <= 8 && wide)
-      launch(linearMMQSplit<Layout, K, 1, W2>, dim3(tiles), 32 * W2, s, jobs, xq, n, 1);
-    else if (n <= 8)
-      launch(linearMMQSplit<Layout, K, 1>, dim3(tiles), 32 * kSplitWarps, s, jobs, xq, n, 1);
-    else if (n <= 16 && wide)
-      launch(linearMMQSplit<Layout, K, 2, W2>, dim3(tiles), 32 * W2, s, jobs, xq, n, 1);
+    if (n <= 8)
+      wide ? launchSplit<Layout, K, 1, 2 * kSplitWarps>(jobs, xq, n, tiles, 1, s)
+           : launchSplit<Layout, K, 1>(jobs, xq, n, tiles, 1, s);
     else if (n <= 16)
-      launch(linearMMQSplit<Layout, K, 2>, dim3(tiles), 32 * kSplitWarps, s, jobs, xq, n, 1);
+      wide ? launchSplit<Layout, K, 2, 2 * kSplitWarps>(jobs, xq, n, tiles, 1, s)
+           : launchSplit<Layout, K, 2>(jobs, xq, n, tiles, 1, s);
     else
-      launch(linearMMQSplit<Layout, K, 4>, dim3(tiles * unsigned((n + 31) / 32)), 32 * kSplitWarps, s, jobs, xq, n,
-             (n + 31) / 32);
+      launchSplit<Layout, K, 4>(jobs, xq, n, tiles, (n + 31) / 32, s);
   } else {
     launchHalf<Layout, K>(jobs, xq, hx, n, s);
   }

@@ -45,20 +45,6 @@ bool layoutAccepts(int layout, Type t, int64_t cols) {
   }
 }
 
-bool sharesScales128(Type t, const uint8_t *src, int64_t rows, int64_t cols) {
-  if ((t != Type::Q4_0 && t != Type::Q4_1) || cols % 128 != 0)
-    return false;
-  // Both blocks start with their scales: d (Q4_0), d and m (Q4_1).
-  const size_t bb = t == Type::Q4_0 ? sizeof(ggml::BlockQ4_0) : sizeof(ggml::BlockQ4_1);
-  const size_t sb = t == Type::Q4_0 ? 2 : 4;
-  const int64_t n = rows * (cols / 32); // blocks; a row's blocks come in whole runs of four
-  for (int64_t i = 0; i < n; i += 4)
-    for (int j = 1; j < 4; ++j)
-      if (std::memcmp(src + (i + j) * bb, src + i * bb, sb) != 0)
-        return false;
-  return true;
-}
-
 void convertRows(Type t, int layout, const uint8_t *src, int64_t cols, int64_t r0, int64_t r1,
                  uint8_t *const planes[4]) {
   const size_t rb = ggml::rowBytes(t, cols);
@@ -66,33 +52,20 @@ void convertRows(Type t, int layout, const uint8_t *src, int64_t cols, int64_t r
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t *row = src + size_t(r) * rb;
     switch (layout) {
-    case QCC_CUDA_Q4_0: {
-      auto *b = reinterpret_cast<const ggml::BlockQ4_0 *>(row);
-      for (int64_t i = 0; i < nb; ++i) {
-        std::memcpy(planes[0] + (size_t(r) * nb + i) * 16, b[i].qs, 16); // already the nibble order
-        std::memcpy(planes[1] + (size_t(r) * nb + i) * 2, &b[i].d, 2);
-      }
-      break;
-    }
-    case QCC_CUDA_Q4_G128: {
-      auto *b = reinterpret_cast<const ggml::BlockQ4_0 *>(row);
-      for (int64_t i = 0; i < nb; ++i) {
-        std::memcpy(planes[0] + (size_t(r) * nb + i) * 16, b[i].qs, 16);
-        if (i % 4 == 0) // the group's one d (sharesScales128)
-          std::memcpy(planes[1] + (size_t(r) * nb + i) / 4 * 2, &b[i].d, 2);
-      }
-      break;
-    }
+    case QCC_CUDA_Q4_0:
+    case QCC_CUDA_Q4_G128:
     case QCC_CUDA_Q4_1:
     case QCC_CUDA_Q4_1_G128: {
-      auto *b = reinterpret_cast<const ggml::BlockQ4_1 *>(row);
-      const int per = layout == QCC_CUDA_Q4_1_G128 ? 4 : 1; // blocks a (d, m) covers
+      // Nibbles as they are; each scale's first block gives its d (and m:
+      // Q4_1 holds them together before its nibbles).
+      const bool q41 = t == Type::Q4_1;
+      const size_t bb = q41 ? sizeof(ggml::BlockQ4_1) : sizeof(ggml::BlockQ4_0), sb = q41 ? 4 : 2;
+      const int per = qccCudaBlocksPerScale(layout);
       for (int64_t i = 0; i < nb; ++i) {
-        std::memcpy(planes[0] + (size_t(r) * nb + i) * 16, b[i].qs, 16);
-        if (i % per == 0) {
-          std::memcpy(planes[1] + (size_t(r) * nb + i) / per * 4, &b[i].d, 2);
-          std::memcpy(planes[1] + (size_t(r) * nb + i) / per * 4 + 2, &b[i].m, 2);
-        }
+        const uint8_t *blk = row + i * bb;
+        std::memcpy(planes[0] + (size_t(r) * nb + i) * 16, blk + sb, 16);
+        if (i % per == 0)
+          std::memcpy(planes[1] + (size_t(r) * nb + i) / per * sb, blk, sb);
       }
       break;
     }
@@ -170,11 +143,12 @@ float planeValue(int layout, const uint8_t *const planes[4], int64_t cols, int64
   auto nib = [&](const uint8_t *p) { return j < 16 ? p[b * 16 + j] & 15 : p[b * 16 + j - 16] >> 4; };
   auto h2f = [](uint16_t h) { return qcc::halfToFloat(h); };
   switch (layout) {
-  case QCC_CUDA_Q4_0: return h2f(readHalf(planes[1] + b * 2)) * float(nib(planes[0]) - 8);
-  case QCC_CUDA_Q4_G128: return h2f(readHalf(planes[1] + b / 4 * 2)) * float(nib(planes[0]) - 8);
+  case QCC_CUDA_Q4_0:
+  case QCC_CUDA_Q4_G128:
+    return h2f(readHalf(planes[1] + b / qccCudaBlocksPerScale(layout) * 2)) * float(nib(planes[0]) - 8);
   case QCC_CUDA_Q4_1:
   case QCC_CUDA_Q4_1_G128: {
-    const uint8_t *dm = planes[1] + (layout == QCC_CUDA_Q4_1 ? b : b / 4) * 4;
+    const uint8_t *dm = planes[1] + b / qccCudaBlocksPerScale(layout) * 4;
     return h2f(readHalf(dm)) * float(nib(planes[0])) + h2f(readHalf(dm + 2));
   }
   case QCC_CUDA_Q8_0: return h2f(readHalf(planes[1] + b * 2)) * float(int8_t(planes[0][b * 32 + j]));

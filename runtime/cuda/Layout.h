@@ -27,12 +27,6 @@ std::array<size_t, 4> planeBytes(int layout, int64_t rows, int64_t cols);
 /// Whether a GGUF tensor of type `t` can be uploaded in `layout`.
 bool layoutAccepts(int layout, ggml::Type t, int64_t cols);
 
-/// Whether every row of a Q4_0 or Q4_1 tensor (type t, [rows x cols] at
-/// `src`) holds one d (Q4_1: one d and one m), bit for bit, in each run of
-/// four blocks: what the Q4_G128 / Q4_1_G128 layouts need. False for other
-/// types and for rows that are not whole groups of 128.
-bool sharesScales128(ggml::Type t, const uint8_t *src, int64_t rows, int64_t cols);
-
 /// Converts rows [r0, r1) of `src` (the tensor's GGUF bytes from row 0, type
 /// `t`, `cols` per row) into `planes` (each plane's base, sized by
 /// planeBytes for all rows).

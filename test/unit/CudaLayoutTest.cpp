@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/Layout.h"
 
+#include "formats/ggml/BlockCodes.h"
 #include "formats/ggml/GGMLTypes.h"
 #include "frontends/Safetensors.h"
 
@@ -219,22 +220,22 @@ TEST(CudaLayout, SharedScalesAreDetectedExactly) {
   for (Type t : {Type::Q4_0, Type::Q4_1}) {
     SCOPED_TRACE(ggml::traits(t).name);
     std::vector<uint8_t> g = sharedScaleTensor(t, 3, 384, 5);
-    EXPECT_TRUE(cuda::sharesScales128(t, g.data(), 3, 384));
-    EXPECT_FALSE(cuda::sharesScales128(t, g.data(), 3, 352)) << "rows of 11 blocks have no groups of 128";
+    EXPECT_TRUE(ggml::sharesScales128(t, g.data(), 3, 384));
+    EXPECT_FALSE(ggml::sharesScales128(t, g.data(), 3, 352)) << "rows of 11 blocks have no groups of 128";
     const size_t bb = ggml::rowBytes(t, 32);
     std::vector<uint8_t> d = g;
     d[(2 * 12 + 7) * bb] ^= 1; // row 2, group 1: one block's d one ulp off
-    EXPECT_FALSE(cuda::sharesScales128(t, d.data(), 3, 384));
+    EXPECT_FALSE(ggml::sharesScales128(t, d.data(), 3, 384));
     if (t == Type::Q4_1) {
       std::vector<uint8_t> m = g;
       m[(2 * 12 + 7) * bb + 2] ^= 1; // the same block's m
-      EXPECT_FALSE(cuda::sharesScales128(t, m.data(), 3, 384));
+      EXPECT_FALSE(ggml::sharesScales128(t, m.data(), 3, 384));
     }
     std::vector<uint8_t> r = randomTensor(t, 3, 384, 5);
-    EXPECT_FALSE(cuda::sharesScales128(t, r.data(), 3, 384));
+    EXPECT_FALSE(ggml::sharesScales128(t, r.data(), 3, 384));
   }
   std::vector<uint8_t> q8 = randomTensor(Type::Q8_0, 3, 384, 5);
-  EXPECT_FALSE(cuda::sharesScales128(Type::Q8_0, q8.data(), 3, 384));
+  EXPECT_FALSE(ggml::sharesScales128(Type::Q8_0, q8.data(), 3, 384));
   EXPECT_TRUE(cuda::layoutAccepts(QCC_CUDA_Q4_G128, Type::Q4_0, 384));
   EXPECT_FALSE(cuda::layoutAccepts(QCC_CUDA_Q4_G128, Type::Q4_0, 352));
   EXPECT_FALSE(cuda::layoutAccepts(QCC_CUDA_Q4_G128, Type::Q8_0, 384));
