@@ -1052,36 +1052,41 @@ __device__ __forceinline__ uint32_t h2bits(__half2 v) { return *reinterpret_cast
 __device__ __forceinline__ __half2 bitsh2(uint32_t v) { return *reinterpret_cast<__half2 *>(&v); }
 
 /// A loaded block's 32 weights in half (word w: weights 2w, 2w + 1), each
-/// the format's value rounded once: Q4_0 / Q4_G128 / Q8_0 as d * code (the codes made
-/// exact halves by the 1024 + c bit pattern, the product rounded by hmul2);
-/// Q4_K / Q6_K as s * code - m in float.
+/// the format's value rounded once: Q4_0 / Q4_G128 / Q8_0 as d * code, Q4_1 /
+/// Q4_1_G128 as d * code + m (the codes made exact halves by the 1024 + c bit
+/// pattern, the product rounded by hmul2 / hfma2); Q4_K / Q6_K as s * code -
+/// m in float.
 template <int Layout> __device__ __forceinline__ void dequantHalf(const WBlock<Layout> &wb, uint32_t (&o)[16]) {
-  if constexpr (q4Codes<Layout> || Layout == QCC_CUDA_Q8_0) {
+  if constexpr (q4Codes<Layout> || q4MinCodes<Layout>) {
+    // Byte j: weight j (low nibble), 16 + j (high).
+    const uint32_t v[4] = {wb.c.x, wb.c.y, wb.c.z, wb.c.w};
+    const __half2 sc = bitsh2(wb.sc); // d (its low half), Q4_1: (d, m)
+    const __half2 d2 = __low2half2(sc), m2 = __high2half2(sc);
+    const __half2 off = __float2half2_rn(q4Codes<Layout> ? 1032.0f : 1024.0f); // 1024 + the codes' offset
+    auto value = [&](uint32_t nibbles) {
+      const __half2 c = __hsub2(bitsh2(nibbles | 0x64006400u), off);
+      return h2bits(q4Codes<Layout> ? __hmul2(c, d2) : __hfma2(c, d2, m2));
+    };
+#pragma unroll
+    for (int q = 0; q < 4; ++q)
+#pragma unroll
+      for (int p = 0; p < 2; ++p) {
+        const uint32_t t = __byte_perm(v[q], 0, p ? 0x4342 : 0x4140); // bytes 2p, 2p + 1 as 16-bit lanes
+        o[2 * q + p] = value(t & 0x000F000Fu);
+        o[8 + 2 * q + p] = value((t >> 4) & 0x000F000Fu);
+      }
+  } else if constexpr (Layout == QCC_CUDA_Q8_0) {
     const __half d = __ushort_as_half((unsigned short)wb.sc);
     const __half2 d2 = __halves2half2(d, d);
-    if constexpr (q4Codes<Layout>) {
-      // Byte j: weight j (low nibble), 16 + j (high).
-      const uint32_t v[4] = {wb.c.x, wb.c.y, wb.c.z, wb.c.w};
-      const __half2 off = __float2half2_rn(1032.0f); // 1024 + 8
+    const uint32_t v[8] = {wb.c.x, wb.c.y, wb.c.z, wb.c.w, wb.c1.x, wb.c1.y, wb.c1.z, wb.c1.w};
+    const __half2 off = __float2half2_rn(1152.0f); // 1024 + 128
 #pragma unroll
-      for (int q = 0; q < 4; ++q)
+    for (int q = 0; q < 8; ++q)
 #pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          const uint32_t t = __byte_perm(v[q], 0, p ? 0x4342 : 0x4140); // bytes 2p, 2p + 1 as 16-bit lanes
-          o[2 * q + p] = h2bits(__hmul2(__hsub2(bitsh2((t & 0x000F000Fu) | 0x64006400u), off), d2));
-          o[8 + 2 * q + p] = h2bits(__hmul2(__hsub2(bitsh2(((t >> 4) & 0x000F000Fu) | 0x64006400u), off), d2));
-        }
-    } else {
-      const uint32_t v[8] = {wb.c.x, wb.c.y, wb.c.z, wb.c.w, wb.c1.x, wb.c1.y, wb.c1.z, wb.c1.w};
-      const __half2 off = __float2half2_rn(1152.0f); // 1024 + 128
-#pragma unroll
-      for (int q = 0; q < 8; ++q)
-#pragma unroll
-        for (int p = 0; p < 2; ++p) {
-          const uint32_t t = __byte_perm(v[q], 0, p ? 0x4342 : 0x4140) ^ 0x00800080u; // c + 128
-          o[2 * q + p] = h2bits(__hmul2(__hsub2(bitsh2(t | 0x64006400u), off), d2));
-        }
-    }
+      for (int p = 0; p < 2; ++p) {
+        const uint32_t t = __byte_perm(v[q], 0, p ? 0x4342 : 0x4140) ^ 0x00800080u; // c + 128
+        o[2 * q + p] = h2bits(__hmul2(__hsub2(bitsh2(t | 0x64006400u), off), d2));
+      }
   } else {
     // decode(): word k holds codes of weights 4k .. 4k + 3 (Q4_K unsigned
     // nibbles, Q6_K signed bytes); a byte b becomes the float 2^23 + b.
@@ -1276,6 +1281,124 @@ __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows 
           storeOut(J, t, row, acc[mt][nt][e] * sc[nt][e & 1]);
       }
   }
+}
+
+// ---------------------------------------------------------------------------
+// Batched decoding (kMinSplitTokens .. kMaxSplitTokens tokens): the
+// half-precision mma on weights dequantized in registers, K split across a
+// block's warps. The int8 split-K product it replaced loaded each weight as
+// 4-byte fragments and scaled every block's integer sums into float per
+// (row, token); here each lane loads whole blocks (16 bytes) and the block
+// scales enter with the dequantization, as in the prompt product.
+
+/// A block takes 32 rows (two 16-row tiles) by NT * 8 tokens (block id = row
+/// tile * columns + token column); its W warps split K in chunks of four
+/// blocks of 32 weights (warp w: chunks w, w + W, ...), the warps' sums added
+/// in a fixed order at the end. Lane (g = lane / 4, i = lane % 4) loads block
+/// 4c + i of rows g, g + 8, 16 + g, 24 + g (a quad reads a row's four
+/// consecutive blocks, 64 bytes), dequantizes them to half (dequantHalf), and
+/// loads the same block of token g's half row (64 bytes). The mma sums over
+/// k, so which weights sit in a lane's k slots is free as long as A and B
+/// agree: at step s of a chunk (eight steps of 16) lane (g, i) puts weights
+/// 4s .. 4s + 3 of its own block in its slots (2i, 2i + 1, 2i + 8, 2i + 9),
+/// and no fragment needs what another lane loaded. Fragments (PTX ISA,
+/// m16n8k16 f16): A words (row g | g + 8, k 2i.. | 2i + 8..), B words
+/// (token g, the same k), C (rows g | g + 8, tokens 2i, 2i + 1).
+template <int Layout, int K, int NT, int W>
+__global__ void __launch_bounds__(32 * W, 16 / W) linearHalfBatch(LinJobs jobs, HalfRows x, int n, int columns) {
+  constexpr int NB = K / 32, NC = (NB + 3) / 4;
+  __shared__ float part[W - 1][2 * NT * 4][32];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
+  const int r0 = int(blockIdx.x / unsigned(columns)) * 32;
+  if (r0 >= jobs.start[jobs.count]) { // the whole block
+    priorDone();
+    releaseNext();
+    return;
+  }
+  int first, end;
+  const LinJob &J = jobOf(jobs, r0, first, end);
+  int64_t rows[4];
+#pragma unroll
+  for (int r = 0; r < 4; ++r)
+    rows[r] = min(r0 - first + 8 * r + g, end - first - 1);
+  WBlock<Layout> wb[4];
+  auto loadW = [&](int c) {
+    const int b = min(4 * c + i, NB - 1);
+#pragma unroll
+    for (int r = 0; r < 4; ++r)
+      wb[r] = loadBlock<Layout, K, false>(J.w, rows[r], b);
+  };
+  // A chunk's weights are loaded an iteration ahead (Q8_0's and Q6_K's
+  // larger blocks: in the iteration, where two chunks would spill registers).
+  constexpr bool ahead = Layout != QCC_CUDA_Q8_0 && Layout != QCC_CUDA_Q6_K;
+  if (warp < NC) // the weights: before the previous launch has finished
+    loadW(warp);
+  priorDone();
+  releaseNext();
+  const int t0 = int(blockIdx.x % unsigned(columns)) * NT * 8;
+  const uint4 *xr[NT];
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt)
+    xr[nt] = reinterpret_cast<const uint4 *>(x.x + size_t(min(t0 + nt * 8 + g, n - 1)) * K);
+  float acc[2][NT][4];
+#pragma unroll
+  for (int m = 0; m < 2; ++m)
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+      acc[m][nt][0] = acc[m][nt][1] = acc[m][nt][2] = acc[m][nt][3] = 0.0f;
+  for (int c = warp; c < NC; c += W) {
+    const int b = 4 * c + i;
+    if (!ahead && c != warp)
+      loadW(c);
+    WBlock<Layout> cur[4];
+#pragma unroll
+    for (int r = 0; r < 4; ++r)
+      cur[r] = wb[r];
+    if (ahead && c + W < NC)
+      loadW(c + W);
+    uint32_t h[4][16];
+#pragma unroll
+    for (int r = 0; r < 4; ++r)
+      dequantHalf<Layout>(cur[r], h[r]);
+#pragma unroll
+    for (int s = 0; s < 8; ++s) {
+      const uint32_t a0[4] = {h[0][2 * s], h[1][2 * s], h[0][2 * s + 1], h[1][2 * s + 1]};
+      const uint32_t a1[4] = {h[2][2 * s], h[3][2 * s], h[2][2 * s + 1], h[3][2 * s + 1]};
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        // Token g's weights 8q .. 8q + 7 of block b (past K: they weigh 0).
+        const uint4 v = b < NB ? __ldg(xr[nt] + 4 * b + s / 2) : make_uint4(0, 0, 0, 0);
+        const uint32_t b0 = s % 2 ? v.z : v.x, b1 = s % 2 ? v.w : v.y;
+        mmaF16(acc[0][nt], a0, b0, b1);
+        mmaF16(acc[1][nt], a1, b0, b1);
+      }
+    }
+  }
+  if (warp > 0)
+#pragma unroll
+    for (int m = 0; m < 2; ++m)
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          part[warp - 1][(m * NT + nt) * 4 + e][lane] = acc[m][nt][e];
+  __syncthreads();
+  if (warp > 0)
+    return;
+#pragma unroll
+  for (int m = 0; m < 2; ++m)
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        float v = acc[m][nt][e];
+        for (int w = 0; w < W - 1; ++w)
+          v += part[w][(m * NT + nt) * 4 + e][lane];
+        const int64_t row = r0 - first + 16 * m + g + (e >= 2 ? 8 : 0);
+        const int t = t0 + nt * 8 + 2 * i + (e & 1);
+        if (row < end - first && t < n)
+          storeOut(J, t, row, v * x.scale[t]);
+      }
 }
 
 /// The GPU's multiprocessors.
@@ -1907,6 +2030,15 @@ inline void launchSplit(const LinJobs &jobs, const Q8Act &xq, int n, unsigned ti
   launch(linearMMQSplit<Layout, K, NT, W>, dim3(tiles * unsigned(columns)), 32 * W, s, jobs, xq, n, columns);
 }
 
+/// The half rows of n tokens, then linearHalfBatch over `tiles` 32-row tiles
+/// by `columns` token columns.
+template <int Layout, int K, int NT, int W = kSplitWarps>
+inline void launchHalfBatch(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx, int n, unsigned tiles,
+                            int columns, cudaStream_t s) {
+  launch(halfRows<K>, dim3(unsigned(n)), 256, s, xq, hx);
+  launch(linearHalfBatch<Layout, K, NT, W>, dim3(tiles * unsigned(columns)), 32 * W, s, jobs, hx, n, columns);
+}
+
 /// Rows a warp takes in quantized matrix-vector products: two (each
 /// activation block loaded once for both) for several tokens and for Q4_0,
 /// where that measured faster on the H100, and the 4-bit blocks of 16-17
@@ -1945,7 +2077,15 @@ inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, 
     // (QCC_CUDA_NARROW_SPLIT in the environment: never, to measure it).
     static const bool narrow = getenv("QCC_CUDA_NARROW_SPLIT") != nullptr;
     const bool wide = !narrow && tiles < unsigned(2 * smCount());
-    if (n <= 8)
+    static const bool int8 = getenv("QCC_CUDA_INT8_BATCH") != nullptr;
+    if (hx.x && !int8) {
+      if (n <= 8)
+        wide ? launchHalfBatch<Layout, K, 1, 2 * kSplitWarps>(jobs, xq, hx, n, tiles, 1, s)
+             : launchHalfBatch<Layout, K, 1>(jobs, xq, hx, n, tiles, 1, s);
+      else
+        wide ? launchHalfBatch<Layout, K, 2, 2 * kSplitWarps>(jobs, xq, hx, n, tiles, (n + 15) / 16, s)
+             : launchHalfBatch<Layout, K, 2>(jobs, xq, hx, n, tiles, (n + 15) / 16, s);
+    } else if (n <= 8)
       wide ? launchSplit<Layout, K, 1, 2 * kSplitWarps>(jobs, xq, n, tiles, 1, s)
            : launchSplit<Layout, K, 1>(jobs, xq, n, tiles, 1, s);
     else if (n <= 16)
