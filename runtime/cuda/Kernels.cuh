@@ -750,130 +750,6 @@ __device__ __forceinline__ void dotQ8Rows(WOf w, const int64_t (&row)[R], const 
   }
 }
 
-__device__ __forceinline__ void mma16832(int (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-               "{%0,%1,%2,%3};"
-               : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-__device__ __forceinline__ void mma16816(int (&c)[4], uint32_t a0, uint32_t a1, uint32_t b0) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};"
-               : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
-               : "r"(a0), "r"(a1), "r"(b0));
-}
-
-/// One 16-row tile's share of a block of 32 weights for thread (g, i):
-/// A words (rows a = g, b = g + 8: weights 4i.. in A[0], A[1], 16+4i.. in
-/// A[2], A[3], as signed codes) and the rows' scales (Q6_K: s for the first
-/// half, s1 for the second; Q4_K, Q4_1: m, the block offsets, negated for
-/// Q4_1).
-struct ATile {
-  uint32_t A[4];
-  float sa = 0, sb = 0, sa1 = 0, sb1 = 0, ma = 0, mb = 0;
-};
-
-template <int Layout, int K>
-__device__ __forceinline__ void loadATile(const LinJob &J, int64_t ra, int64_t rb, int b, int i, ATile &t) {
-  constexpr int NB = K / 32;
-  const uint8_t *p0 = static_cast<const uint8_t *>(J.w.p[0]);
-  uint32_t *A = t.A;
-  float &sa = t.sa, &sb = t.sb, &sa1 = t.sa1, &sb1 = t.sb1, &ma = t.ma, &mb = t.mb;
-  if constexpr (Layout == QCC_CUDA_Q8_0) {
-    A[0] = *reinterpret_cast<const uint32_t *>(p0 + ra * K + b * 32 + 4 * i);
-    A[1] = *reinterpret_cast<const uint32_t *>(p0 + rb * K + b * 32 + 4 * i);
-    A[2] = *reinterpret_cast<const uint32_t *>(p0 + ra * K + b * 32 + 16 + 4 * i);
-    A[3] = *reinterpret_cast<const uint32_t *>(p0 + rb * K + b * 32 + 16 + 4 * i);
-    sa = __half2float(static_cast<const __half *>(J.w.p[1])[ra * NB + b]);
-    sb = __half2float(static_cast<const __half *>(J.w.p[1])[rb * NB + b]);
-  } else {
-    const uint32_t wa = *reinterpret_cast<const uint32_t *>(p0 + ra * (K / 2) + b * 16 + 4 * i);
-    const uint32_t wb = *reinterpret_cast<const uint32_t *>(p0 + rb * (K / 2) + b * 16 + 4 * i);
-    A[0] = lo4(wa), A[1] = lo4(wb), A[2] = hi4(wa), A[3] = hi4(wb);
-    if constexpr (q4Codes<Layout>) {
-#pragma unroll
-      for (int k = 0; k < 4; ++k)
-        A[k] = __vsub4(A[k], 0x08080808u);
-      sa = halfBits(blockScale<Layout, K>(J.w, ra, b));
-      sb = halfBits(blockScale<Layout, K>(J.w, rb, b));
-    } else if constexpr (q4MinCodes<Layout>) {
-      const float2 dmA = scaleMin(blockScale<Layout, K>(J.w, ra, b));
-      const float2 dmB = scaleMin(blockScale<Layout, K>(J.w, rb, b));
-      sa = dmA.x, ma = dmA.y;
-      sb = dmB.x, mb = dmB.y;
-    } else if constexpr (Layout == QCC_CUDA_Q4_K) {
-      const uchar2 smA = static_cast<const uchar2 *>(J.w.p[1])[ra * NB + b];
-      const uchar2 smB = static_cast<const uchar2 *>(J.w.p[1])[rb * NB + b];
-      const float2 dA = __half22float2(static_cast<const __half2 *>(J.w.p[2])[ra * (K / 256) + b / 8]);
-      const float2 dB = __half22float2(static_cast<const __half2 *>(J.w.p[2])[rb * (K / 256) + b / 8]);
-      sa = dA.x * float(smA.x), ma = dA.y * float(smA.y);
-      sb = dB.x * float(smB.x), mb = dB.y * float(smB.y);
-    } else if constexpr (Layout == QCC_CUDA_Q6_K) {
-      const uint8_t *hp = static_cast<const uint8_t *>(J.w.p[1]);
-      const uint2 hA = *reinterpret_cast<const uint2 *>(hp + ra * (K / 4) + b * 8);
-      const uint2 hB = *reinterpret_cast<const uint2 *>(hp + rb * (K / 4) + b * 8);
-      uint32_t ha, hh;
-      q6High(hA, i, ha, hh);
-      A[0] = __vsub4(A[0] | ha, 0x20202020u), A[2] = __vsub4(A[2] | hh, 0x20202020u);
-      q6High(hB, i, ha, hh);
-      A[1] = __vsub4(A[1] | ha, 0x20202020u), A[3] = __vsub4(A[3] | hh, 0x20202020u);
-      const char2 cA = static_cast<const char2 *>(J.w.p[2])[ra * NB + b];
-      const char2 cB = static_cast<const char2 *>(J.w.p[2])[rb * NB + b];
-      const float dA = __half2float(static_cast<const __half *>(J.w.p[3])[ra * (K / 256) + b / 8]);
-      const float dB = __half2float(static_cast<const __half *>(J.w.p[3])[rb * (K / 256) + b / 8]);
-      sa = dA * float(cA.x), sa1 = dA * float(cA.y);
-      sb = dB * float(cB.x), sb1 = dB * float(cB.y);
-    }
-  }
-}
-
-/// float(v), exactly, for |v| < 2^22 (an mma's integer sum over a block: at
-/// most 32 x 127 x 127 in magnitude): 2^23 + 2^22 + v has v in its mantissa.
-/// An integer add and a float add, where the I2F conversion issues at a
-/// quarter of the float rate: batch-16 decoding +3 % (Q4_0) and +11 %
-/// (Q4_K_M) on the H100; in the dp4a matrix-vector products it measured
-/// 1.7 % slower (Q4_0 tg128), so those keep float().
-__device__ __forceinline__ float i2f(int v) { return __int_as_float(v + 0x4B400000) - 12582912.0f; }
-
-/// C += A B for one 16-row tile and one 8-token tile, both planes of the
-/// activations, scaled per (row, token) into float.
-template <int Layout>
-__device__ __forceinline__ void mmaTile(const ATile &a, uint32_t Q0, uint32_t Q1, uint32_t L0, uint32_t L1,
-                                        float2 d0, float2 d1, float (&acc)[4]) {
-  if constexpr (Layout == QCC_CUDA_Q6_K) {
-    int lo[4] = {0, 0, 0, 0}, hi[4] = {0, 0, 0, 0}, lo2[4] = {0, 0, 0, 0}, hi2[4] = {0, 0, 0, 0};
-    mma16816(lo, a.A[0], a.A[1], Q0);
-    mma16816(hi, a.A[2], a.A[3], Q1);
-    mma16816(lo2, a.A[0], a.A[1], L0);
-    mma16816(hi2, a.A[2], a.A[3], L1);
-    float f[4], h[4];
-#pragma unroll
-    for (int e = 0; e < 4; ++e)
-      f[e] = i2f(lo[e]) + i2f(lo2[e]) * kLow, h[e] = i2f(hi[e]) + i2f(hi2[e]) * kLow;
-    acc[0] += d0.x * (a.sa * f[0] + a.sa1 * h[0]);
-    acc[1] += d1.x * (a.sa * f[1] + a.sa1 * h[1]);
-    acc[2] += d0.x * (a.sb * f[2] + a.sb1 * h[2]);
-    acc[3] += d1.x * (a.sb * f[3] + a.sb1 * h[3]);
-  } else {
-    int c[4] = {0, 0, 0, 0}, cl[4] = {0, 0, 0, 0};
-    mma16832(c, a.A, Q0, Q1);
-    mma16832(cl, a.A, L0, L1);
-    float f[4];
-#pragma unroll
-    for (int e = 0; e < 4; ++e)
-      f[e] = i2f(c[e]) + i2f(cl[e]) * kLow;
-    acc[0] += a.sa * d0.x * f[0];
-    acc[1] += a.sa * d1.x * f[1];
-    acc[2] += a.sb * d0.x * f[2];
-    acc[3] += a.sb * d1.x * f[3];
-    if constexpr (hasMin<Layout>) {
-      acc[0] -= a.ma * d0.y;
-      acc[1] -= a.ma * d1.y;
-      acc[2] -= a.mb * d0.y;
-      acc[3] -= a.mb * d1.y;
-    }
-  }
-}
-
 /// ldmatrix.x4: four 8x8 matrices of 16-bit elements (rows of 16 bytes at
 /// the addresses lanes 8m..8m+7 give for matrix m); lane (g, i) receives
 /// word i of row g of each (Trans: of each matrix's transpose, i.e.
@@ -888,104 +764,6 @@ template <bool Trans = false> __device__ __forceinline__ void ldmatrix4(uint32_t
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(a));
-}
-
-constexpr int kSplitWarps = 8; // warps sharing one 32-row tile of the split-K product
-
-/// A batch of a few tokens (decoding several sequences): the weights must
-/// stream at the memory's rate, so each block takes only 32 rows (two
-/// 16-row tiles) by NT * 8 tokens (block id = row tile * columns + token
-/// column: a row tile's columns run together, the second reading its
-/// weights from L2), and its
-/// kSplitWarps warps split K (warp w
-/// takes blocks of 32 weights w, w + 8, ...), reading A and B fragments
-/// directly (each B word serves 32 rows); the warps' sums are added in a
-/// fixed order at the end. Fragments (PTX ISA, 8-bit mma): thread (g =
-/// lane / 4, i = lane % 4) holds A words (row g | g+8, weights 4i..4i+3 |
-/// 16+4i..), B words (token g, the same weights) and C (rows g | g+8, tokens
-/// 2i, 2i+1) - the nibble order's word i gives a thread both of its A words.
-/// A launch's jobs each have a multiple of 32 rows (or is one job). W warps
-/// (kSplitWarps, or twice that where the row tiles are fewer than two an SM).
-template <int Layout, int K, int NT, int W = kSplitWarps>
-__global__ void __launch_bounds__(32 * W) linearMMQSplit(LinJobs jobs, Q8Act x, int n, int columns) {
-  constexpr int NB = K / 32;
-  __shared__ float part[W - 1][2 * NT * 4][32];
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
-  // (One column below 32 tokens: the constant start keeps the code that
-  // measured fastest at batch 16.)
-  const int r0 = int(NT >= 4 ? blockIdx.x / unsigned(columns) : blockIdx.x) * 32;
-  priorDone();
-  releaseNext();
-  if (r0 >= jobs.start[jobs.count]) // the whole block
-    return;
-  int first, end;
-  const LinJob &J = jobOf(jobs, r0, first, end);
-  int64_t rows[2][2];
-#pragma unroll
-  for (int m = 0; m < 2; ++m)
-    for (int h = 0; h < 2; ++h)
-      rows[m][h] = min(r0 - first + 16 * m + 8 * h + g, end - first - 1);
-  const int t0 = NT >= 4 ? int(blockIdx.x % unsigned(columns)) * NT * 8 : 0;
-  int tB[NT], tC[NT][2];
-#pragma unroll
-  for (int nt = 0; nt < NT; ++nt) {
-    tB[nt] = min(t0 + nt * 8 + g, n - 1);
-    tC[nt][0] = min(t0 + nt * 8 + 2 * i, n - 1);
-    tC[nt][1] = min(t0 + nt * 8 + 2 * i + 1, n - 1);
-  }
-  float acc[2][NT][4];
-#pragma unroll
-  for (int m = 0; m < 2; ++m)
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
-      acc[m][nt][0] = acc[m][nt][1] = acc[m][nt][2] = acc[m][nt][3] = 0.0f;
-#pragma unroll 2
-  for (int b = warp; b < NB; b += W) {
-    ATile a0, a1;
-    loadATile<Layout, K>(J, rows[0][0], rows[0][1], b, i, a0);
-    loadATile<Layout, K>(J, rows[1][0], rows[1][1], b, i, a1);
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
-      const size_t xo = size_t(tB[nt]) * K + b * 32 + 4 * i;
-      const uint32_t Q0 = __ldg(reinterpret_cast<const uint32_t *>(x.q + xo));
-      const uint32_t Q1 = __ldg(reinterpret_cast<const uint32_t *>(x.q + xo + 16));
-      const uint32_t L0 = __ldg(reinterpret_cast<const uint32_t *>(x.l + xo));
-      const uint32_t L1 = __ldg(reinterpret_cast<const uint32_t *>(x.l + xo + 16));
-      const float2 d0 = __ldg(x.ds + size_t(tC[nt][0]) * NB + b), d1 = __ldg(x.ds + size_t(tC[nt][1]) * NB + b);
-      mmaTile<Layout>(a0, Q0, Q1, L0, L1, d0, d1, acc[0][nt]);
-      mmaTile<Layout>(a1, Q0, Q1, L0, L1, d0, d1, acc[1][nt]);
-    }
-  }
-  if (warp > 0)
-#pragma unroll
-    for (int m = 0; m < 2; ++m)
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          part[warp - 1][(m * NT + nt) * 4 + e][lane] = acc[m][nt][e];
-  __syncthreads();
-  if (warp > 0)
-    return;
-  // (The store loop written out here, storeOut included, not as a helper:
-  // through a helper ptxas scheduled the main loop with fewer registers, 86
-  // against 106, the shape that measured 19 % slower at batch 16.)
-#pragma unroll
-  for (int m = 0; m < 2; ++m)
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        float v = acc[m][nt][e];
-        for (int w = 0; w < W - 1; ++w)
-          v += part[w][(m * NT + nt) * 4 + e][lane];
-        const int64_t row = r0 - first + 16 * m + g + (e >= 2 ? 8 : 0);
-        const int t = t0 + nt * 8 + 2 * i + (e & 1);
-        if (row < end - first && t < n) {
-          const size_t o = size_t(t) * J.ldo + row;
-          J.out[o] = v + (J.bias ? J.bias[row] : 0.0f) + (J.add ? J.add[o] : 0.0f);
-        }
-      }
 }
 
 // ---------------------------------------------------------------------------
@@ -1291,6 +1069,8 @@ __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows 
 // (row, token); here each lane loads whole blocks (16 bytes) and the block
 // scales enter with the dequantization, as in the prompt product.
 
+constexpr int kBatchWarps = 8; // warps sharing a 32-row tile of linearHalfBatch (or twice that)
+
 /// A block takes 32 rows (two 16-row tiles) by NT * 8 tokens (block id = row
 /// tile * columns + token column); its W warps split K in chunks of four
 /// blocks of 32 weights (warp w: chunks w, w + W, ...), the warps' sums added
@@ -1303,9 +1083,10 @@ __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows 
 /// 4s .. 4s + 3 of its own block in its slots (2i, 2i + 1, 2i + 8, 2i + 9),
 /// and no fragment needs what another lane loaded. Fragments (PTX ISA,
 /// m16n8k16 f16): A words (row g | g + 8, k 2i.. | 2i + 8..), B words
-/// (token g, the same k), C (rows g | g + 8, tokens 2i, 2i + 1).
+/// (token g, the same k), C (rows g | g + 8, tokens 2i, 2i + 1). Registers:
+/// at most 128, two blocks of kBatchWarps an SM.
 template <int Layout, int K, int NT, int W>
-__global__ void __launch_bounds__(32 * W, 16 / W) linearHalfBatch(LinJobs jobs, HalfRows x, int n, int columns) {
+__global__ void __launch_bounds__(32 * W, 2 * kBatchWarps / W) linearHalfBatch(LinJobs jobs, HalfRows x, int n, int columns) {
   constexpr int NB = K / 32, NC = (NB + 3) / 4;
   __shared__ float part[W - 1][2 * NT * 4][32];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
@@ -2012,7 +1793,7 @@ inline void launchVec(const LinJobs &jobs, const Q8In &in, const Out &out, cudaS
 /// Tokens per block column of a short multi-token matrix-vector launch.
 constexpr int kTokensPerColumn = 8;
 /// Inputs of [kMinSplitTokens, kMaxSplitTokens] tokens go through the
-/// split-K tensor-core product.
+/// batched half product (linearHalfBatch).
 constexpr int kMinSplitTokens = 6, kMaxSplitTokens = kPromptTokens - 1;
 
 template <int Layout, int K, int NC, int R, int KS>
@@ -2024,15 +1805,9 @@ inline void launchRows(const LinJobs &jobs, const Q8Act &xq, const float *xf, in
          columns);
 }
 
-/// linearMMQSplit over `tiles` 32-row tiles by `columns` token columns.
-template <int Layout, int K, int NT, int W = kSplitWarps>
-inline void launchSplit(const LinJobs &jobs, const Q8Act &xq, int n, unsigned tiles, int columns, cudaStream_t s) {
-  launch(linearMMQSplit<Layout, K, NT, W>, dim3(tiles * unsigned(columns)), 32 * W, s, jobs, xq, n, columns);
-}
-
 /// The half rows of n tokens, then linearHalfBatch over `tiles` 32-row tiles
 /// by `columns` token columns.
-template <int Layout, int K, int NT, int W = kSplitWarps>
+template <int Layout, int K, int NT, int W = kBatchWarps>
 inline void launchHalfBatch(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx, int n, unsigned tiles,
                             int columns, cudaStream_t s) {
   launch(halfRows<K>, dim3(unsigned(n)), 256, s, xq, hx);
@@ -2050,12 +1825,12 @@ template <int Layout> constexpr int rowsPerWarp(int nc) {
 }
 
 /// Launches a linear over n tokens: the matrix-vector product for one token
-/// and for up to kMinSplitTokens - 1; the split-K tensor-core product for
-/// a batch of up to kMaxSplitTokens (8-, 16- or 32-token tiles); past that
-/// (prompts) the half-precision product on the input's half rows (hx; the
-/// split-K product where there are none). The thresholds are where the
-/// H100 measured the faster kernel (docs/BENCHMARKS.md). KS: qccCudaKParts
-/// of the launch's rows.
+/// and for up to kMinSplitTokens - 1; the batched half product (8- or
+/// 16-token tiles, K split across warps) for up to kMaxSplitTokens; past
+/// that (prompts) the half product's large tiles. Both half products take
+/// the input's half rows (hx). The thresholds are where the H100 measured
+/// the faster kernel (docs/BENCHMARKS.md). KS: qccCudaKParts of the launch's
+/// rows.
 template <int Layout, int K, int KS = 1>
 inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, const HalfRows &hx, int n,
                          cudaStream_t s) {
@@ -2070,29 +1845,19 @@ inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, 
     launchVec<Layout, K, rowsPerWarp<Layout>(1), KS>(jobs, Q8In{xq}, RowsOut{}, s);
   } else if (n < kMinSplitTokens) {
     launchRows<Layout, K, kTokensPerColumn, rowsPerWarp<Layout>(kTokensPerColumn), KS>(jobs, xq, xf, n, s);
-  } else if (n <= kMaxSplitTokens || !hx.x) {
+  } else if (n <= kMaxSplitTokens) {
     const unsigned tiles = unsigned((total + 31) / 32);
     // Fewer 32-row tiles than two an SM (the 4096-row products of a 7B
     // batch): twice the warps a tile, so that more loads are in flight
     // (QCC_CUDA_NARROW_SPLIT in the environment: never, to measure it).
     static const bool narrow = getenv("QCC_CUDA_NARROW_SPLIT") != nullptr;
     const bool wide = !narrow && tiles < unsigned(2 * smCount());
-    static const bool int8 = getenv("QCC_CUDA_INT8_BATCH") != nullptr;
-    if (hx.x && !int8) {
-      if (n <= 8)
-        wide ? launchHalfBatch<Layout, K, 1, 2 * kSplitWarps>(jobs, xq, hx, n, tiles, 1, s)
-             : launchHalfBatch<Layout, K, 1>(jobs, xq, hx, n, tiles, 1, s);
-      else
-        wide ? launchHalfBatch<Layout, K, 2, 2 * kSplitWarps>(jobs, xq, hx, n, tiles, (n + 15) / 16, s)
-             : launchHalfBatch<Layout, K, 2>(jobs, xq, hx, n, tiles, (n + 15) / 16, s);
-    } else if (n <= 8)
-      wide ? launchSplit<Layout, K, 1, 2 * kSplitWarps>(jobs, xq, n, tiles, 1, s)
-           : launchSplit<Layout, K, 1>(jobs, xq, n, tiles, 1, s);
-    else if (n <= 16)
-      wide ? launchSplit<Layout, K, 2, 2 * kSplitWarps>(jobs, xq, n, tiles, 1, s)
-           : launchSplit<Layout, K, 2>(jobs, xq, n, tiles, 1, s);
+    if (n <= 8)
+      wide ? launchHalfBatch<Layout, K, 1, 2 * kBatchWarps>(jobs, xq, hx, n, tiles, 1, s)
+           : launchHalfBatch<Layout, K, 1>(jobs, xq, hx, n, tiles, 1, s);
     else
-      launchSplit<Layout, K, 4>(jobs, xq, n, tiles, (n + 31) / 32, s);
+      wide ? launchHalfBatch<Layout, K, 2, 2 * kBatchWarps>(jobs, xq, hx, n, tiles, (n + 15) / 16, s)
+           : launchHalfBatch<Layout, K, 2>(jobs, xq, hx, n, tiles, (n + 15) / 16, s);
   } else {
     launchHalf<Layout, K>(jobs, xq, hx, n, s);
   }

@@ -14,6 +14,8 @@
 #   (the KLD oracle is the CPU binary with --float-activations: the float
 #   computation, which the GPU's 15-bit activations follow);
 #   wiki.txt  the evaluation text;
+# qcc-cuda-linear-check (build/test: every product kernel on random
+# weights of each layout against a host oracle, at 7B-like sizes);
 # and, optionally, cu_7b_T binaries of a random 7B shape whose weights this
 # script writes with bench/make_random_gguf.py (same arguments as where they
 # were compiled). Shared libraries the binaries need and the GPU machine
@@ -30,6 +32,13 @@ ok() { echo "PASS: $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 CHUNKS=${CHUNKS:-100}
+if [ -x ./qcc-cuda-linear-check ]; then
+  if ./qcc-cuda-linear-check >"$OUT/linear_check.txt" 2>&1; then
+    ok "product kernels against the host oracle: $(tail -1 "$OUT/linear_check.txt")"
+  else
+    bad "product kernels against the host oracle"; grep -v "^PASS" "$OUT/linear_check.txt" | head -20
+  fi
+fi
 for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q4_K_M Q8_0; do
   [ -f "dt_$t.gguf" ] || continue
   ./cu_$t -m dt_$t.gguf -p "The kernel" -n 40 >"$OUT/gen_$t.txt" 2>"$OUT/gen_$t.err"
@@ -52,6 +61,18 @@ for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q4_K_M Q8_0; do
     bad "$t: mean KLD against the CPU binary's float computation '$kld' (limit 0.0005)"; tail -5 "$OUT/kld_$t.txt"
   fi
   grep -h "tok/s\|PPL\|Same top" "$OUT/ppl_cpu_$t.txt" "$OUT/kld_$t.txt"
+  # Contexts of 32 tokens: every product of the GPU's forward passes is the
+  # batched one (linearHalfBatch), on real text.
+  ./cpu_$t -m dt_$t.gguf --perplexity wiki.txt --ctx 32 --chunks $CHUNKS --float-activations \
+    --save-logits /tmp/base32_$t.bin >/dev/null 2>&1
+  ./cu_$t -m dt_$t.gguf --perplexity wiki.txt --ctx 32 --chunks $CHUNKS --kld-base /tmp/base32_$t.bin \
+    >"$OUT/kld32_$t.txt" 2>&1
+  kld=$(sed -n 's/^Mean KLD = \([0-9.e+-]*\).*/\1/p' "$OUT/kld32_$t.txt")
+  if [ -n "$kld" ] && python3 -c "import sys; sys.exit(0 if float('$kld') <= 0.0005 else 1)"; then
+    ok "$t: mean KLD at 32-token contexts (the batched products) $kld <= 0.0005 ($CHUNKS x 32)"
+  else
+    bad "$t: mean KLD at 32-token contexts '$kld' (limit 0.0005)"; tail -5 "$OUT/kld32_$t.txt"
+  fi
   ./cpu_$t -m dt_$t.gguf --perplexity wiki.txt --chunks $CHUNKS --kld-base /tmp/base_$t.bin \
     >"$OUT/kld_cpu_int8_$t.txt" 2>&1
   echo "for comparison, the CPU binary with ggml's int8 activations against the same base:"
@@ -68,7 +89,7 @@ if command -v compute-sanitizer >/dev/null && [ -f dt_Q4_0.gguf ]; then
 fi
 # Batched decoding (-b): sequences sampled together equal the same
 # sequences sampled alone (up to 8 tokens a step, each token's arithmetic is
-# the single-token one), and 16 greedy sequences (the tensor-core products)
+# the single-token one), and 16 greedy sequences (the batched half products)
 # each give the greedy text.
 split() { # FILE N: sequence i's text of a -b N output into FILE.i
   python3 -c '
@@ -106,7 +127,7 @@ greedyBatch() {
     bad "$1 batched decoding: $same of $2 greedy sequences give the greedy text"; tail -3 "$OUT/batch$2_$1.err"
   fi
 }
-# 16 sequences: the split-K tensor-core products, each block format's.
+# 16 sequences: the batched half products (linearHalfBatch), each block format's.
 for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128; do
   [ -f "dt_$t.gguf" ] && greedyBatch $t 16 40 expect_$t.txt
 done

@@ -1,0 +1,63 @@
+//===- linear_check_host.cpp - the host half of qcc-cuda-linear-check ------===//
+//
+// Random weights in a device layout (ggml blocks quantized from normal
+// weights, converted to the planes by Layout.cpp) and the values the planes
+// encode (the oracle's weights). Compiled by the host compiler: the GGML
+// headers need LLVM's, which nvcc is not given.
+//
+//===----------------------------------------------------------------------===//
+#include "test/cuda/linear_check.h"
+
+#include "formats/ggml/GGMLTypes.h"
+#include "runtime/cuda/Layout.h"
+
+#include <cstring>
+#include <random>
+
+namespace ggml = qcc::ggml;
+
+namespace {
+ggml::Type ggmlTypeOf(int layout) {
+  switch (layout) {
+  case QCC_CUDA_Q4_0:
+  case QCC_CUDA_Q4_G128: return ggml::Type::Q4_0;
+  case QCC_CUDA_Q4_1:
+  case QCC_CUDA_Q4_1_G128: return ggml::Type::Q4_1;
+  case QCC_CUDA_Q4_K: return ggml::Type::Q4_K;
+  case QCC_CUDA_Q6_K: return ggml::Type::Q6_K;
+  default: return ggml::Type::Q8_0;
+  }
+}
+} // namespace
+
+void randomPlanes(int layout, int64_t rows, int64_t K, unsigned seed, std::vector<uint8_t> (&planes)[4]) {
+  const ggml::Type t = ggmlTypeOf(layout);
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 0.02f);
+  std::vector<float> w(size_t(rows * K));
+  for (float &v : w)
+    v = nd(rng);
+  std::vector<uint8_t> blocks(ggml::rowBytes(t, K) * size_t(rows));
+  ggml::quantizeRows(t, w.data(), blocks.data(), rows, K);
+  if (layout == QCC_CUDA_Q4_G128 || layout == QCC_CUDA_Q4_1_G128) {
+    // A 4-bit g128 grid: each run of four blocks takes its first's scale
+    // (and min); the codes stay.
+    const size_t bb = ggml::rowBytes(t, 32), scaleBytes = t == ggml::Type::Q4_0 ? 2 : 4;
+    for (size_t b = 0; b < blocks.size() / bb; ++b)
+      if (b % 4 != 0)
+        std::memcpy(&blocks[b * bb], &blocks[(b - b % 4) * bb], scaleBytes);
+  }
+  const std::array<size_t, 4> bytes = qcc::cuda::planeBytes(layout, rows, K);
+  uint8_t *dst[4] = {};
+  for (int p = 0; p < 4; ++p) {
+    planes[p].assign(bytes[p], 0);
+    dst[p] = bytes[p] ? planes[p].data() : nullptr;
+  }
+  qcc::cuda::convertRows(t, layout, blocks.data(), K, 0, rows, dst);
+}
+
+void planeRow(int layout, const std::vector<uint8_t> (&planes)[4], int64_t K, int64_t row, double *out) {
+  const uint8_t *p[4] = {planes[0].data(), planes[1].data(), planes[2].data(), planes[3].data()};
+  for (int64_t k = 0; k < K; ++k)
+    out[k] = qcc::cuda::planeValue(layout, p, K, row, k);
+}
