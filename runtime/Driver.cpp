@@ -6,7 +6,7 @@
 //   NAME -p TEXT [-n N] [-b B] [--temp T --top-k K --top-p P --seed S --ignore-eos]
 //   NAME --perplexity FILE [--ctx 512] [--chunks N] [--kld-base F]
 //        [--save-logits F] [--protocol llama.cpp|gptq]
-//   NAME --bench [-p 512] [-n 128] [-b B] [-r 5] [-o md|json]
+//   NAME --bench [-p 512] [-n 128] [-d DEPTH] [-b B] [-r 5] [-o md|json]
 // -b B: B sequences decoded together (batched decoding; binaries whose
 // model holds several caches: --target=cuda).
 //   common: [-t THREADS] [--kv-type f16|q8_0] (or -ctk/-ctv) [-m FILE.gguf]
@@ -60,7 +60,7 @@ const char *kUsage =
     "usage: NAME -p TEXT [-n N] [-b B] [--temp T] [--top-k K] [--top-p P] [--seed S] [--ignore-eos]\n"
     "       NAME --perplexity FILE [--ctx 512] [--chunks N] [--kld-base F] [--save-logits F]\n"
     "            [--protocol llama.cpp|gptq]\n"
-    "       NAME --bench [-p 512] [-n 128] [-b B] [-r 5] [-o md|json]\n"
+    "       NAME --bench [-p 512] [-n 128] [-d DEPTH] [-b B] [-r 5] [-o md|json]\n"
     "  -b B: B sequences decoded together (GPU binaries): B continuations of the\n"
     "        prompt (seeds S..S+B-1), or --bench's aggregate rate over B sequences\n"
     "  common: [-t THREADS] [--kv-type f16|q8_0] (-ctk / -ctv) [-m FILE.gguf]\n"
@@ -139,6 +139,8 @@ Options parse(int argc, char **argv) {
       o.batch = integer(i, 1);
       if (o.batch > 1024)
         die(formatv("{0}: -b expects at most 1024 sequences, got {1}", o.self, o.batch));
+    } else if (a == "-d" || a == "--n-depth") {
+      o.benchDepth = integer(i, 0);
     } else if (a == "-r" || a == "--repetitions") {
       o.reps = integer(i, 1);
     } else if (a == "-o" || a == "--output") {
@@ -165,6 +167,8 @@ Options parse(int argc, char **argv) {
   }
   if (o.bench && o.perplexity)
     die(formatv("{0}: --bench and --perplexity are separate runs", o.self));
+  if (o.benchDepth > 0 && !o.bench)
+    die(formatv("{0}: -d is a --bench option (the cache's tokens before each test)", o.self));
   if (o.perplexity && o.batch > 1)
     die(formatv("{0}: -b is for generation and --bench, not --perplexity", o.self));
   if (o.bench) {
@@ -255,7 +259,9 @@ int perplexity(const Options &o, std::shared_ptr<gguf::Reader> r) {
 /// run, then `reps` timed runs; printed in llama-bench's table / JSON shape.
 /// With -b B each test runs B sequences together (pp: B prompts in one
 /// batch; tg: steps of one token for each) and reports the aggregate rate,
-/// as test "pp512 x16" / "tg128 x16" and JSON's n_parallel.
+/// as test "pp512 x16" / "tg128 x16" and JSON's n_parallel. With -d D
+/// each sequence's cache first holds D random tokens (untimed), as
+/// llama-bench's n_depth ("tg128 @ d4096").
 int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
   int64_t params = 0, bytes = 0;
   for (const gguf::TensorInfo &t : r->tensors()) {
@@ -281,7 +287,8 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
       if (v > best)
         best = v, ftype = k;
   }
-  const int64_t ctx = std::max<int64_t>(1, o.benchP + o.n);
+  const int64_t D = o.benchDepth;
+  const int64_t ctx = std::max<int64_t>(1, D + std::max(o.benchP, o.n));
   auto m = load(o, r, ctx);
   const int64_t B = o.batch;
   std::vector<float> logits(size_t(B) * m->vocabSize());
@@ -294,7 +301,8 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
     std::vector<double> ns;
   };
   std::vector<Test> tests;
-  const std::string times = B > 1 ? formatv(" x{0}", B).str() : std::string();
+  const std::string times = (B > 1 ? formatv(" x{0}", B).str() : std::string()) +
+                            (D > 0 ? formatv(" @ d{0}", D).str() : std::string());
   if (o.benchP > 0)
     tests.push_back({formatv("pp{0}{1}", o.benchP, times).str(), o.benchP, 0, {}});
   if (o.n > 0)
@@ -305,6 +313,13 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
   for (Test &t : tests) {
     for (int64_t rep = -1; rep < o.reps; ++rep) { // rep -1: warm-up
       m->reset();
+      if (D > 0) { // the depth: B sequences of D tokens, untimed
+        std::vector<int32_t> dids(size_t(D * B)), dseqs(dids.size());
+        for (size_t i = 0; i < dids.size(); ++i)
+          dids[i] = pick(rng), dseqs[i] = int32_t(int64_t(i) / D);
+        std::vector<float> dl(size_t(B) * m->vocabSize());
+        m->forwardBatch(dseqs, dids, dl.data(), true);
+      }
       std::vector<int32_t> ids(std::max<int64_t>(t.p, 1) * B), seqs(ids.size());
       for (size_t i = 0; i < ids.size(); ++i)
         ids[i] = pick(rng), seqs[i] = int32_t(i / std::max<int64_t>(t.p, 1));
@@ -356,14 +371,15 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
                         "    \"model_type\": \"{1}\",\n    \"model_size\": {2},\n"
                         "    \"model_n_params\": {3},\n    \"n_threads\": {4},\n"
                         "    \"type_k\": \"{5}\",\n    \"type_v\": \"{5}\",\n"
-                        "    \"n_prompt\": {6},\n    \"n_gen\": {7},\n    \"n_parallel\": {15},\n"
+                        "    \"n_prompt\": {6},\n    \"n_gen\": {7},\n    \"n_depth\": {16},\n"
+                        "    \"n_parallel\": {15},\n"
                         "    \"avg_ns\": {8},\n"
                         "    \"stddev_ns\": {9},\n    \"avg_ts\": {10:f6},\n"
                         "    \"stddev_ts\": {11:f6},\n    \"samples_ns\": [ {12} ],\n"
                         "    \"samples_ts\": [ {13} ]\n  }{14}\n",
                         o.model, modelType, bytes, params, threads,
                         o.kv == KVType::F16 ? "f16" : "q8_0", t.p, t.g, int64_t(ns), int64_t(nsd),
-                        tps, tsd, samplesNs, samplesTs, i + 1 < tests.size() ? "," : "", B);
+                        tps, tsd, samplesNs, samplesTs, i + 1 < tests.size() ? "," : "", B, D);
     }
     outs() << "]\n";
     return 0;

@@ -29,6 +29,8 @@ struct DriverOptions {
   /// (the reference arithmetic; CPU binaries).
   bool floatActivations = false;
   int64_t n = 64, ctx = 512, chunks = -1, reps = 5, threads = 0, benchP = 512;
+  /// --bench -d: tokens in each sequence's cache before a test (llama-bench's n_depth).
+  int64_t benchDepth = 0;
   /// -b: sequences decoded together (generation, --bench; GPU binaries).
   int64_t batch = 1;
   float temp = 0, topP = 1;

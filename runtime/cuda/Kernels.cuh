@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <algorithm>
+
 #include <utility>
 
 /// Programmatic dependent launch (Hopper): the generated file defines it to 1
@@ -176,6 +178,12 @@ __device__ __forceinline__ void quantizeBlock(float v, int lane, const Q8Act &qa
 /// half precision (linearHalf), their attention as attentionPrompt; fewer
 /// are decoding steps of one or several sequences.
 constexpr int kPromptTokens = 65;
+
+/// Inputs of [kMinSplitTokens, kMaxSplitTokens] tokens go through the
+/// batched half product (linearHalfBatch); fewer compute each token as it
+/// is computed alone (a sequence gets the same bits alone and in a batch of
+/// up to kMinSplitTokens - 1).
+constexpr int kMinSplitTokens = 6, kMaxSplitTokens = kPromptTokens - 1;
 
 constexpr int kRowThreads = 256;
 
@@ -405,20 +413,18 @@ __device__ __forceinline__ int64_t firstKey(int64_t p, int64_t window) {
   return window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
 }
 
-/// Token t's attention in head h by one block (at most 8 warps): the warps
-/// take the keys in turn (kAttnKeys at a time) with an online softmax each,
-/// then merge. Keys [first, p] of the token's position p (first: the
-/// sliding window's start, else 0).
+/// Keys [j0, j1] of token t's attention in head h by one block (at most 8
+/// warps): the warps take the keys in turn (kAttnKeys at a time), each with
+/// an online softmax whose maximum, sum and unnormalized output it leaves in
+/// sm[w], sl[w], sacc[w].
 template <int H, int KV, int HD>
-__device__ __forceinline__ void attendToken(int t, int h, const float *__restrict__ q, const __half *__restrict__ kc,
-                                            const __half *__restrict__ vc, float *__restrict__ out,
-                                            const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
-                                            int64_t maxCtx, float scale, int64_t window, const Q8Act &qa) {
+__device__ __forceinline__ void attendKeys(int t, int h, int64_t j0, int64_t j1, const float *__restrict__ q,
+                                           const __half *__restrict__ kc, const __half *__restrict__ vc,
+                                           const int32_t *__restrict__ seq, int64_t maxCtx, float scale,
+                                           float (&sm)[8], float (&sl)[8], float (&sacc)[8][(HD + 31) / 32 * 32]) {
   constexpr int E = (HD + 31) / 32;
-  __shared__ float sm[8], sl[8], sacc[8][E * 32];
   const int g = h / (H / KV);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, nw = blockDim.x / 32;
-  const int64_t p = pos[t], first = firstKey(p, window);
   float qv[E], acc[E];
 #pragma unroll
   for (int e = 0; e < E; ++e) {
@@ -432,20 +438,20 @@ __device__ __forceinline__ void attendToken(int t, int h, const float *__restric
   // A warp takes kAttnKeys keys at a time, their rows loaded before any is
   // used (several loads in flight instead of one key's latency after
   // another).
-  for (int64_t j0 = first + warp * kAttnKeys; j0 <= p; j0 += nw * kAttnKeys) {
+  for (int64_t jw = j0 + warp * kAttnKeys; jw <= j1; jw += nw * kAttnKeys) {
     __half kr[kAttnKeys][E], vr[kAttnKeys][E];
 #pragma unroll
     for (int u = 0; u < kAttnKeys; ++u)
 #pragma unroll
       for (int e = 0; e < E; ++e) {
         const int d = lane + 32 * e;
-        const bool in = j0 + u <= p && d < HD;
-        kr[u][e] = in ? kb[(j0 + u) * HD + d] : __half();
-        vr[u][e] = in ? vb[(j0 + u) * HD + d] : __half();
+        const bool in = jw + u <= j1 && d < HD;
+        kr[u][e] = in ? kb[(jw + u) * HD + d] : __half();
+        vr[u][e] = in ? vb[(jw + u) * HD + d] : __half();
       }
 #pragma unroll
     for (int u = 0; u < kAttnKeys; ++u) {
-      if (j0 + u > p)
+      if (jw + u > j1)
         break;
       float s = 0.0f;
 #pragma unroll
@@ -466,6 +472,35 @@ __device__ __forceinline__ void attendToken(int t, int h, const float *__restric
   for (int e = 0; e < E; ++e)
     sacc[warp][lane + 32 * e] = acc[e];
   __syncthreads();
+}
+
+/// Row (t, h) of the attention's output is written: its q8 form too, this
+/// head's blocks of 32 (the output projection's input).
+template <int H, int HD> __device__ __forceinline__ void quantizeHead(int t, int h, const float *out, const Q8Act &qa) {
+  if constexpr (HD % 32 == 0) {
+    if (qa.q) {
+      __syncthreads();
+      const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, nw = blockDim.x / 32;
+      const float *row = out + size_t(t) * H * HD;
+      constexpr int D = H * HD;
+      for (int b = warp; b < HD / 32; b += nw)
+        quantizeBlock(row[h * HD + b * 32 + lane], lane, qa, size_t(t) * D + h * HD + b * 32);
+    }
+  }
+}
+
+/// Token t's attention in head h by one block: keys [first, p] of the
+/// token's position p (first: the sliding window's start, else 0), the
+/// warps' softmaxes merged.
+template <int H, int KV, int HD>
+__device__ __forceinline__ void attendToken(int t, int h, const float *__restrict__ q, const __half *__restrict__ kc,
+                                            const __half *__restrict__ vc, float *__restrict__ out,
+                                            const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
+                                            int64_t maxCtx, float scale, int64_t window, const Q8Act &qa) {
+  __shared__ float sm[8], sl[8], sacc[8][(HD + 31) / 32 * 32];
+  const int nw = blockDim.x / 32;
+  const int64_t p = pos[t];
+  attendKeys<H, KV, HD>(t, h, firstKey(p, window), p, q, kc, vc, seq, maxCtx, scale, sm, sl, sacc);
   float M = -INFINITY;
   for (int w = 0; w < nw; ++w)
     M = fmaxf(M, sm[w]);
@@ -478,20 +513,10 @@ __device__ __forceinline__ void attendToken(int t, int h, const float *__restric
       o += sacc[w][d] * expf(sm[w] - M);
     out[size_t(t) * H * HD + h * HD + d] = o / L;
   }
-  if constexpr (HD % 32 == 0) {
-    // The row's q8 form, this head's blocks of 32 (the output projection's
-    // input).
-    if (qa.q) {
-      __syncthreads();
-      const float *row = out + size_t(t) * H * HD;
-      constexpr int D = H * HD;
-      for (int b = warp; b < HD / 32; b += nw)
-        quantizeBlock(row[h * HD + b * 32 + lane], lane, qa, size_t(t) * D + h * HD + b * 32);
-    }
-  }
+  quantizeHead<H, HD>(t, h, out, qa);
 }
 
-/// One token's attention a block (decoding steps, small batches).
+/// One token's attention a block (small batches of prompt tokens' fallback).
 template <int H, int KV, int HD>
 __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, const __half *__restrict__ kc,
                                                  const __half *__restrict__ vc, float *__restrict__ out,
@@ -502,15 +527,109 @@ __global__ void __launch_bounds__(256) attention(const float *__restrict__ q, co
   attendToken<H, KV, HD>(blockIdx.x, blockIdx.y, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa);
 }
 
+// Decoding steps: a token's keys split across blocks (flash decoding), so
+// that a long context's cache streams through every SM, not one block a
+// head. Block (t, h, s) takes part s of the keys, parts of at least
+// kAttnSplitKeys; where one part holds them all (short contexts) it is
+// attendToken, bit for bit, and the other blocks return. Otherwise each
+// part's block leaves its softmax (maximum, sum, unnormalized output) in
+// AttnParts, and the block that finishes last (a counter a (t, h), reset
+// by it) merges the parts in order 0, 1, ... The parts depend on the
+// position alone, not on the batch, so a sequence gets the same bits alone
+// and in a batch.
+
+constexpr int kAttnMaxSplits = 8;   ///< parts a token's keys split into at most
+constexpr int kAttnSplitKeys = 256; ///< keys a part takes at least
+
+/// The partial softmaxes of a decoding step's split attention (tokens below
+/// kPromptTokens) and their counters; the counters start at zero.
+template <int H, int HD> struct AttnParts {
+  float part[kPromptTokens - 1][H][kAttnMaxSplits][HD + 2]; ///< (max, sum, output[HD])
+  int count[kPromptTokens - 1][H];
+};
+template <int H, int HD> __device__ AttnParts<H, HD> attnParts;
+
+/// Keys a part of a token's keys [first, p] takes: a multiple of
+/// kAttnKeys, at least kAttnSplitKeys.
+__device__ __forceinline__ int64_t splitKeys(int64_t len, int splits) {
+  const int64_t per = (len + splits - 1) / splits;
+  return max(int64_t(kAttnSplitKeys), (per + kAttnKeys - 1) / kAttnKeys * kAttnKeys);
+}
+
+template <int H, int KV, int HD>
+__global__ void __launch_bounds__(256) attentionSplit(const float *__restrict__ q, const __half *__restrict__ kc,
+                                                      const __half *__restrict__ vc, float *__restrict__ out,
+                                                      const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
+                                                      int64_t maxCtx, float scale, int64_t window, Q8Act qa) {
+  priorDone();
+  releaseNext();
+  const int t = blockIdx.x, h = blockIdx.y, part = blockIdx.z, splits = gridDim.z;
+  const int64_t p = pos[t], first = firstKey(p, window), len = p - first + 1;
+  const int64_t per = splitKeys(len, splits);
+  const int active = int((len + per - 1) / per);
+  if (part >= active)
+    return;
+  if (active == 1) {
+    attendToken<H, KV, HD>(t, h, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa);
+    return;
+  }
+  __shared__ float sm[8], sl[8], sacc[8][(HD + 31) / 32 * 32];
+  __shared__ int last;
+  const int nw = blockDim.x / 32;
+  const int64_t j0 = first + part * per;
+  attendKeys<H, KV, HD>(t, h, j0, min(p, j0 + per - 1), q, kc, vc, seq, maxCtx, scale, sm, sl, sacc);
+  AttnParts<H, HD> &P = attnParts<H, HD>;
+  float M = -INFINITY;
+  for (int w = 0; w < nw; ++w)
+    M = fmaxf(M, sm[w]);
+  float *mine = P.part[t][h][part];
+  if (threadIdx.x == 0) {
+    float L = 0.0f;
+    for (int w = 0; w < nw; ++w)
+      L += sl[w] * expf(sm[w] - M);
+    mine[0] = M, mine[1] = L;
+  }
+  for (int d = threadIdx.x; d < HD; d += blockDim.x) {
+    float o = 0.0f;
+    for (int w = 0; w < nw; ++w)
+      o += sacc[w][d] * expf(sm[w] - M);
+    mine[2 + d] = o;
+  }
+  __threadfence(); // this part is visible before the counter says so
+  __syncthreads();
+  if (threadIdx.x == 0)
+    last = atomicAdd(&P.count[t][h], 1) == active - 1;
+  __syncthreads();
+  if (!last)
+    return;
+  __threadfence(); // the other parts' writes, seen through L2 (__ldcg)
+  float Mall = -INFINITY;
+  for (int s = 0; s < active; ++s)
+    Mall = fmaxf(Mall, __ldcg(&P.part[t][h][s][0]));
+  float Lall = 0.0f;
+  for (int s = 0; s < active; ++s)
+    Lall += __ldcg(&P.part[t][h][s][1]) * expf(__ldcg(&P.part[t][h][s][0]) - Mall);
+  for (int d = threadIdx.x; d < HD; d += blockDim.x) {
+    float o = 0.0f;
+    for (int s = 0; s < active; ++s)
+      o += __ldcg(&P.part[t][h][s][2 + d]) * expf(__ldcg(&P.part[t][h][s][0]) - Mall);
+    out[size_t(t) * H * HD + h * HD + d] = o / Lall;
+  }
+  if (threadIdx.x == 0)
+    P.count[t][h] = 0; // for the next step
+  quantizeHead<H, HD>(t, h, out, qa);
+}
+
 // ---------------------------------------------------------------------------
 // Linear layers: y[t][r] = sum_k W[r][k] x[t][k] (+ bias[r]) (+ add[t][r]),
 // up to three matrices of one input in one launch (q/k/v, gate/up), their
 // rows one after the other; each job's rows a multiple of 32 when there are
 // several. By tokens per call (launchLinear): one to five stream the weights
 // once through a dp4a matrix-vector product (a warp per row or two); six to
-// 64 (batched decoding) through split-K int8 tensor-core products (mma.sync,
-// 32 rows a block); prompts through half-precision tensor-core tiles of
-// 128 rows (linearHalf, below).
+// 64 (batched decoding) through half-precision tensor-core products on
+// weights dequantized in registers (linearHalfBatch, 32 rows a block);
+// prompts through half-precision tiles of 128 rows staged in shared memory
+// (linearHalf). Both half products are below.
 
 struct LinJob {
   QccCudaWeight w;
@@ -1484,7 +1603,25 @@ inline void launchAttention(const float *q, const __half *kc, const __half *vc, 
       return;
     }
   }
-  launch(attention<H, KV, HD>, dim3(unsigned(n), H), 256, s, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa);
+  // Parts of a decoding token's keys: enough blocks for two an SM at batch
+  // 1, the same up to kMinSplitTokens - 1 tokens (a sequence's bits do not
+  // depend on the batch), then as many as give each SM a block (at 7B's 32
+  // heads none from 6 tokens on: splitting measured 4 % slower at batch 8,
+  // the same at 16, with 1024 tokens of context). QCC_CUDA_ATTN_SPLITS in
+  // the environment sets them (1: never split).
+  static const int perToken = [] {
+    const char *e = getenv("QCC_CUDA_ATTN_SPLITS");
+    const int v = e ? atoi(e) : (2 * smCount() + H - 1) / H;
+    return v < 1 ? 1 : v > kAttnMaxSplits ? kAttnMaxSplits : v;
+  }();
+  const int splits =
+      n < kMinSplitTokens ? perToken : std::min(perToken, std::max(1, (smCount() + n * H - 1) / (n * H)));
+  if (splits > 1 && n < kPromptTokens)
+    launch(attentionSplit<H, KV, HD>, dim3(unsigned(n), H, unsigned(splits)), 256, s, q, kc, vc, out, pos, seq,
+           maxCtx, scale, window, qa);
+  else
+    launch(attention<H, KV, HD>, dim3(unsigned(n), H), 256, s, q, kc, vc, out, pos, seq, maxCtx, scale, window,
+           qa);
 }
 
 /// Float weights (F16 or F32 rows) times float rows.
@@ -1792,9 +1929,6 @@ inline void launchVec(const LinJobs &jobs, const Q8In &in, const Out &out, cudaS
 
 /// Tokens per block column of a short multi-token matrix-vector launch.
 constexpr int kTokensPerColumn = 8;
-/// Inputs of [kMinSplitTokens, kMaxSplitTokens] tokens go through the
-/// batched half product (linearHalfBatch).
-constexpr int kMinSplitTokens = 6, kMaxSplitTokens = kPromptTokens - 1;
 
 template <int Layout, int K, int NC, int R, int KS>
 inline void launchRows(const LinJobs &jobs, const Q8Act &xq, const float *xf, int n, cudaStream_t s) {

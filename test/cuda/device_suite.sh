@@ -14,7 +14,7 @@
 #   (the KLD oracle is the CPU binary with --float-activations: the float
 #   computation, which the GPU's 15-bit activations follow);
 #   wiki.txt  the evaluation text;
-# qcc-cuda-linear-check (build/test: every product kernel on random
+# qcc-cuda-kernel-check (build/test: every product kernel on random
 # weights of each layout against a host oracle, at 7B-like sizes);
 # and, optionally, cu_7b_T binaries of a random 7B shape whose weights this
 # script writes with bench/make_random_gguf.py (same arguments as where they
@@ -32,11 +32,11 @@ ok() { echo "PASS: $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 CHUNKS=${CHUNKS:-100}
-if [ -x ./qcc-cuda-linear-check ]; then
-  if ./qcc-cuda-linear-check >"$OUT/linear_check.txt" 2>&1; then
-    ok "product kernels against the host oracle: $(tail -1 "$OUT/linear_check.txt")"
+if [ -x ./qcc-cuda-kernel-check ]; then
+  if ./qcc-cuda-kernel-check >"$OUT/kernel_check.txt" 2>&1; then
+    ok "product kernels against the host oracle: $(tail -1 "$OUT/kernel_check.txt")"
   else
-    bad "product kernels against the host oracle"; grep -v "^PASS" "$OUT/linear_check.txt" | head -20
+    bad "product kernels against the host oracle"; grep -v "^PASS" "$OUT/kernel_check.txt" | head -20
   fi
 fi
 for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q4_K_M Q8_0; do

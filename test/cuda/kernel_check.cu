@@ -1,7 +1,7 @@
-//===- linear_check.cu - every quantized product kernel against a host oracle -===//
+//===- kernel_check.cu - the CUDA products and attention against host oracles -===//
 //
-// qcc-cuda-linear-check (built by CI where nvcc is, run by device_suite.sh on
-// a GPU): for each layout the kernels read, a matrix of random weights in
+// qcc-cuda-kernel-check (built by CI where nvcc is, run by device_suite.sh on
+// a GPU). The products: for each layout the kernels read, a matrix of random weights in
 // that layout (ggml blocks converted to the device planes by Layout.cpp) at
 // 7B-like sizes and at an awkward one (K = 1376: 43 blocks of 32, so the
 // batched product's chunks of four end in a partial one; rows not a
@@ -14,14 +14,17 @@
 // kernel passes where every sampled output is within 3e-3 of the sum of
 // |w x| over its row (the activations' 15-bit or half rounding and the
 // weights' half rounding stay below 1e-3 of it; a weight or token taken from
-// the wrong place is off by the order of the sum itself). Prints one line a
-// case and "N passed, M failed"; exits 1 on a failure.
+// the wrong place is off by the order of the sum itself). The decoding
+// attention: random q and half caches at positions that take one part of
+// the keys, several, or all, against the softmax in double (checkAttention).
+// Prints one line a case and "N passed, M failed"; exits 1 on a failure.
 //
 //===----------------------------------------------------------------------===//
 #define QCC_CUDA_PDL 1 // as the generated models are built (EmitCUDA.cpp)
 #include "runtime/cuda/Kernels.cuh"
-#include "test/cuda/linear_check.h"
+#include "test/cuda/kernel_check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -149,12 +152,98 @@ template <int Layout, int K> void checkAll(int64_t rows, std::mt19937 &rng, cuda
   }
 }
 
+/// A decoding step's attention (launchAttention below kPromptTokens tokens:
+/// attentionSplit, keys in parts past kAttnSplitKeys) of tokens at
+/// `positions` (token i of sequence i, GQA H / KV, a sliding window or none)
+/// against softmax(q k / sqrt(HD)) v in double over the half caches; run
+/// twice, as a graph replays a step (the parts' counters must be back at
+/// zero).
+template <int H, int KV, int HD>
+void checkAttention(const std::vector<int> &positions, int64_t window, std::mt19937 &rng, cudaStream_t s) {
+  const int n = int(positions.size());
+  int64_t maxCtx = 0;
+  for (int p : positions)
+    maxCtx = std::max<int64_t>(maxCtx, p + 1);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> q(size_t(n) * H * HD);
+  for (float &v : q)
+    v = nd(rng);
+  const size_t cacheElems = size_t(n) * KV * maxCtx * HD;
+  std::vector<__half> kc(cacheElems), vc(cacheElems);
+  for (size_t i = 0; i < cacheElems; ++i)
+    kc[i] = __float2half(nd(rng)), vc[i] = __float2half(nd(rng));
+  std::vector<int32_t> pos(positions.begin(), positions.end()), seq(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    seq[size_t(i)] = i;
+  float *dq, *dout;
+  __half *dk, *dv;
+  int32_t *dpos, *dseq;
+  CHECK_CUDA(cudaMalloc(&dq, q.size() * 4));
+  CHECK_CUDA(cudaMalloc(&dout, q.size() * 4));
+  CHECK_CUDA(cudaMalloc(&dk, cacheElems * 2));
+  CHECK_CUDA(cudaMalloc(&dv, cacheElems * 2));
+  CHECK_CUDA(cudaMalloc(&dpos, size_t(n) * 4));
+  CHECK_CUDA(cudaMalloc(&dseq, size_t(n) * 4));
+  CHECK_CUDA(cudaMemcpy(dq, q.data(), q.size() * 4, cudaMemcpyHostToDevice));
+  CHECK_CUDA(cudaMemcpy(dk, kc.data(), cacheElems * 2, cudaMemcpyHostToDevice));
+  CHECK_CUDA(cudaMemcpy(dv, vc.data(), cacheElems * 2, cudaMemcpyHostToDevice));
+  CHECK_CUDA(cudaMemcpy(dpos, pos.data(), size_t(n) * 4, cudaMemcpyHostToDevice));
+  CHECK_CUDA(cudaMemcpy(dseq, seq.data(), size_t(n) * 4, cudaMemcpyHostToDevice));
+  const float scale = 1.0f / std::sqrt(float(HD));
+  std::vector<float> runs[2];
+  for (auto &out : runs) {
+    CHECK_CUDA(cudaMemset(dout, 0xFF, q.size() * 4));
+    launchAttention<H, KV, HD>(dq, dk, dv, dout, dpos, dseq, maxCtx, scale, window, Q8Act{}, n, s);
+    CHECK_CUDA(cudaStreamSynchronize(s));
+    CHECK_CUDA(cudaGetLastError());
+    out.resize(q.size());
+    CHECK_CUDA(cudaMemcpy(out.data(), dout, q.size() * 4, cudaMemcpyDeviceToHost));
+  }
+  double worst = 0.0;
+  for (int t = 0; t < n; ++t)
+    for (int h = 0; h < H; ++h) {
+      const int g = h / (H / KV);
+      const int64_t p = pos[size_t(t)], first = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+      const __half *kb = &kc[(size_t(t) * KV + g) * maxCtx * HD], *vb = &vc[(size_t(t) * KV + g) * maxCtx * HD];
+      std::vector<double> w(size_t(p - first + 1));
+      double mx = -INFINITY, sum = 0.0;
+      for (int64_t j = first; j <= p; ++j) {
+        double d = 0.0;
+        for (int e = 0; e < HD; ++e)
+          d += double(q[(size_t(t) * H + h) * HD + e]) * double(__half2float(kb[j * HD + e]));
+        w[size_t(j - first)] = d * scale, mx = std::max(mx, d * scale);
+      }
+      for (double &v : w)
+        v = std::exp(v - mx), sum += v;
+      for (int e = 0; e < HD; ++e) {
+        double o = 0.0;
+        for (int64_t j = first; j <= p; ++j)
+          o += w[size_t(j - first)] * double(__half2float(vb[j * HD + e]));
+        o /= sum;
+        for (const auto &out : runs) {
+          const double got = out[(size_t(t) * H + h) * HD + e];
+          const double err = std::isfinite(got) ? std::fabs(got - o) : INFINITY;
+          if (!(err <= worst))
+            worst = err;
+        }
+      }
+    }
+  const bool ok = worst <= 1e-3 && runs[0] == runs[1];
+  (ok ? passed : failed)++;
+  std::printf("%s: attention H %d, KV %d, HD %d, window %lld, positions", ok ? "PASS" : "FAIL", H, KV, HD,
+              (long long)window);
+  for (int p : positions)
+    std::printf(" %d", p);
+  std::printf(": worst error %.2e (values ~1), %s twice\n", worst, runs[0] == runs[1] ? "the same bits" : "NOT the same");
+  cudaFree(dq), cudaFree(dout), cudaFree(dk), cudaFree(dv), cudaFree(dpos), cudaFree(dseq);
+}
+
 } // namespace
 
 int main() {
   int dev = 0;
   if (cudaGetDevice(&dev) != cudaSuccess) {
-    std::fprintf(stderr, "qcc-cuda-linear-check: no CUDA device\n");
+    std::fprintf(stderr, "qcc-cuda-kernel-check: no CUDA device\n");
     return 2;
   }
   cudaStream_t s;
@@ -171,6 +260,15 @@ int main() {
   checkAll<QCC_CUDA_Q4_0, 1376>(4136, rng, s);
   checkAll<QCC_CUDA_Q4_1, 1376>(4136, rng, s);
   checkAll<QCC_CUDA_Q8_0, 1376>(4136, rng, s);
+  // Decoding attention: one part (short), a few, all kAttnMaxSplits, a
+  // partial last part; a batch of tokens at different positions; GQA; a
+  // sliding window that starts past 0.
+  checkAttention<32, 8, 128>({5}, 0, rng, s);
+  checkAttention<32, 8, 128>({700}, 0, rng, s);
+  checkAttention<32, 8, 128>({4321}, 0, rng, s);
+  checkAttention<32, 8, 128>({0, 255, 256, 1999, 3000, 77}, 0, rng, s);
+  checkAttention<32, 8, 128>({3000, 1500}, 1024, rng, s);
+  checkAttention<8, 4, 64>({2500, 9, 600}, 0, rng, s);
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

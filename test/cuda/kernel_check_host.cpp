@@ -1,4 +1,4 @@
-//===- linear_check_host.cpp - the host half of qcc-cuda-linear-check ------===//
+//===- kernel_check_host.cpp - the host half of qcc-cuda-kernel-check ------===//
 //
 // Random weights in a device layout (ggml blocks quantized from normal
 // weights, converted to the planes by Layout.cpp) and the values the planes
@@ -6,7 +6,7 @@
 // headers need LLVM's, which nvcc is not given.
 //
 //===----------------------------------------------------------------------===//
-#include "test/cuda/linear_check.h"
+#include "test/cuda/kernel_check.h"
 
 #include "formats/ggml/GGMLTypes.h"
 #include "runtime/cuda/Layout.h"

@@ -1,6 +1,6 @@
-//===- linear_check.h - qcc-cuda-linear-check's two halves -----*- C++ -*-===//
-#ifndef QCC_TEST_CUDA_LINEAR_CHECK_H
-#define QCC_TEST_CUDA_LINEAR_CHECK_H
+//===- kernel_check.h - qcc-cuda-kernel-check's two halves -----*- C++ -*-===//
+#ifndef QCC_TEST_CUDA_KERNEL_CHECK_H
+#define QCC_TEST_CUDA_KERNEL_CHECK_H
 
 #include <cstdint>
 #include <vector>
