@@ -23,7 +23,11 @@
 # against a device-to-device copy measured in the same run. Then
 # qcc's batched decoding (`--bench -b B`, B = BATCH, 16 by default: B
 # sequences, one token each a step) as aggregate tokens/s and as a multiple
-# of its own batch-1 rate (llama-bench has no such test).
+# of its own batch-1 rate (llama-bench has no such test). DEPTHS="1024 4096"
+# adds generation at those context depths: qcc's `--bench -d D` against
+# llama-batched-bench's S_TG with D prompt tokens (-npp D -ntg 128 -npl 1,
+# flash attention off and on; this llama-bench has no depth option), so
+# LLAMA_BIN_DIR must then hold llama-batched-bench too.
 set -euo pipefail
 BIN=${1:?usage: cuda_vs_llamacpp.sh LLAMA_BIN_DIR DIR [TYPE...]}
 DIR=$(cd "${2:?usage: cuda_vs_llamacpp.sh LLAMA_BIN_DIR DIR [TYPE...]}" && pwd)
@@ -32,6 +36,7 @@ TYPES=${*:-Q4_0 Q4_0_G128 Q4_K_M Q8_0}
 REPS=${REPS:-3}
 BATCH=${BATCH:-16}
 TMP=${TMP:-/tmp}
+DEPTHS=${DEPTHS:-}
 TOKENIZER=${TOKENIZER:-$DIR/dt_Q4_0.gguf}
 HERE=$(cd "$(dirname "$0")" && pwd)
 export LD_LIBRARY_PATH=$DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -58,9 +63,22 @@ for t in $TYPES; do
   "$BIN/llama-bench" -m "$f" -p 512 -n 128 -r "$REPS" -ngl 99 -fa 0,1 -o json > "$TMP/llama_$t.json" 2>/dev/null
   "$DIR/cu_7b_$t" -m "$f" --bench -p 512 -n 128 -r "$REPS" -o json > "$TMP/qcc_$t.json"
   "$DIR/cu_7b_$t" -m "$f" --bench -p 0 -n 128 -b "$BATCH" -r "$REPS" -o json > "$TMP/qcc_b_$t.json"
-  python3 - "$t" "$f" "$TMP/llama_$t.json" "$TMP/qcc_$t.json" "$bw" "$TMP/qcc_b_$t.json" <<'PY'
+  : > "$TMP/qcc_d_$t.json"; : > "$TMP/llama_d_$t.txt"
+  if [ -n "$DEPTHS" ]; then
+    maxd=0; for d in $DEPTHS; do [ "$d" -gt "$maxd" ] && maxd=$d; done
+    for fa in "" "-fa"; do
+      echo "fa=${fa:+1}" >> "$TMP/llama_d_$t.txt"
+      "$BIN/llama-batched-bench" -m "$f" -c $((maxd + 256)) -b 2048 -ub 512 -npp "${DEPTHS// /,}" -ntg 128 \
+        -npl 1 -ngl 99 $fa 2>/dev/null | grep "^|" >> "$TMP/llama_d_$t.txt"
+    done
+    for d in $DEPTHS; do
+      "$DIR/cu_7b_$t" -m "$f" --bench -p 0 -n 128 -d "$d" -r "$REPS" -o json >> "$TMP/qcc_d_$t.json"
+    done
+  fi
+  python3 - "$t" "$f" "$TMP/llama_$t.json" "$TMP/qcc_$t.json" "$bw" "$TMP/qcc_b_$t.json" \
+    "$TMP/qcc_d_$t.json" "$TMP/llama_d_$t.txt" <<'PY'
 import json, struct, sys
-typ, gguf, lj, qj, bw, bj = sys.argv[1:]
+typ, gguf, lj, qj, bw, bj, dj, ld = sys.argv[1:]
 bw = float(bw) * 1e9
 # Bytes a decoding step reads: every tensor but the token embedding (one row).
 def tensor_bytes(path, g128=False):
@@ -102,5 +120,24 @@ for test, p, g in (("pp512", 512, 0), ("tg128", 0, 128)):
         b = json.load(open(bj))[0]
         print("| %s | tg%d x%d (aggregate) | - | %.1f | %.2f x qcc's batch 1 | |" % (
             typ, g, b["n_parallel"], b["avg_ts"], b["avg_ts"] / q))
+# Depths: qcc's JSON arrays one after another; llama-batched-bench's tables
+# (PP, TG, B, N_KV, T_PP, S_PP, T_TG, S_TG, ...) under "fa=" lines.
+dec = json.JSONDecoder(); text = open(dj).read().strip(); qd = {}
+while text:
+    arr, end = dec.raw_decode(text); text = text[end:].strip()
+    for r in arr:
+        qd[r["n_depth"]] = r["avg_ts"]
+lt = {}; fa = None
+for line in open(ld):
+    if line.startswith("fa="):
+        fa = line.strip()[3:] or "0"; continue
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if cells and cells[0].isdigit():
+        lt.setdefault(int(cells[0]), {})[fa] = float(cells[7])
+for d in sorted(qd):
+    l = lt.get(d, {})
+    best = max(l.values()) if l else float("nan")
+    print("| %s | tg128 @ d%d | %s | %.1f | %.2f | |" % (
+        typ, d, " / ".join("%.1f" % l[k] for k in sorted(l)), qd[d], qd[d] / best))
 PY
 done
