@@ -474,6 +474,28 @@ __device__ __forceinline__ void attendKeys(int t, int h, int64_t j0, int64_t j1,
   __syncthreads();
 }
 
+/// The block's softmax from its warps' (attendKeys): its maximum M and sum
+/// L (returned) and, for each d of the head, its unnormalized output o,
+/// handed to put(d, o, L).
+template <int HD, typename Put>
+__device__ __forceinline__ float2 mergeWarps(const float (&sm)[8], const float (&sl)[8],
+                                             const float (&sacc)[8][(HD + 31) / 32 * 32], Put put) {
+  const int nw = blockDim.x / 32;
+  float M = -INFINITY;
+  for (int w = 0; w < nw; ++w)
+    M = fmaxf(M, sm[w]);
+  float L = 0.0f;
+  for (int w = 0; w < nw; ++w)
+    L += sl[w] * expf(sm[w] - M);
+  for (int d = threadIdx.x; d < HD; d += blockDim.x) {
+    float o = 0.0f;
+    for (int w = 0; w < nw; ++w)
+      o += sacc[w][d] * expf(sm[w] - M);
+    put(d, o, L);
+  }
+  return make_float2(M, L);
+}
+
 /// Row (t, h) of the attention's output is written: its q8 form too, this
 /// head's blocks of 32 (the output projection's input).
 template <int H, int HD> __device__ __forceinline__ void quantizeHead(int t, int h, const float *out, const Q8Act &qa) {
@@ -498,21 +520,9 @@ __device__ __forceinline__ void attendToken(int t, int h, const float *__restric
                                             const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
                                             int64_t maxCtx, float scale, int64_t window, const Q8Act &qa) {
   __shared__ float sm[8], sl[8], sacc[8][(HD + 31) / 32 * 32];
-  const int nw = blockDim.x / 32;
   const int64_t p = pos[t];
   attendKeys<H, KV, HD>(t, h, firstKey(p, window), p, q, kc, vc, seq, maxCtx, scale, sm, sl, sacc);
-  float M = -INFINITY;
-  for (int w = 0; w < nw; ++w)
-    M = fmaxf(M, sm[w]);
-  float L = 0.0f;
-  for (int w = 0; w < nw; ++w)
-    L += sl[w] * expf(sm[w] - M);
-  for (int d = threadIdx.x; d < HD; d += blockDim.x) {
-    float o = 0.0f;
-    for (int w = 0; w < nw; ++w)
-      o += sacc[w][d] * expf(sm[w] - M);
-    out[size_t(t) * H * HD + h * HD + d] = o / L;
-  }
+  mergeWarps<HD>(sm, sl, sacc, [&](int d, float o, float L) { out[size_t(t) * H * HD + h * HD + d] = o / L; });
   quantizeHead<H, HD>(t, h, out, qa);
 }
 
@@ -575,26 +585,13 @@ __global__ void __launch_bounds__(256) attentionSplit(const float *__restrict__ 
   }
   __shared__ float sm[8], sl[8], sacc[8][(HD + 31) / 32 * 32];
   __shared__ int last;
-  const int nw = blockDim.x / 32;
   const int64_t j0 = first + part * per;
   attendKeys<H, KV, HD>(t, h, j0, min(p, j0 + per - 1), q, kc, vc, seq, maxCtx, scale, sm, sl, sacc);
   AttnParts<H, HD> &P = attnParts<H, HD>;
-  float M = -INFINITY;
-  for (int w = 0; w < nw; ++w)
-    M = fmaxf(M, sm[w]);
   float *mine = P.part[t][h][part];
-  if (threadIdx.x == 0) {
-    float L = 0.0f;
-    for (int w = 0; w < nw; ++w)
-      L += sl[w] * expf(sm[w] - M);
-    mine[0] = M, mine[1] = L;
-  }
-  for (int d = threadIdx.x; d < HD; d += blockDim.x) {
-    float o = 0.0f;
-    for (int w = 0; w < nw; ++w)
-      o += sacc[w][d] * expf(sm[w] - M);
-    mine[2 + d] = o;
-  }
+  const float2 ML = mergeWarps<HD>(sm, sl, sacc, [&](int d, float o, float) { mine[2 + d] = o; });
+  if (threadIdx.x == 0)
+    mine[0] = ML.x, mine[1] = ML.y;
   __threadfence(); // this part is visible before the counter says so
   __syncthreads();
   if (threadIdx.x == 0)
