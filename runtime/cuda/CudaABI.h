@@ -144,7 +144,8 @@ static inline QCC_CUDA_HOST_DEVICE int64_t qccCudaPlaneRowBytes(int layout, int6
 /// sums in the same parts, so that both give a token the same bits. At the
 /// 7B shape: 4 for q/k/v (12288 rows), o and down (4096), 2 for gate/up
 /// (22016); the H100 measured tg128 +2.5 % (Q4_K_M) to +15 % (Q4_1_G128)
-/// against 1 for q/k/v and gate/up (docs/BENCHMARKS.md, fifth round).
+/// against 1 for q/k/v and gate/up (docs/BENCHMARKS.md, fifth round); 4
+/// for gate/up measured 1-4 % slower (sixth round).
 static inline QCC_CUDA_HOST_DEVICE int qccCudaKParts(int64_t rows, int64_t cols) {
   int ks = 1;
   while (ks < 4 && rows * ks * 2 <= 65536 && cols / 32 >= 64 * ks)
