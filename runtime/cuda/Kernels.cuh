@@ -9,9 +9,11 @@
 // Numerics: a quantized layer's input row is held as two int8 planes per
 // block of 32 (Q8Act: about 15 bits, so the results follow the float
 // computation of the reference executor, not the 8-bit rounding of ggml's
-// q8 activations) and multiplied in integers (dp4a, int8 mma); every sum of
-// a block is exact; scales are applied in float. Float weights multiply
-// float rows.
+// q8 activations). Up to 5 tokens multiply it in integers (dp4a): every sum
+// of a block is exact, scales are applied in float. From 6 tokens (batched
+// decoding, prompts) the rows are converted to half and multiplied by
+// weights dequantized to half (each value rounded once) on tensor cores,
+// summing in float. Float weights multiply float rows.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QCC_RUNTIME_CUDA_KERNELS_CUH
@@ -103,8 +105,8 @@ inline void launch(void (*kernel)(P...), dim3 grid, dim3 block, cudaStream_t s, 
 /// where one int8 plane alone, ggml's q8 blocks, keeps 8: their rounding is
 /// what separates llama.cpp's results from the float computation). q, l
 /// [n][K]; ds = (d, sum of the block's x as encoded) [n][K/32]. Products
-/// with integer weight codes stay exact integer sums (dp4a, int8 mma) for
-/// each plane.
+/// with integer weight codes stay exact integer sums (dp4a) for each
+/// plane.
 struct Q8Act {
   int8_t *q, *l;
   float2 *ds;
@@ -883,13 +885,15 @@ template <bool Trans = false> __device__ __forceinline__ void ldmatrix4(uint32_t
 }
 
 // ---------------------------------------------------------------------------
-// Prompts: half-precision tensor-core products. The int8 products above
-// scale every 32-weight block's integer sum into float per (row, token):
-// at prompt sizes those conversions, not the tensor cores, bound them. Here
-// the activation rows are converted once to half (each token's row scaled by
-// a power of two that keeps it in range), each block of 128 weight rows is
-// dequantized to half in shared memory once per tile of tokens, and the
-// products run as f16 x f16 -> f32 mma.sync m16n8k16 over whole rows.
+// Half-precision tensor-core products (batches of 6 tokens or more). An
+// int8 product scales every 32-weight block's integer sum into float per
+// (row, token): at these sizes those conversions, not the tensor cores,
+// bound it. Here the activation rows are converted once to half (each
+// token's row scaled by a power of two that keeps it in range) and the
+// products run as f16 x f16 -> f32 mma.sync m16n8k16 over whole rows: for
+// prompts each block of 128 weight rows is dequantized to half in shared
+// memory once per tile of tokens (linearHalf); for batched decoding each
+// lane dequantizes its weights in registers (linearHalfBatch).
 
 /// A prompt's activations in half precision: token t's row is
 /// scale[t] * x[t][0 .. K) (a power of two; [maxTokens][max K] of scratch).
