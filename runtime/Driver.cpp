@@ -317,8 +317,7 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
         std::vector<int32_t> dids(size_t(D * B)), dseqs(dids.size());
         for (size_t i = 0; i < dids.size(); ++i)
           dids[i] = pick(rng), dseqs[i] = int32_t(int64_t(i) / D);
-        std::vector<float> dl(size_t(B) * m->vocabSize());
-        m->forwardBatch(dseqs, dids, dl.data(), true);
+        m->forwardBatch(dseqs, dids, logits.data(), true);
       }
       std::vector<int32_t> ids(std::max<int64_t>(t.p, 1) * B), seqs(ids.size());
       for (size_t i = 0; i < ids.size(); ++i)

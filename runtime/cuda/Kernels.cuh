@@ -1210,12 +1210,7 @@ __global__ void __launch_bounds__(32 * W, 2 * kBatchWarps / W) linearHalfBatch(L
   constexpr int NB = K / 32, NC = (NB + 3) / 4;
   __shared__ float part[W - 1][2 * NT * 4][32];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
-  const int r0 = int(blockIdx.x / unsigned(columns)) * 32;
-  if (r0 >= jobs.start[jobs.count]) { // the whole block
-    priorDone();
-    releaseNext();
-    return;
-  }
+  const int r0 = int(blockIdx.x / unsigned(columns)) * 32; // below the rows: the grid is their 32-row tiles
   int first, end;
   const LinJob &J = jobOf(jobs, r0, first, end);
   int64_t rows[4];

@@ -39,6 +39,22 @@ if [ -x ./qcc-cuda-kernel-check ]; then
     bad "product kernels against the host oracle"; grep -v "^PASS" "$OUT/kernel_check.txt" | head -20
   fi
 fi
+# kldCheck T CTX TAG WHAT: the CPU binary's float computation of CHUNKS
+# contexts of CTX tokens (its logits in /tmp/baseTAG_T.bin) against cu_T's;
+# passes where the mean KLD is at most 0.0005.
+kldCheck() {
+  ./cpu_$1 -m dt_$1.gguf --perplexity wiki.txt --ctx $2 --chunks $CHUNKS --float-activations \
+    --save-logits /tmp/base$3_$1.bin >"$OUT/ppl_cpu$3_$1.txt" 2>&1
+  ./cu_$1 -m dt_$1.gguf --perplexity wiki.txt --ctx $2 --chunks $CHUNKS --kld-base /tmp/base$3_$1.bin \
+    >"$OUT/kld$3_$1.txt" 2>&1
+  local kld
+  kld=$(sed -n 's/^Mean KLD = \([0-9.e+-]*\).*/\1/p' "$OUT/kld$3_$1.txt")
+  if [ -n "$kld" ] && python3 -c "import sys; sys.exit(0 if float('$kld') <= 0.0005 else 1)"; then
+    ok "$1: $4 $kld <= 0.0005 ($CHUNKS x $2)"
+  else
+    bad "$1: $4 '$kld' (limit 0.0005)"; tail -5 "$OUT/kld$3_$1.txt"
+  fi
+}
 for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q4_K_M Q8_0; do
   [ -f "dt_$t.gguf" ] || continue
   ./cu_$t -m dt_$t.gguf -p "The kernel" -n 40 >"$OUT/gen_$t.txt" 2>"$OUT/gen_$t.err"
@@ -51,28 +67,11 @@ for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q4_K_M Q8_0; do
   # The oracle: the CPU binary on float activations (the float computation
   # the GPU's two-plane activations follow); then, for the record, the CPU
   # binary as llama.cpp computes (int8-rounded activations).
-  ./cpu_$t -m dt_$t.gguf --perplexity wiki.txt --chunks $CHUNKS --float-activations \
-    --save-logits /tmp/base_$t.bin >"$OUT/ppl_cpu_$t.txt" 2>&1
-  ./cu_$t -m dt_$t.gguf --perplexity wiki.txt --chunks $CHUNKS --kld-base /tmp/base_$t.bin >"$OUT/kld_$t.txt" 2>&1
-  kld=$(sed -n 's/^Mean KLD = \([0-9.e+-]*\).*/\1/p' "$OUT/kld_$t.txt")
-  if [ -n "$kld" ] && python3 -c "import sys; sys.exit(0 if float('$kld') <= 0.0005 else 1)"; then
-    ok "$t: mean KLD against the CPU binary's float computation $kld <= 0.0005 ($CHUNKS x 512)"
-  else
-    bad "$t: mean KLD against the CPU binary's float computation '$kld' (limit 0.0005)"; tail -5 "$OUT/kld_$t.txt"
-  fi
+  kldCheck $t 512 "" "mean KLD against the CPU binary's float computation"
   grep -h "tok/s\|PPL\|Same top" "$OUT/ppl_cpu_$t.txt" "$OUT/kld_$t.txt"
   # Contexts of 32 tokens: every product of the GPU's forward passes is the
   # batched one (linearHalfBatch), on real text.
-  ./cpu_$t -m dt_$t.gguf --perplexity wiki.txt --ctx 32 --chunks $CHUNKS --float-activations \
-    --save-logits /tmp/base32_$t.bin >/dev/null 2>&1
-  ./cu_$t -m dt_$t.gguf --perplexity wiki.txt --ctx 32 --chunks $CHUNKS --kld-base /tmp/base32_$t.bin \
-    >"$OUT/kld32_$t.txt" 2>&1
-  kld=$(sed -n 's/^Mean KLD = \([0-9.e+-]*\).*/\1/p' "$OUT/kld32_$t.txt")
-  if [ -n "$kld" ] && python3 -c "import sys; sys.exit(0 if float('$kld') <= 0.0005 else 1)"; then
-    ok "$t: mean KLD at 32-token contexts (the batched products) $kld <= 0.0005 ($CHUNKS x 32)"
-  else
-    bad "$t: mean KLD at 32-token contexts '$kld' (limit 0.0005)"; tail -5 "$OUT/kld32_$t.txt"
-  fi
+  kldCheck $t 32 32 "mean KLD at 32-token contexts (the batched products)"
   ./cpu_$t -m dt_$t.gguf --perplexity wiki.txt --chunks $CHUNKS --kld-base /tmp/base_$t.bin \
     >"$OUT/kld_cpu_int8_$t.txt" 2>&1
   echo "for comparison, the CPU binary with ggml's int8 activations against the same base:"

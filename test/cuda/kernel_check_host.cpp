@@ -10,9 +10,7 @@
 
 #include "formats/ggml/GGMLTypes.h"
 #include "runtime/cuda/Layout.h"
-
-#include <cstring>
-#include <random>
+#include "test/common/GGMLTensors.h"
 
 namespace ggml = qcc::ggml;
 
@@ -32,21 +30,11 @@ ggml::Type ggmlTypeOf(int layout) {
 
 void randomPlanes(int layout, int64_t rows, int64_t K, unsigned seed, std::vector<uint8_t> (&planes)[4]) {
   const ggml::Type t = ggmlTypeOf(layout);
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 0.02f);
-  std::vector<float> w(size_t(rows * K));
-  for (float &v : w)
-    v = nd(rng);
-  std::vector<uint8_t> blocks(ggml::rowBytes(t, K) * size_t(rows));
-  ggml::quantizeRows(t, w.data(), blocks.data(), rows, K);
-  if (layout == QCC_CUDA_Q4_G128 || layout == QCC_CUDA_Q4_1_G128) {
-    // A 4-bit g128 grid: each run of four blocks takes its first's scale
-    // (and min); the codes stay.
-    const size_t bb = ggml::rowBytes(t, 32), scaleBytes = t == ggml::Type::Q4_0 ? 2 : 4;
-    for (size_t b = 0; b < blocks.size() / bb; ++b)
-      if (b % 4 != 0)
-        std::memcpy(&blocks[b * bb], &blocks[(b - b % 4) * bb], scaleBytes);
-  }
+  // A 4-bit g128 grid: each run of four blocks takes its first's scale (and
+  // min); the codes stay.
+  const bool g128 = layout == QCC_CUDA_Q4_G128 || layout == QCC_CUDA_Q4_1_G128;
+  const std::vector<uint8_t> blocks = g128 ? qcc::test::sharedScaleTensor(t, rows, K, seed, 0.02f)
+                                           : qcc::test::randomTensor(t, rows, K, seed, 0.02f);
   const std::array<size_t, 4> bytes = qcc::cuda::planeBytes(layout, rows, K);
   uint8_t *dst[4] = {};
   for (int p = 0; p < 4; ++p) {

@@ -13,6 +13,7 @@
 #include "formats/ggml/BlockCodes.h"
 #include "formats/ggml/GGMLTypes.h"
 #include "frontends/Safetensors.h"
+#include "test/common/GGMLTensors.h"
 
 #include <gtest/gtest.h>
 
@@ -23,6 +24,8 @@
 
 using namespace qcc;
 using ggml::Type;
+using test::randomTensor;
+using test::sharedScaleTensor;
 
 namespace {
 
@@ -39,27 +42,6 @@ struct Planes {
     }
   }
 };
-
-std::vector<uint8_t> randomTensor(Type t, int64_t rows, int64_t cols, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> x(size_t(rows * cols));
-  for (float &v : x)
-    v = nd(rng);
-  std::vector<uint8_t> out(ggml::rowBytes(t, cols) * rows);
-  ggml::quantizeRows(t, x.data(), out.data(), rows, cols, nullptr);
-  return out;
-}
-
-/// A Q4_0 (Q4_1) tensor whose blocks share d (and m) in runs of four: a
-/// sym (asym) g128 grid.
-std::vector<uint8_t> sharedScaleTensor(Type type, int64_t rows, int64_t cols, unsigned seed) {
-  std::vector<uint8_t> t = randomTensor(type, rows, cols, seed);
-  const size_t bb = ggml::rowBytes(type, 32), sb = type == Type::Q4_0 ? 2 : 4;
-  for (int64_t i = 0; i < rows * cols / 32; ++i)
-    std::memcpy(t.data() + i * bb, t.data() + i / 4 * 4 * bb, sb);
-  return t;
-}
 
 // --- the kernel's arithmetic, replayed (see dotQ8Row) -----------------------
 uint32_t word(const uint8_t *p) {
