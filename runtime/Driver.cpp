@@ -9,7 +9,7 @@
 //   NAME --bench [-p 512] [-n 128] [-d DEPTH] [-b B] [-r 5] [-o md|json]
 // -b B: B sequences decoded together (batched decoding; binaries whose
 // model holds several caches: --target=cuda).
-//   common: [-t THREADS] [--kv-type f16|q8_0] (or -ctk/-ctv) [-m FILE.gguf]
+//   common: [-t THREADS] [--kv-type f16|q8_0|fp8] (or -ctk/-ctv; fp8: --target=cuda) [-m FILE.gguf]
 //
 // Bad flags and files: one line on stderr, exit status 2. The same flags,
 // texts and tables for every target, so the same scripts read them all.
@@ -63,7 +63,7 @@ const char *kUsage =
     "       NAME --bench [-p 512] [-n 128] [-d DEPTH] [-b B] [-r 5] [-o md|json]\n"
     "  -b B: B sequences decoded together (GPU binaries): B continuations of the\n"
     "        prompt (seeds S..S+B-1), or --bench's aggregate rate over B sequences\n"
-    "  common: [-t THREADS] [--kv-type f16|q8_0] (-ctk / -ctv) [-m FILE.gguf]\n"
+    "  common: [-t THREADS] [--kv-type f16|q8_0|fp8] (-ctk / -ctv; fp8: GPU binaries) [-m FILE.gguf]\n"
     "          [--float-activations] (quantized layers on unrounded float activations:\n"
     "          the reference executor's arithmetic, slower; CPU binaries)\n";
 
@@ -154,7 +154,7 @@ Options parse(int argc, char **argv) {
       StringRef flag = a;
       KVType k = check(parseKVType(value(i)));
       if (kvSeen && k != o.kv)
-        die(formatv("{0}: {1}: keys and values share one cache type here (f16 or q8_0)", o.self, flag));
+        die(formatv("{0}: {1}: keys and values share one cache type here", o.self, flag));
       o.kv = k;
       kvSeen = true;
     } else if (a == "--float-activations") {
@@ -377,7 +377,7 @@ int bench(const Options &o, std::shared_ptr<gguf::Reader> r) {
                         "    \"stddev_ts\": {11:f6},\n    \"samples_ns\": [ {12} ],\n"
                         "    \"samples_ts\": [ {13} ]\n  }{14}\n",
                         o.model, modelType, bytes, params, threads,
-                        o.kv == KVType::F16 ? "f16" : "q8_0", t.p, t.g, int64_t(ns), int64_t(nsd),
+                        kvTypeName(o.kv), t.p, t.g, int64_t(ns), int64_t(nsd),
                         tps, tsd, samplesNs, samplesTs, i + 1 < tests.size() ? "," : "", B, D);
     }
     outs() << "]\n";

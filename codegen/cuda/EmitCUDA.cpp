@@ -11,8 +11,9 @@
 //     produces it (a separate quantizeRows launch after any other producer);
 //   - a bias: into the linear's epilogue;
 //   - for a single token (a decoding step, `if (n == 1)` in the generated
-//     code), RoPE and the cache append into the q/k/v launch (Kernels.cuh,
-//     linearVec; ropeQKV runs only for more tokens).
+//     code) over F16 caches, RoPE and the cache append into the q/k/v
+//     launch (Kernels.cuh, linearVec; ropeQKV runs for more tokens, and
+//     kvAppendFp8 for FP8 caches, whose scales need a head's whole row).
 // Activations live in scratch slots [maxTokens x width] reused after each
 // value's last use.
 //
@@ -212,7 +213,8 @@ struct Emitter {
     std::string out, add, bias, ldo;
   };
   /// One launch of up to three linears of `input` with one layout; for one
-  /// token with `vecOut` (an output of Kernels.cuh's linearVec) if given.
+  /// token over F16 caches with `vecOut` (an output of Kernels.cuh's
+  /// linearVec) if given.
   LogicalResult launchLinear(Operation *op, Value input, int layout, int64_t K, ArrayRef<Job> jobs,
                              StringRef tokens, StringRef rowOffset, StringRef vecOut = "") {
     os << "  {\n    LinJobs J{};\n";
@@ -236,7 +238,7 @@ struct Emitter {
     // The parts of K a single-token product splits its rows into.
     const int parts = q ? qccCudaKParts(start, K) : 1;
     if (q && !vecOut.empty())
-      os << formatv("    if (n == 1)\n      launchVec<{0}, {1}, 2, {2}>(J, Q8In{{{3}}, {4}, s);\n    else\n  ",
+      os << formatv("    if (n == 1 && S->kvType == QCC_CUDA_KV_F16)\n      launchVec<{0}, {1}, 2, {2}>(J, Q8In{{{3}}, {4}, s);\n    else\n  ",
                     layoutName(layout), K, parts, xq, vecOut);
     os << formatv("    launchLinear<{0}, {1}, {2}>(J, {3}, {4}, {5}, int({6}), s);\n  }\n", layoutName(layout), K, parts,
                   xq, xf, q ? "sc.hx" : "HalfRows{}", tokens);
@@ -482,21 +484,18 @@ struct Emitter {
           q = rq.getResult();
           wantFloat[q] = true;
           if (fusedRope.contains(&op))
-            os << "  if (n > 1) // one token: in the q/k/v launch\n  ";
+            os << "  if (n > 1 || S->kvType != QCC_CUDA_KV_F16) // else in the q/k/v launch\n  ";
           else
             define(q); // (else defined at the q/k/v launch)
-          os << formatv("  launch(ropeQKV<{0}, {1}, {2}, {3}>, rowGrid(n, ({0} + {1}) * {2} / 2), kRowThreads, s, {4}, {5}, {6}, {7}, "
-                        "static_cast<__half *>(S->kcache[{8}]), static_cast<__half *>(S->vcache[{8}]), S->pos, S->seq, "
-                        "S->maxCtx, {9});\n",
+          os << formatv("  launchRopeAppend<{0}, {1}, {2}, {3}>({4}, {5}, {6}, {7}, kvCache(S, {8}), S->pos, S->seq, "
+                        "S->maxCtx, {9}, n, s);\n",
                         H, KV, hd, interleaved ? "true" : "false", fname(rq.getInput()), fname(rk.getInput()),
                         fname(o.getV()), fname(q), c, freq);
         } else {
-          os << formatv("  launch(kvAppend<{0}, {1}>, rowGrid(n, {0} * {1}), kRowThreads, s, {2}, {3}, static_cast<__half *>(S->kcache[{4}]), "
-                        "static_cast<__half *>(S->vcache[{4}]), S->pos, S->seq, S->maxCtx);\n",
+          os << formatv("  launchAppend<{0}, {1}>({2}, {3}, kvCache(S, {4}), S->pos, S->seq, S->maxCtx, n, s);\n",
                         KV, hd, fname(o.getK()), fname(o.getV()), c);
         }
-        os << formatv("  launchAttention<{0}, {1}, {2}>({3}, "
-                      "static_cast<const __half *>(S->kcache[{4}]), static_cast<const __half *>(S->vcache[{4}]), "
+        os << formatv("  launchAttention<{0}, {1}, {2}>({3}, kvCache(S, {4}), "
                       "{5}, S->pos, S->seq, S->maxCtx, {6}, {7}, {8}, int(n), s);\n",
                       H, KV, hd, fname(q), c, fname(v), lit(o.getScale().convertToDouble()),
                       o.getSlidingWindow(), wantQ8.lookup(v) && hd % 32 == 0 ? qname(v) : "Q8Act{}");

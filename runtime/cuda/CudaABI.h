@@ -85,11 +85,20 @@ typedef struct QccCudaTensor {
 } QccCudaTensor;
 
 /// A KV cache the generated code appends to: [sequences][kvHeads][maxCtx]
-/// [headDim] F16 for keys and for values (one cache a sequence for batched
-/// decoding).
+/// [headDim] elements for keys and for values (one cache a sequence for
+/// batched decoding), of the state's QccCudaKVType: F16, or FP8 E4M3 codes
+/// with a float scale for each (sequence, kv head, position) in kscale /
+/// vscale [sequences][kvHeads][maxCtx] (a head's row x stored as
+/// round(x / s), s = max|x| / 448, E4M3's largest value).
 typedef struct QccCudaCacheLayer {
   int64_t layer, kvHeads, headDim;
 } QccCudaCacheLayer;
+
+/// The KV caches' element type (--kv-type).
+enum QccCudaKVType {
+  QCC_CUDA_KV_F16 = 0,
+  QCC_CUDA_KV_FP8 = 1, ///< E4M3 codes, a float scale a head's row
+};
 
 /// A tensor on the device (up to four planes, QccCudaLayout).
 typedef struct QccCudaWeight {
@@ -165,6 +174,9 @@ typedef struct QccCudaState {
   float *logits;            ///< device [logitRows x vocab]
   void *scratch;            ///< device, qcc_cuda_scratch_bytes(maxTokens)
   int64_t maxTokens;        ///< tokens per call the scratch holds
+  int32_t kvType;           ///< QccCudaKVType of every cache
+  void *const *kscale;      ///< host array (FP8 caches: the scales), else null
+  void *const *vscale;
 } QccCudaState;
 
 #ifdef __cplusplus

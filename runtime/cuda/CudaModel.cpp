@@ -59,8 +59,8 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
   const std::string &path = file->path();
   if (sequences < 1)
     return fileError(path, "internal error: a model needs at least one sequence");
-  if (kv != KVType::F16)
-    return fileError(path, "the CUDA target keeps its KV cache in F16 (--kv-type f16)");
+  if (kv != KVType::F16 && kv != KVType::FP8)
+    return fileError(path, "the CUDA target keeps its KV cache in f16 or fp8 (--kv-type), not q8_0");
   if (maxContext < 1)
     return fileError(path, "the context must hold at least one token");
   // The tensors must be the ones the code was compiled for.
@@ -157,10 +157,14 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
   host.shrink_to_fit();
 
   // The KV caches, zeroed (positions past a sequence's length are never
-  // read).
+  // read): F16 elements, or FP8 codes and a float scale a head's row.
+  const bool fp8 = kv == KVType::FP8;
   for (int c = 0; c < program.numCacheLayers; ++c) {
     const QccCudaCacheLayer &l = program.cacheLayers[c];
-    const size_t bytes = size_t(sequences) * size_t(l.kvHeads) * size_t(maxContext) * size_t(l.headDim) * 2;
+    const size_t rows = size_t(sequences) * size_t(l.kvHeads) * size_t(maxContext);
+    // (The scales after the codes, at a multiple of 256 bytes.)
+    const size_t codes = (rows * size_t(l.headDim) * (fp8 ? 1 : 2) + 255) / 256 * 256;
+    const size_t bytes = codes + (fp8 ? rows * 4 : 0);
     void *k = dalloc(bytes), *v = dalloc(bytes);
     if (!k || !v)
       return outOfMemory("the KV cache", 2 * bytes * program.numCacheLayers);
@@ -168,6 +172,8 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
     check(cudaMemset(v, 0, bytes), "cudaMemset");
     m->kcache_.push_back(k);
     m->vcache_.push_back(v);
+    m->kscale_.push_back(fp8 ? static_cast<char *>(k) + codes : nullptr);
+    m->vscale_.push_back(fp8 ? static_cast<char *>(v) + codes : nullptr);
   }
   const size_t scratch = program.scratchBytes(m->maxTokens_);
   void *sc = dalloc(scratch);
@@ -193,6 +199,9 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
   s.logits = m->dLogits_;
   s.scratch = sc;
   s.maxTokens = m->maxTokens_;
+  s.kvType = fp8 ? QCC_CUDA_KV_FP8 : QCC_CUDA_KV_F16;
+  s.kscale = m->kscale_.data();
+  s.vscale = m->vscale_.data();
   // The uploads and memsets ran on the legacy stream, which a non-blocking
   // stream does not wait for.
   check(cudaDeviceSynchronize(), "loading the model");

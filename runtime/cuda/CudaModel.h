@@ -2,7 +2,7 @@
 //
 // Runs the forward pass qcc generated for a model (CudaABI.h; linked into a
 // --target=cuda binary) on the GPU: uploads each tensor the code reads in
-// the form it names (Layout.h), owns the F16 KV caches (one a sequence for
+// the form it names (Layout.h), owns the F16 or FP8 KV caches (one a sequence for
 // batched decoding), the scratch memory and CUDA graphs of the decoding
 // steps. MLIR-free; needs the CUDA runtime.
 //
@@ -70,6 +70,7 @@ private:
   std::vector<void *> allocations_;
   std::vector<QccCudaWeight> weights_;
   std::vector<void *> kcache_, vcache_;
+  std::vector<void *> kscale_, vscale_; ///< FP8 caches' scales
   QccCudaState state_{};
   int32_t *dIn_ = nullptr, *hIn_ = nullptr; // tokens, positions, sequences [3][maxTokens]; hIn_ pinned
   float *dLogits_ = nullptr, *hLogits_ = nullptr; // hLogits_ pinned

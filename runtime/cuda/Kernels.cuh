@@ -22,12 +22,14 @@
 #include "runtime/cuda/CudaABI.h"
 
 #include <cuda_fp16.h>
+#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include <algorithm>
 
+#include <type_traits>
 #include <utility>
 
 /// Programmatic dependent launch (Hopper): the generated file defines it to 1
@@ -319,7 +321,83 @@ __global__ void add(const float *__restrict__ a, const float *__restrict__ b, fl
 }
 
 // ---------------------------------------------------------------------------
-// RoPE and attention over an F16 KV cache [kvHeads][maxCtx][HD].
+// RoPE and attention over a KV cache [sequences][kvHeads][maxCtx][HD] of
+// F16 elements, or of FP8 E4M3 codes with a float scale a (sequence, kv
+// head, position) (CudaABI.h; `--kv-type fp8`: half the bytes a decoding
+// step's attention streams).
+
+/// A layer's caches as the kernels take them.
+struct KvCache {
+  void *k, *v;
+  float *ks, *vs; ///< FP8: the scales [sequences][kvHeads][maxCtx]
+  bool fp8;
+};
+
+/// Layer c's caches in the forward pass's state.
+inline KvCache kvCache(const QccCudaState *S, int c) {
+  const bool f8 = S->kvType == QCC_CUDA_KV_FP8;
+  return KvCache{S->kcache[c], S->vcache[c], f8 ? static_cast<float *>(S->kscale[c]) : nullptr,
+                 f8 ? static_cast<float *>(S->vscale[c]) : nullptr, f8};
+}
+
+/// A cache element: __half, or an E4M3 code.
+template <bool F8> struct KvElem {
+  using T = __half;
+};
+template <> struct KvElem<true> {
+  using T = __nv_fp8_storage_t;
+};
+/// A cache's elements.
+template <bool F8> __host__ __device__ __forceinline__ const typename KvElem<F8>::T *kvElems(const void *p) {
+  return static_cast<const typename KvElem<F8>::T *>(p);
+}
+__device__ __forceinline__ float kvFloat(__half h) { return __half2float(h); }
+__device__ __forceinline__ float kvFloat(__nv_fp8_storage_t c) {
+  return __half2float(__half(__nv_cvt_fp8_to_halfraw(c, __NV_E4M3)));
+}
+/// E elements as floats (E4M3 codes two at a time).
+template <typename T, int E> __device__ __forceinline__ void kvFloats(const T (&in)[E], float (&out)[E]) {
+  if constexpr (std::is_same_v<T, __nv_fp8_storage_t> && E % 2 == 0) {
+#pragma unroll
+    for (int e = 0; e < E; e += 2) {
+      const float2 f = __half22float2(
+          __half2(__nv_cvt_fp8x2_to_halfraw2(__nv_fp8x2_storage_t(in[e] | in[e + 1] << 8), __NV_E4M3)));
+      out[e] = f.x, out[e + 1] = f.y;
+    }
+  } else {
+#pragma unroll
+    for (int e = 0; e < E; ++e)
+      out[e] = kvFloat(in[e]);
+  }
+}
+
+/// E4M3's largest finite value: a head's row is stored as x / s, s = max|x|
+/// / kFp8Max.
+constexpr float kFp8Max = 448.0f;
+
+/// A warp stores one head's row, value(d) for d = lane + 32 i < HD, as E4M3
+/// codes at dst and its scale at *scale.
+template <int HD, typename F>
+__device__ __forceinline__ void storeHeadFp8(F value, __nv_fp8_storage_t *dst, float *scale, int lane) {
+  constexpr int E = (HD + 31) / 32;
+  float x[E], amax = 0.0f;
+#pragma unroll
+  for (int e = 0; e < E; ++e) {
+    const int d = lane + 32 * e;
+    x[e] = d < HD ? value(d) : 0.0f;
+    amax = fmaxf(amax, fabsf(x[e]));
+  }
+  amax = warpMax(amax);
+  const float inv = amax > 0.0f ? kFp8Max / amax : 0.0f;
+#pragma unroll
+  for (int e = 0; e < E; ++e) {
+    const int d = lane + 32 * e;
+    if (d < HD)
+      dst[d] = __nv_cvt_float_to_fp8(x[e] * inv, __NV_SATFINITE, __NV_E4M3);
+  }
+  if (lane == 0)
+    *scale = amax / kFp8Max;
+}
 
 template <int HALF> struct RopeFreq {
   float f[HALF];
@@ -406,6 +484,92 @@ __global__ void ropeQKV(const float *__restrict__ q, const float *__restrict__ k
   }
 }
 
+/// The cache append of n tokens' k and v into FP8 caches, a warp a head
+/// (a block: 8 of token blockIdx.x's heads, q's then k's then v's); where
+/// Rope, k rotated first (as ropeQKV rotates it, the same bits) and q
+/// rotated into qOut.
+template <int H, int KV, int HD, bool Interleaved, bool Rope>
+__global__ void __launch_bounds__(256) kvAppendFp8(const float *__restrict__ q, const float *__restrict__ k,
+                                                   const float *__restrict__ v, float *__restrict__ qOut, KvCache c,
+                                                   const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
+                                                   int64_t maxCtx, RopeFreq<HD / 2> freq) {
+  priorDone();
+  releaseNext();
+  constexpr int half = HD / 2, qHeads = Rope ? H : 0;
+  const int t = blockIdx.x, lane = threadIdx.x % 32, head = blockIdx.y * 8 + threadIdx.x / 32;
+  const int64_t p = pos[t], sq = seq[t];
+  const float fp = float(p);
+  auto pair = [&](int j, int &e0, int &e1, float &sn, float &cs) {
+    e0 = Interleaved ? 2 * j : j, e1 = e0 + (Interleaved ? 1 : half);
+    sincosf(fp * freq.f[j], &sn, &cs);
+  };
+  if (head < qHeads) {
+    const size_t b = size_t(t) * H * HD + head * HD;
+    for (int j = lane; j < half; j += 32) {
+      int e0, e1;
+      float sn, cs;
+      pair(j, e0, e1, sn, cs);
+      const float2 o = rotate(q[b + e0], q[b + e1], sn, cs);
+      qOut[b + e0] = o.x;
+      qOut[b + e1] = o.y;
+    }
+    return;
+  }
+  const int g = (head - qHeads) % KV;
+  const bool isV = head - qHeads >= KV;
+  if (head - qHeads >= 2 * KV)
+    return;
+  const size_t b = size_t(t) * KV * HD + g * HD, at = size_t(sq * KV + g) * maxCtx + p;
+  if (isV) {
+    storeHeadFp8<HD>([&](int d) { return v[b + d]; }, static_cast<__nv_fp8_storage_t *>(c.v) + at * HD, c.vs + at,
+                     lane);
+    return;
+  }
+  storeHeadFp8<HD>(
+      [&](int d) {
+        if constexpr (!Rope) {
+          return k[b + d];
+        } else {
+          const int j = Interleaved ? d / 2 : d % half;
+          int e0, e1;
+          float sn, cs;
+          pair(j, e0, e1, sn, cs);
+          const float2 o = rotate(k[b + e0], k[b + e1], sn, cs);
+          return d == e0 ? o.x : o.y;
+        }
+      },
+      static_cast<__nv_fp8_storage_t *>(c.k) + at * HD, c.ks + at, lane);
+}
+
+/// kvAppendFp8's grid for n tokens.
+template <int H, int KV> inline dim3 appendGrid(int64_t n) { return dim3(unsigned(n), unsigned((H + 2 * KV + 7) / 8)); }
+
+/// RoPE of q and k and the cache append of k and v (ropeQKV, or
+/// kvAppendFp8 for FP8 caches).
+template <int H, int KV, int HD, bool Interleaved>
+inline void launchRopeAppend(const float *q, const float *k, const float *v, float *qOut, const KvCache &c,
+                             const int32_t *pos, const int32_t *seq, int64_t maxCtx, RopeFreq<HD / 2> freq, int64_t n,
+                             cudaStream_t s) {
+  if (c.fp8)
+    launch(kvAppendFp8<H, KV, HD, Interleaved, true>, appendGrid<H, KV>(n), 256, s, q, k, v, qOut, c, pos, seq,
+           maxCtx, freq);
+  else
+    launch(ropeQKV<H, KV, HD, Interleaved>, rowGrid(n, (H + KV) * HD / 2), kRowThreads, s, q, k, v, qOut,
+           static_cast<__half *>(c.k), static_cast<__half *>(c.v), pos, seq, maxCtx, freq);
+}
+
+/// The cache append of k and v (kvAppend, or kvAppendFp8).
+template <int KV, int HD>
+inline void launchAppend(const float *k, const float *v, const KvCache &c, const int32_t *pos, const int32_t *seq,
+                         int64_t maxCtx, int64_t n, cudaStream_t s) {
+  if (c.fp8)
+    launch(kvAppendFp8<0, KV, HD, false, false>, appendGrid<0, KV>(n), 256, s, nullptr, k, v, nullptr, c, pos, seq,
+           maxCtx, RopeFreq<HD / 2>{});
+  else
+    launch(kvAppend<KV, HD>, rowGrid(n, KV * HD), kRowThreads, s, k, v, static_cast<__half *>(c.k),
+           static_cast<__half *>(c.v), pos, seq, maxCtx);
+}
+
 /// Keys a warp of the attention loads at once: measured at 7B shapes on the
 /// H100, tg128 +7 % with 4 against one at a time, +1.5 % more with 8.
 constexpr int kAttnKeys = 8;
@@ -415,56 +579,124 @@ __device__ __forceinline__ int64_t firstKey(int64_t p, int64_t window) {
   return window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
 }
 
+/// E consecutive cache elements, loaded at once.
+template <typename T, int E> struct alignas(sizeof(T) * E) KvPack {
+  T v[E];
+};
+
 /// Keys [j0, j1] of token t's attention in head h by one block (at most 8
-/// warps): the warps take the keys in turn (kAttnKeys at a time), each with
+/// warps): the warps take the keys in turn, kAttnKeys at a time, each with
 /// an online softmax whose maximum, sum and unnormalized output it leaves in
-/// sm[w], sl[w], sacc[w].
-template <int H, int KV, int HD>
+/// sm[w], sl[w], sacc[w]. A lane holds E elements of the head, d = lane +
+/// 32 e. F8: the caches hold E4M3 codes (c.fp8), a key's scale applied to
+/// its score and a value's to its weight; a lane's elements are d = E lane
+/// + e where HD is 32, 64 or 128 (one load of a key's codes).
+template <int H, int KV, int HD, bool F8, typename T = typename KvElem<F8>::T>
 __device__ __forceinline__ void attendKeys(int t, int h, int64_t j0, int64_t j1, const float *__restrict__ q,
-                                           const __half *__restrict__ kc, const __half *__restrict__ vc,
+                                           const T *__restrict__ kc, const T *__restrict__ vc,
+                                           const float *__restrict__ kscale, const float *__restrict__ vscale,
                                            const int32_t *__restrict__ seq, int64_t maxCtx, float scale,
                                            float (&sm)[8], float (&sl)[8], float (&sacc)[8][(HD + 31) / 32 * 32]) {
   constexpr int E = (HD + 31) / 32;
+  constexpr bool packed = F8 && HD == 32 * E && (E == 1 || E == 2 || E == 4);
   const int g = h / (H / KV);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, nw = blockDim.x / 32;
+  auto dim = [&](int e) { return packed ? lane * E + e : lane + 32 * e; };
   float qv[E], acc[E];
 #pragma unroll
   for (int e = 0; e < E; ++e) {
-    const int d = lane + 32 * e;
+    const int d = dim(e);
     qv[e] = d < HD ? q[size_t(t) * H * HD + h * HD + d] : 0.0f;
     acc[e] = 0.0f;
   }
   float m = -INFINITY, l = 0.0f;
-  const size_t cache = (size_t(seq[t]) * KV + g) * maxCtx * HD; // this sequence's keys of group g
-  const __half *kb = kc + cache, *vb = vc + cache;
+  const size_t row = (size_t(seq[t]) * KV + g) * maxCtx; // this sequence's keys of group g
+  const T *kb = kc + row * HD, *vb = vc + row * HD;
   // A warp takes kAttnKeys keys at a time, their rows loaded before any is
   // used (several loads in flight instead of one key's latency after
-  // another).
-  for (int64_t jw = j0 + warp * kAttnKeys; jw <= j1; jw += nw * kAttnKeys) {
-    __half kr[kAttnKeys][E], vr[kAttnKeys][E];
+  // another). F16: the online softmax key by key; F8: the keys' scores
+  // reduced together, one correction for all of them (measured at 7B
+  // depths 0-4096 on the H100, the faster form for each; docs/BENCHMARKS.md,
+  // seventh round).
+  constexpr int NK = kAttnKeys;
+  for (int64_t jw = j0 + warp * NK; jw <= j1; jw += nw * NK) {
+    T kr[NK][E], vr[NK][E];
+    float ks[NK], vs[NK]; // (F8)
 #pragma unroll
-    for (int u = 0; u < kAttnKeys; ++u)
+    for (int u = 0; u < NK; ++u) {
+      const bool in = jw + u <= j1;
+      if constexpr (packed) {
+        using P = KvPack<T, E>;
+        const P kp = in ? *reinterpret_cast<const P *>(kb + (jw + u) * HD + lane * E) : P{};
+        const P vp = in ? *reinterpret_cast<const P *>(vb + (jw + u) * HD + lane * E) : P{};
 #pragma unroll
-      for (int e = 0; e < E; ++e) {
-        const int d = lane + 32 * e;
-        const bool in = jw + u <= j1 && d < HD;
-        kr[u][e] = in ? kb[(jw + u) * HD + d] : __half();
-        vr[u][e] = in ? vb[(jw + u) * HD + d] : __half();
+        for (int e = 0; e < E; ++e)
+          kr[u][e] = kp.v[e], vr[u][e] = vp.v[e];
+      } else {
+#pragma unroll
+        for (int e = 0; e < E; ++e) {
+          const int d = dim(e);
+          kr[u][e] = in && d < HD ? kb[(jw + u) * HD + d] : T();
+          vr[u][e] = in && d < HD ? vb[(jw + u) * HD + d] : T();
+        }
+      }
+      if constexpr (F8) {
+        ks[u] = in ? kscale[row + jw + u] : 0.0f;
+        vs[u] = in ? vscale[row + jw + u] : 0.0f;
+      }
+    }
+    if constexpr (!F8) {
+#pragma unroll
+      for (int u = 0; u < NK; ++u) {
+        if (jw + u > j1)
+          break;
+        float sc = 0.0f;
+#pragma unroll
+        for (int e = 0; e < E; ++e)
+          sc += qv[e] * kvFloat(kr[u][e]);
+        sc = warpSum(sc) * scale;
+        const float mn = fmaxf(m, sc), corr = expf(m - mn), pj = expf(sc - mn);
+        l = l * corr + pj;
+#pragma unroll
+        for (int e = 0; e < E; ++e)
+          acc[e] = acc[e] * corr + pj * kvFloat(vr[u][e]);
+        m = mn;
+      }
+    } else {
+      float sc[NK];
+#pragma unroll
+      for (int u = 0; u < NK; ++u) {
+        float kf[E];
+        kvFloats(kr[u], kf);
+        sc[u] = 0.0f;
+#pragma unroll
+        for (int e = 0; e < E; ++e)
+          sc[u] += qv[e] * kf[e];
       }
 #pragma unroll
-    for (int u = 0; u < kAttnKeys; ++u) {
-      if (jw + u > j1)
-        break;
-      float s = 0.0f;
+      for (int u = 0; u < NK; ++u)
+        sc[u] = warpSum(sc[u]);
+      float mn = m;
+#pragma unroll
+      for (int u = 0; u < NK; ++u) {
+        sc[u] = jw + u > j1 ? -INFINITY : sc[u] * ks[u] * scale;
+        mn = fmaxf(mn, sc[u]);
+      }
+      const float corr = expf(m - mn); // (key jw is in: mn is finite)
+      l *= corr;
 #pragma unroll
       for (int e = 0; e < E; ++e)
-        s += qv[e] * __half2float(kr[u][e]);
-      s = warpSum(s) * scale;
-      const float mn = fmaxf(m, s), corr = expf(m - mn), pj = expf(s - mn);
-      l = l * corr + pj;
+        acc[e] *= corr;
 #pragma unroll
-      for (int e = 0; e < E; ++e)
-        acc[e] = acc[e] * corr + pj * __half2float(vr[u][e]);
+      for (int u = 0; u < NK; ++u) {
+        const float pj = expf(sc[u] - mn);
+        l += pj;
+        float vf[E];
+        kvFloats(vr[u], vf);
+#pragma unroll
+        for (int e = 0; e < E; ++e)
+          acc[e] += pj * vs[u] * vf[e];
+      }
       m = mn;
     }
   }
@@ -472,7 +704,7 @@ __device__ __forceinline__ void attendKeys(int t, int h, int64_t j0, int64_t j1,
     sm[warp] = m, sl[warp] = l;
 #pragma unroll
   for (int e = 0; e < E; ++e)
-    sacc[warp][lane + 32 * e] = acc[e];
+    sacc[warp][dim(e)] = acc[e];
   __syncthreads();
 }
 
@@ -516,27 +748,29 @@ template <int H, int HD> __device__ __forceinline__ void quantizeHead(int t, int
 /// Token t's attention in head h by one block: keys [first, p] of the
 /// token's position p (first: the sliding window's start, else 0), the
 /// warps' softmaxes merged.
-template <int H, int KV, int HD>
-__device__ __forceinline__ void attendToken(int t, int h, const float *__restrict__ q, const __half *__restrict__ kc,
-                                            const __half *__restrict__ vc, float *__restrict__ out,
+template <int H, int KV, int HD, bool F8, typename T = typename KvElem<F8>::T>
+__device__ __forceinline__ void attendToken(int t, int h, const float *__restrict__ q, const T *__restrict__ kc,
+                                            const T *__restrict__ vc, const float *__restrict__ ks,
+                                            const float *__restrict__ vs, float *__restrict__ out,
                                             const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
                                             int64_t maxCtx, float scale, int64_t window, const Q8Act &qa) {
   __shared__ float sm[8], sl[8], sacc[8][(HD + 31) / 32 * 32];
   const int64_t p = pos[t];
-  attendKeys<H, KV, HD>(t, h, firstKey(p, window), p, q, kc, vc, seq, maxCtx, scale, sm, sl, sacc);
+  attendKeys<H, KV, HD, F8>(t, h, firstKey(p, window), p, q, kc, vc, ks, vs, seq, maxCtx, scale, sm, sl, sacc);
   mergeWarps<HD>(sm, sl, sacc, [&](int d, float o, float L) { out[size_t(t) * H * HD + h * HD + d] = o / L; });
   quantizeHead<H, HD>(t, h, out, qa);
 }
 
 /// One token's attention a block (small batches of prompt tokens' fallback).
-template <int H, int KV, int HD>
-__global__ void __launch_bounds__(256) attention(const float *__restrict__ q, const __half *__restrict__ kc,
-                                                 const __half *__restrict__ vc, float *__restrict__ out,
+template <int H, int KV, int HD, bool F8, typename T = typename KvElem<F8>::T>
+__global__ void __launch_bounds__(256) attention(const float *__restrict__ q, const T *__restrict__ kc,
+                                                 const T *__restrict__ vc, const float *__restrict__ ks,
+                                                 const float *__restrict__ vs, float *__restrict__ out,
                                                  const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
                                                  int64_t maxCtx, float scale, int64_t window, Q8Act qa) {
   priorDone();
   releaseNext();
-  attendToken<H, KV, HD>(blockIdx.x, blockIdx.y, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa);
+  attendToken<H, KV, HD, F8>(blockIdx.x, blockIdx.y, q, kc, vc, ks, vs, out, pos, seq, maxCtx, scale, window, qa);
 }
 
 // Decoding steps: a token's keys split across blocks (flash decoding), so
@@ -568,9 +802,10 @@ __device__ __forceinline__ int64_t splitKeys(int64_t len, int splits) {
   return max(int64_t(kAttnSplitKeys), (per + kAttnKeys - 1) / kAttnKeys * kAttnKeys);
 }
 
-template <int H, int KV, int HD>
-__global__ void __launch_bounds__(256) attentionSplit(const float *__restrict__ q, const __half *__restrict__ kc,
-                                                      const __half *__restrict__ vc, float *__restrict__ out,
+template <int H, int KV, int HD, bool F8, typename T = typename KvElem<F8>::T>
+__global__ void __launch_bounds__(256) attentionSplit(const float *__restrict__ q, const T *__restrict__ kc,
+                                                      const T *__restrict__ vc, const float *__restrict__ ks,
+                                                      const float *__restrict__ vs, float *__restrict__ out,
                                                       const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
                                                       int64_t maxCtx, float scale, int64_t window, Q8Act qa) {
   priorDone();
@@ -582,13 +817,13 @@ __global__ void __launch_bounds__(256) attentionSplit(const float *__restrict__ 
   if (part >= active)
     return;
   if (active == 1) {
-    attendToken<H, KV, HD>(t, h, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa);
+    attendToken<H, KV, HD, F8>(t, h, q, kc, vc, ks, vs, out, pos, seq, maxCtx, scale, window, qa);
     return;
   }
   __shared__ float sm[8], sl[8], sacc[8][(HD + 31) / 32 * 32];
   __shared__ int last;
   const int64_t j0 = first + part * per;
-  attendKeys<H, KV, HD>(t, h, j0, min(p, j0 + per - 1), q, kc, vc, seq, maxCtx, scale, sm, sl, sacc);
+  attendKeys<H, KV, HD, F8>(t, h, j0, min(p, j0 + per - 1), q, kc, vc, ks, vs, seq, maxCtx, scale, sm, sl, sacc);
   AttnParts<H, HD> &P = attnParts<H, HD>;
   float *mine = P.part[t][h][part];
   const float2 ML = mergeWarps<HD>(sm, sl, sacc, [&](int d, float o, float) { mine[2 + d] = o; });
@@ -1016,6 +1251,10 @@ __device__ __forceinline__ void cpAsync16(void *dst, const void *src) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(unsigned(__cvta_generic_to_shared(dst))), "l"(src)
                : "memory");
 }
+__device__ __forceinline__ void cpAsync4(void *dst, const void *src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(uint32_t(__cvta_generic_to_shared(dst))), "l"(src)
+               : "memory");
+}
 __device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 __device__ __forceinline__ void cpAsyncWaitAll() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
 
@@ -1382,13 +1621,22 @@ inline void launchHalf(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx,
 // through shared memory (cp.async, a tile ahead): S = q k^T by mma (q split
 // into two halves, hi + lo, so that the scores keep float's precision against
 // the half cache), the online softmax on the S fragments, then O += P v by
-// mma (P in half; v's fragments by ldmatrix.trans).
+// mma (P in half; v's fragments by ldmatrix.trans). FP8 caches: the codes
+// and scales come in by cp.async to a second pair of buffers, a tile
+// ahead; each tile is converted to half in the one pair of half tiles
+// before its mma: the keys' codes exactly (E4M3 is a subset of half), each
+// key's scale then multiplying its score in float, and the values as code
+// x scale rounded to half.
 
 constexpr int kFlashQueries = 64, kFlashKeys = 64;
 
-template <int HD> struct FlashShape {
-  static constexpr int LD = HD + 8; // halves a key's row takes in shared memory
-  static constexpr size_t bytes = size_t(2) * 2 * kFlashKeys * LD * sizeof(__half); // K, V: two tiles each
+template <int HD, bool F8> struct FlashShape {
+  static constexpr int LD = HD + 8;  // halves a key's row takes in shared memory
+  static constexpr int LD8 = HD + 16; // bytes an FP8 key's row takes
+  static constexpr int tiles = F8 ? 1 : 2; // half tiles of K and of V
+  static constexpr size_t half = size_t(tiles) * 2 * kFlashKeys * LD * sizeof(__half);
+  // FP8: two tiles each of K and V codes, and their scales.
+  static constexpr size_t bytes = half + (F8 ? size_t(2) * 2 * kFlashKeys * (LD8 + sizeof(float)) : 0);
 };
 
 __device__ __forceinline__ uint32_t packHalf2(float a, float b) { return h2bits(__floats2half2_rn(a, b)); }
@@ -1398,17 +1646,23 @@ __device__ __forceinline__ uint32_t packHalf2(float a, float b) { return h2bits(
 /// each token instead. Keys outside a query's [first, p] weigh 0; key rows
 /// are read only within the tile's [min first, max p] (rows past it are
 /// clamped to it, so no unwritten cache row is read).
-template <int H, int KV, int HD>
-__global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__ q, const __half *__restrict__ kc,
-                                                       const __half *__restrict__ vc, float *__restrict__ out,
+template <int H, int KV, int HD, bool F8>
+__global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__ q, KvCache c, float *__restrict__ out,
                                                        const int32_t *__restrict__ pos,
                                                        const int32_t *__restrict__ seq, int64_t maxCtx, float scale,
                                                        int64_t window, Q8Act qa, int n) {
   static_assert(HD % 16 == 0 && HD <= 128, "head_dim");
-  constexpr int LD = FlashShape<HD>::LD, KT = HD / 16, DT = HD / 8, D = H * HD;
+  using Sh = FlashShape<HD, F8>;
+  constexpr int LD = Sh::LD, LD8 = Sh::LD8, KT = HD / 16, DT = HD / 8, D = H * HD;
   extern __shared__ __align__(16) unsigned char flashSmem[];
   auto Ks = reinterpret_cast<__half(*)[kFlashKeys][LD]>(flashSmem);
-  auto Vs = reinterpret_cast<__half(*)[kFlashKeys][LD]>(flashSmem + 2 * kFlashKeys * LD * sizeof(__half));
+  auto Vs = reinterpret_cast<__half(*)[kFlashKeys][LD]>(flashSmem + Sh::tiles * kFlashKeys * LD * sizeof(__half));
+  // (F8) codes and scales, two tiles each.
+  auto K8 = reinterpret_cast<uint8_t(*)[kFlashKeys][LD8]>(flashSmem + Sh::half);
+  auto V8 = reinterpret_cast<uint8_t(*)[kFlashKeys][LD8]>(flashSmem + Sh::half + 2 * kFlashKeys * LD8);
+  auto Kd = reinterpret_cast<float(*)[kFlashKeys]>(flashSmem + Sh::half + 4 * kFlashKeys * LD8);
+  auto Vd = reinterpret_cast<float(*)[kFlashKeys]>(flashSmem + Sh::half + 4 * kFlashKeys * LD8 +
+                                                   2 * kFlashKeys * sizeof(float));
   __shared__ int lo, hi, mixed;
   const int h = blockIdx.y, grp = h / (H / KV), t0 = blockIdx.x * kFlashQueries;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
@@ -1430,13 +1684,15 @@ __global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__
   if (mixed) {
     for (int t = t0; t < min(t0 + kFlashQueries, n); ++t) {
       __syncthreads(); // the previous token's readers of attendToken's shared memory are done
-      attendToken<H, KV, HD>(t, h, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa);
+      attendToken<H, KV, HD, F8>(t, h, q, kvElems<F8>(c.k), kvElems<F8>(c.v), c.ks, c.vs, out, pos, seq, maxCtx, scale,
+                                 window, qa);
     }
     return;
   }
   const int kLo = lo, kHi = hi;
-  const size_t cache = (size_t(s0) * KV + grp) * maxCtx * HD;
-  const __half *kb = kc + cache, *vb = vc + cache;
+  const size_t cacheRow = (size_t(s0) * KV + grp) * maxCtx, cache = cacheRow * HD;
+  const __half *kb = static_cast<const __half *>(c.k) + cache, *vb = static_cast<const __half *>(c.v) + cache;
+  const uint8_t *kb8 = static_cast<const uint8_t *>(c.k) + cache, *vb8 = static_cast<const uint8_t *>(c.v) + cache;
   // This thread's rows (g, g + 8 of the warp's 16): position and first key
   // (a row past n: no key).
   int rp[2], rf[2];
@@ -1460,14 +1716,53 @@ __global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__
       ql[kk][e] = packHalf2(v.x - back.x, v.y - back.y);
     }
   auto loadTile = [&](int j0, int buf) {
-    // 64 rows of K and V, HD / 8 chunks of 16 bytes each.
-    for (int c = threadIdx.x; c < kFlashKeys * (HD / 8); c += blockDim.x) {
-      const int r = c / (HD / 8), ch = c % (HD / 8);
-      const int64_t j = max(min(j0 + r, kHi), kLo);
-      cpAsync16(&Ks[buf][r][ch * 8], kb + j * HD + ch * 8);
-      cpAsync16(&Vs[buf][r][ch * 8], vb + j * HD + ch * 8);
+    if constexpr (F8) {
+      // 64 rows of K and V codes, HD / 16 chunks of 16 bytes each; their
+      // scales.
+      for (int i = threadIdx.x; i < kFlashKeys * (HD / 16); i += blockDim.x) {
+        const int r = i / (HD / 16), ch = i % (HD / 16);
+        const int64_t j = max(min(j0 + r, kHi), kLo);
+        cpAsync16(&K8[buf][r][ch * 16], kb8 + j * HD + ch * 16);
+        cpAsync16(&V8[buf][r][ch * 16], vb8 + j * HD + ch * 16);
+      }
+      if (threadIdx.x < kFlashKeys) {
+        const int64_t j = max(min(j0 + int(threadIdx.x), kHi), kLo);
+        cpAsync4(&Kd[buf][threadIdx.x], c.ks + cacheRow + j);
+        cpAsync4(&Vd[buf][threadIdx.x], c.vs + cacheRow + j);
+      }
+    } else {
+      // 64 rows of K and V, HD / 8 chunks of 16 bytes each.
+      for (int i = threadIdx.x; i < kFlashKeys * (HD / 8); i += blockDim.x) {
+        const int r = i / (HD / 8), ch = i % (HD / 8);
+        const int64_t j = max(min(j0 + r, kHi), kLo);
+        cpAsync16(&Ks[buf][r][ch * 8], kb + j * HD + ch * 8);
+        cpAsync16(&Vs[buf][r][ch * 8], vb + j * HD + ch * 8);
+      }
     }
     cpAsyncCommit();
+  };
+  // (F8) Tile buf into the half tiles: K's codes, V's codes x scales.
+  auto convertTile = [&](int buf) {
+    for (int i = threadIdx.x; i < 2 * kFlashKeys * (HD / 8); i += blockDim.x) {
+      const bool isV = i >= kFlashKeys * (HD / 8);
+      const int r = (i % (kFlashKeys * (HD / 8))) / (HD / 8), ch = i % (HD / 8);
+      const uint2 codes = *reinterpret_cast<const uint2 *>(&(isV ? V8 : K8)[buf][r][ch * 8]);
+      uint32_t hw[4];
+#pragma unroll
+      for (int w = 0; w < 4; ++w) {
+        const uint32_t word = w < 2 ? codes.x : codes.y;
+        const __half2_raw raw =
+            __nv_cvt_fp8x2_to_halfraw2(__nv_fp8x2_storage_t(word >> (16 * (w % 2))), __NV_E4M3);
+        if (isV) {
+          const float2 f = __half22float2(__half2(raw));
+          const float sc = Vd[buf][r];
+          hw[w] = packHalf2(f.x * sc, f.y * sc);
+        } else {
+          hw[w] = uint32_t(raw.x) | uint32_t(raw.y) << 16;
+        }
+      }
+      *reinterpret_cast<uint4 *>(&(isV ? Vs : Ks)[0][r][ch * 8]) = make_uint4(hw[0], hw[1], hw[2], hw[3]);
+    }
   };
   float o[DT][4];
 #pragma unroll
@@ -1482,11 +1777,15 @@ __global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__
   loadTile(jStart, 0);
   const int mat = lane / 8, mr = lane % 8;
   for (int j0 = jStart, it = 0; j0 <= kHi; j0 += kFlashKeys, ++it) {
-    const int buf = it & 1;
+    const int buf = it & 1, hb = F8 ? 0 : buf; // hb: the half tiles
     cpAsyncWaitAll();
-    __syncthreads(); // tile j0 is in; every warp is done with the other buffer
+    __syncthreads(); // tile j0 is in; every warp is done with the other buffer (and with the half tiles)
     if (j0 + kFlashKeys <= kHi)
       loadTile(j0 + kFlashKeys, buf ^ 1);
+    if constexpr (F8) {
+      convertTile(buf);
+      __syncthreads();
+    }
     if (j0 > warpHi || j0 + kFlashKeys <= warpLo)
       continue;
     float sc[8][4];
@@ -1498,7 +1797,7 @@ __global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__
 #pragma unroll
       for (int np = 0; np < 4; ++np) {
         uint32_t r[4]; // keys 16 np + (mat / 2) 8 + mr, dims 16 kk + (mat % 2) 8
-        ldmatrix4(r, &Ks[buf][np * 16 + (mat / 2) * 8 + mr][kk * 16 + (mat % 2) * 8]);
+        ldmatrix4(r, &Ks[hb][np * 16 + (mat / 2) * 8 + mr][kk * 16 + (mat % 2) * 8]);
         mmaF16(sc[2 * np], qh[kk], r[0], r[1]);
         mmaF16(sc[2 * np], ql[kk], r[0], r[1]);
         mmaF16(sc[2 * np + 1], qh[kk], r[2], r[3]);
@@ -1510,8 +1809,9 @@ __global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        const int r = e / 2, j = j0 + nt * 8 + 2 * i + (e & 1);
-        const float v = j >= rf[r] && j <= rp[r] ? sc[nt][e] * sl2 : -INFINITY;
+        const int r = e / 2, col = nt * 8 + 2 * i + (e & 1), j = j0 + col;
+        const float v =
+            j >= rf[r] && j <= rp[r] ? (F8 ? sc[nt][e] * Kd[buf][col] * sl2 : sc[nt][e] * sl2) : -INFINITY;
         sc[nt][e] = v;
         mx[r] = fmaxf(mx[r], v);
       }
@@ -1550,7 +1850,7 @@ __global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__
 #pragma unroll
       for (int dp = 0; dp < DT / 2; ++dp) {
         uint32_t r[4]; // keys 16 kk + (mat % 2) 8 + mr, dims 16 dp + (mat / 2) 8
-        ldmatrix4<true>(r, &Vs[buf][kk * 16 + (mat % 2) * 8 + mr][dp * 16 + (mat / 2) * 8]);
+        ldmatrix4<true>(r, &Vs[hb][kk * 16 + (mat % 2) * 8 + mr][dp * 16 + (mat / 2) * 8]);
         mmaF16(o[2 * dp], pa[kk], r[0], r[1]);
         mmaF16(o[2 * dp + 1], pa[kk], r[2], r[3]);
       }
@@ -1585,17 +1885,17 @@ __global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__
   }
 }
 
-/// The attention of n tokens (head_dim HD).
-template <int H, int KV, int HD>
-inline void launchAttention(const float *q, const __half *kc, const __half *vc, float *out, const int32_t *pos,
-                            const int32_t *seq, int64_t maxCtx, float scale, int64_t window, Q8Act qa, int n,
-                            cudaStream_t s) {
+/// The attention of n tokens (head_dim HD) over caches of element F8 ? E4M3
+/// : F16.
+template <int H, int KV, int HD, bool F8>
+inline void launchAttentionOf(const float *q, const KvCache &c, float *out, const int32_t *pos, const int32_t *seq,
+                              int64_t maxCtx, float scale, int64_t window, Q8Act qa, int n, cudaStream_t s) {
   if constexpr (HD % 16 == 0 && HD <= 128) {
     if (n >= kPromptTokens) {
-      constexpr size_t bytes = FlashShape<HD>::bytes;
-      allowShared<attentionPrompt<H, KV, HD>>(bytes);
-      launchShared(attentionPrompt<H, KV, HD>, dim3(unsigned((n + kFlashQueries - 1) / kFlashQueries), H), 128, bytes,
-                   s, q, kc, vc, out, pos, seq, maxCtx, scale, window, qa, n);
+      constexpr size_t bytes = FlashShape<HD, F8>::bytes;
+      allowShared<attentionPrompt<H, KV, HD, F8>>(bytes);
+      launchShared(attentionPrompt<H, KV, HD, F8>, dim3(unsigned((n + kFlashQueries - 1) / kFlashQueries), H), 128,
+                   bytes, s, q, c, out, pos, seq, maxCtx, scale, window, qa, n);
       return;
     }
   }
@@ -1613,11 +1913,23 @@ inline void launchAttention(const float *q, const __half *kc, const __half *vc, 
   const int splits =
       n < kMinSplitTokens ? perToken : std::min(perToken, std::max(1, (smCount() + n * H - 1) / (n * H)));
   if (splits > 1 && n < kPromptTokens)
-    launch(attentionSplit<H, KV, HD>, dim3(unsigned(n), H, unsigned(splits)), 256, s, q, kc, vc, out, pos, seq,
-           maxCtx, scale, window, qa);
+    launch(attentionSplit<H, KV, HD, F8>, dim3(unsigned(n), H, unsigned(splits)), 256, s, q, kvElems<F8>(c.k),
+           kvElems<F8>(c.v), static_cast<const float *>(c.ks), static_cast<const float *>(c.vs), out, pos, seq, maxCtx,
+           scale, window, qa);
   else
-    launch(attention<H, KV, HD>, dim3(unsigned(n), H), 256, s, q, kc, vc, out, pos, seq, maxCtx, scale, window,
+    launch(attention<H, KV, HD, F8>, dim3(unsigned(n), H), 256, s, q, kvElems<F8>(c.k), kvElems<F8>(c.v),
+           static_cast<const float *>(c.ks), static_cast<const float *>(c.vs), out, pos, seq, maxCtx, scale, window,
            qa);
+}
+
+/// The attention of n tokens (head_dim HD).
+template <int H, int KV, int HD>
+inline void launchAttention(const float *q, const KvCache &c, float *out, const int32_t *pos, const int32_t *seq,
+                            int64_t maxCtx, float scale, int64_t window, Q8Act qa, int n, cudaStream_t s) {
+  if (c.fp8)
+    launchAttentionOf<H, KV, HD, true>(q, c, out, pos, seq, maxCtx, scale, window, qa, n, s);
+  else
+    launchAttentionOf<H, KV, HD, false>(q, c, out, pos, seq, maxCtx, scale, window, qa, n, s);
 }
 
 /// Float weights (F16 or F32 rows) times float rows.

@@ -692,6 +692,8 @@ Expected<std::unique_ptr<NativeModel>> NativeModel::create(QccForwardFn forward,
     return fileError(path, "has no tensors for the compiled model");
   if (maxContext < 1)
     return fileError(path, "the context must hold at least one token");
+  if (kv == KVType::FP8)
+    return fileError(path, "the CPU target keeps its KV cache in f16 or q8_0 (--kv-type fp8 is the GPU's)");
   if (kv == KVType::Q8_0) {
     const int64_t hd = [&]() -> int64_t {
       for (auto &[key, val] : file->metadata())

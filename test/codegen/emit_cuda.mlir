@@ -52,8 +52,8 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // (which writes the int8 planes of its output itself when the head size
   // is a multiple of 32; here, 16, a quantize launch does).
   // CHECK-NOT: rope<
-  // CHECK: launch(ropeQKV<2, 2, 16, true>, rowGrid(n, (2 + 2) * 16 / 2), kRowThreads, s, [[Q]], [[K]], [[V]], [[QR:sc.f[0-9]+]], {{.*}}kcache[0]{{.*}}vcache[0]
-  // CHECK: launchAttention<2, 2, 16>([[QR]], {{.*}}, [[A:sc.f[0-9]+]], S->pos, S->seq, S->maxCtx, 0x1p-2f, 0, Q8Act{}, int(n), s);
+  // CHECK: launchRopeAppend<2, 2, 16, true>([[Q]], [[K]], [[V]], [[QR:sc.f[0-9]+]], kvCache(S, 0), S->pos, S->seq, S->maxCtx, kRope0, n, s);
+  // CHECK: launchAttention<2, 2, 16>([[QR]], kvCache(S, 0), [[A:sc.f[0-9]+]], S->pos, S->seq, S->maxCtx, 0x1p-2f, 0, Q8Act{}, int(n), s);
   // CHECK-NEXT: launch(quantizeRows<32>, rowGrid(n, 32), kRowThreads, s, [[A]], [[QA:sc.q[0-9]+]]);
   // The residual add is the output projection's epilogue (its addend: the embedding rows).
   // CHECK: J.j[0] = LinJob{w[{{[0-9]+}}], [[X1:sc.f[0-9]+]], sc.f0, nullptr, 32};

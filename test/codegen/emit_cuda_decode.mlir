@@ -2,9 +2,10 @@
 // What the generated code does differently for one token (a decoding step),
 // at Llama-2-7B's attention shapes (Q4_0 = type 2; only the placement's
 // metadata is read):
-//   - q, k and v without biases share a launch whose one-token form
-//     (linearVec with RopeOut) applies RoPE to q and k and appends k and v
-//     to the cache, so ropeQKV runs only for more tokens;
+//   - q, k and v without biases share a launch whose one-token form over
+//     F16 caches (linearVec with RopeOut) applies RoPE to q and k and
+//     appends k and v to the cache, so ropeQKV runs only for more tokens
+//     (and launchRopeAppend's FP8 append for FP8 caches);
 //   - a launch of few rows splits each row's K across warps
 //     (qccCudaKParts: 4096 rows of 4096 -> 4 parts, and 12288 rows too;
 //     a 7B gate/up launch, 22016 rows, would take 2);
@@ -30,12 +31,12 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // CHECK: J.count = 3;
   // CHECK-NEXT: J.j[0] = LinJob{w[{{[0-9]+}}], [[Q:sc.f[0-9]+]], nullptr, nullptr, 4096};
   // CHECK: J.start[3] = 12288;
-  // CHECK-NEXT: if (n == 1)
+  // CHECK-NEXT: if (n == 1 && S->kvType == QCC_CUDA_KV_F16)
   // CHECK-NEXT: launchVec<QCC_CUDA_Q4_0, 4096, 2, 4>(J, Q8In{rowsFrom([[QN]], 4096, 0)}, RopeOut<32, 32, 128, true>{[[QR:sc.f[0-9]+]], static_cast<__half *>(S->kcache[0]), static_cast<__half *>(S->vcache[0]), S->pos, S->seq, S->maxCtx, kRope0}, s);
   // CHECK-NEXT: else
   // CHECK-NEXT: launchLinear<QCC_CUDA_Q4_0, 4096, 4>(J, rowsFrom([[QN]], 4096, 0), nullptr, sc.hx, int(n), s);
-  // CHECK: if (n > 1) // one token: in the q/k/v launch
-  // CHECK-NEXT: launch(ropeQKV<32, 32, 128, true>, {{.*}}, [[Q]], {{.*}}, [[QR]],
+  // CHECK: if (n > 1 || S->kvType != QCC_CUDA_KV_F16) // else in the q/k/v launch
+  // CHECK-NEXT: launchRopeAppend<32, 32, 128, true>([[Q]], {{.*}}, [[QR]], kvCache(S, 0),
   // CHECK-NEXT: launchAttention<32, 32, 128>([[QR]],
   // CHECK: launchLinear<QCC_CUDA_Q4_G128, 4096, 4>(J,
   func.func @forward(%tok: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<?x64xf32> {

@@ -171,7 +171,7 @@ cl::opt<bool> Reference("reference", cl::desc("run the float32 reference interpr
                                                "compiled code (a .gguf MODEL, or --quant of a ggml mixture "
                                                "such as Q4_K_M, is JIT-compiled by default)"),
                         cl::sub(EvalCmd), cl::sub(GenerateCmd), cl::sub(LogitsCmd));
-cl::opt<std::string> KVTypeOpt("kv-type", cl::desc("compiled code: KV cache type f16 (default) or q8_0"),
+cl::opt<std::string> KVTypeOpt("kv-type", cl::desc("compiled code: KV cache type f16 (default) or q8_0 (fp8: GPU binaries)"),
                                cl::init("f16"), cl::sub(EvalCmd), cl::sub(GenerateCmd), cl::sub(LogitsCmd));
 cl::opt<std::string> QuantPreset("quant", cl::desc("quantize in memory first: a gguf preset (Q4_K_M, ...) "
                                                    "or rtn:BITS[:gGROUP][:sym][:int] (e.g. rtn:4:g128; :int = the "
