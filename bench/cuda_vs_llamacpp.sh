@@ -27,7 +27,10 @@
 # adds generation at those context depths: qcc's `--bench -d D` against
 # llama-batched-bench's S_TG with D prompt tokens (-npp D -ntg 128 -npl 1,
 # flash attention off and on; this llama-bench has no depth option), so
-# LLAMA_BIN_DIR must then hold llama-batched-bench too.
+# LLAMA_BIN_DIR must then hold llama-batched-bench too. KV8=1 adds, at
+# the same depths, 8-bit caches on both sides: qcc's `--kv-type fp8` (E4M3,
+# a scale a head's row) against llama.cpp's `-ctk q8_0 -ctv q8_0` (which
+# needs its flash attention).
 set -euo pipefail
 BIN=${1:?usage: cuda_vs_llamacpp.sh LLAMA_BIN_DIR DIR [TYPE...]}
 DIR=$(cd "${2:?usage: cuda_vs_llamacpp.sh LLAMA_BIN_DIR DIR [TYPE...]}" && pwd)
@@ -37,6 +40,7 @@ REPS=${REPS:-3}
 BATCH=${BATCH:-16}
 TMP=${TMP:-/tmp}
 DEPTHS=${DEPTHS:-}
+KV8=${KV8:-}
 TOKENIZER=${TOKENIZER:-$DIR/dt_Q4_0.gguf}
 HERE=$(cd "$(dirname "$0")" && pwd)
 export LD_LIBRARY_PATH=$DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -75,10 +79,19 @@ for t in $TYPES; do
       "$DIR/cu_7b_$t" -m "$f" --bench -p 0 -n 128 -d "$d" -r "$REPS" -o json >> "$TMP/qcc_d_$t.json"
     done
   fi
+  : > "$TMP/qcc_d8_$t.json"; : > "$TMP/llama_d8_$t.txt"
+  if [ -n "$DEPTHS" ] && [ -n "$KV8" ]; then
+    echo "fa=1" >> "$TMP/llama_d8_$t.txt"
+    "$BIN/llama-batched-bench" -m "$f" -c $((maxd + 256)) -b 2048 -ub 512 -npp "${DEPTHS// /,}" -ntg 128 \
+      -npl 1 -ngl 99 -fa -ctk q8_0 -ctv q8_0 2>/dev/null | grep "^|" >> "$TMP/llama_d8_$t.txt"
+    for d in $DEPTHS; do
+      "$DIR/cu_7b_$t" -m "$f" --kv-type fp8 --bench -p 0 -n 128 -d "$d" -r "$REPS" -o json >> "$TMP/qcc_d8_$t.json"
+    done
+  fi
   python3 - "$t" "$f" "$TMP/llama_$t.json" "$TMP/qcc_$t.json" "$bw" "$TMP/qcc_b_$t.json" \
-    "$TMP/qcc_d_$t.json" "$TMP/llama_d_$t.txt" <<'PY'
+    "$TMP/qcc_d_$t.json" "$TMP/llama_d_$t.txt" "$TMP/qcc_d8_$t.json" "$TMP/llama_d8_$t.txt" <<'PY'
 import json, struct, sys
-typ, gguf, lj, qj, bw, bj, dj, ld = sys.argv[1:]
+typ, gguf, lj, qj, bw, bj, dj, ld, dj8, ld8 = sys.argv[1:]
 bw = float(bw) * 1e9
 # Bytes a decoding step reads: every tensor but the token embedding (one row).
 def tensor_bytes(path, g128=False):
@@ -122,22 +135,25 @@ for test, p, g in (("pp512", 512, 0), ("tg128", 0, 128)):
             typ, g, b["n_parallel"], b["avg_ts"], b["avg_ts"] / q))
 # Depths: qcc's JSON arrays one after another; llama-batched-bench's tables
 # (PP, TG, B, N_KV, T_PP, S_PP, T_TG, S_TG, ...) under "fa=" lines.
-dec = json.JSONDecoder(); text = open(dj).read().strip(); qd = {}
-while text:
-    arr, end = dec.raw_decode(text); text = text[end:].strip()
-    for r in arr:
-        qd[r["n_depth"]] = r["avg_ts"]
-lt = {}; fa = None
-for line in open(ld):
-    if line.startswith("fa="):
-        fa = line.strip()[3:] or "0"; continue
-    cells = [c.strip() for c in line.strip().strip("|").split("|")]
-    if cells and cells[0].isdigit():
-        lt.setdefault(int(cells[0]), {})[fa] = float(cells[7])
-for d in sorted(qd):
-    l = lt.get(d, {})
-    best = max(l.values()) if l else float("nan")
-    print("| %s | tg128 @ d%d | %s | %.1f | %.2f | |" % (
-        typ, d, " / ".join("%.1f" % l[k] for k in sorted(l)), qd[d], qd[d] / best))
+def depths(dj, ld, label):
+    dec = json.JSONDecoder(); text = open(dj).read().strip(); qd = {}
+    while text:
+        arr, end = dec.raw_decode(text); text = text[end:].strip()
+        for r in arr:
+            qd[r["n_depth"]] = r["avg_ts"]
+    lt = {}; fa = None
+    for line in open(ld):
+        if line.startswith("fa="):
+            fa = line.strip()[3:] or "0"; continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0].isdigit():
+            lt.setdefault(int(cells[0]), {})[fa] = float(cells[7])
+    for d in sorted(qd):
+        l = lt.get(d, {})
+        best = max(l.values()) if l else float("nan")
+        print("| %s | tg128 @ d%d%s | %s | %.1f | %.2f | |" % (
+            typ, d, label, " / ".join("%.1f" % l[k] for k in sorted(l)), qd[d], qd[d] / best))
+depths(dj, ld, "")
+depths(dj8, ld8, ", 8-bit KV (qcc fp8, llama.cpp q8_0 fa 1)")
 PY
 done

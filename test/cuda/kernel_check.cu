@@ -16,7 +16,9 @@
 // weights' half rounding stay below 1e-3 of it; a weight or token taken from
 // the wrong place is off by the order of the sum itself). The decoding
 // attention: random q and half caches at positions that take one part of
-// the keys, several, or all, against the softmax in double (checkAttention).
+// the keys, several, or all, and prompts, over F16 and FP8 caches, against
+// the softmax in double (checkAttention); the RoPE and cache append against
+// RoPE in double and the elements' rounding (checkAppend).
 // Prints one line a case and "N passed, M failed"; exits 1 on a failure.
 //
 //===----------------------------------------------------------------------===//
@@ -152,48 +154,92 @@ template <int Layout, int K> void checkAll(int64_t rows, std::mt19937 &rng, cuda
   }
 }
 
-/// A decoding step's attention (launchAttention below kPromptTokens tokens:
-/// attentionSplit, keys in parts past kAttnSplitKeys) of tokens at
-/// `positions` (token i of sequence i, GQA H / KV, a sliding window or none)
-/// against softmax(q k / sqrt(HD)) v in double over the half caches; run
-/// twice, as a graph replays a step (the parts' counters must be back at
-/// zero).
-template <int H, int KV, int HD>
-void checkAttention(const std::vector<int> &positions, int64_t window, std::mt19937 &rng, cudaStream_t s) {
+/// Host copies of a layer's caches, [sequences][KV][maxCtx][HD]: F16
+/// elements, or FP8 codes with a float scale a row (encoded as
+/// storeHeadFp8 encodes, from normal values); value(i) what an element
+/// stands for.
+template <bool F8> struct HostCache {
+  using T = typename KvElem<F8>::T;
+  int64_t HD;
+  std::vector<T> k, v;
+  std::vector<float> ks, vs;
+  T *dk = nullptr, *dv = nullptr;
+  float *dks = nullptr, *dvs = nullptr;
+
+  HostCache(size_t rows, int64_t HD, std::mt19937 &rng) : HD(HD), k(rows * HD), v(rows * HD), ks(rows), vs(rows) {
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(HD));
+    for (int kv = 0; kv < 2; ++kv)
+      for (size_t r = 0; r < rows; ++r) {
+        float amax = 0.0f;
+        for (float &e : x)
+          e = nd(rng), amax = std::max(amax, std::fabs(e));
+        T *dst = &(kv ? v : k)[r * HD];
+        if constexpr (F8) {
+          for (int64_t d = 0; d < HD; ++d)
+            dst[d] = __nv_cvt_float_to_fp8(x[size_t(d)] * (kFp8Max / amax), __NV_SATFINITE, __NV_E4M3);
+          (kv ? vs : ks)[r] = amax / kFp8Max;
+        } else {
+          for (int64_t d = 0; d < HD; ++d)
+            dst[d] = __float2half(x[size_t(d)]);
+        }
+      }
+    CHECK_CUDA(cudaMalloc(&dk, k.size() * sizeof(T)));
+    CHECK_CUDA(cudaMalloc(&dv, v.size() * sizeof(T)));
+    CHECK_CUDA(cudaMalloc(&dks, rows * 4));
+    CHECK_CUDA(cudaMalloc(&dvs, rows * 4));
+    CHECK_CUDA(cudaMemcpy(dk, k.data(), k.size() * sizeof(T), cudaMemcpyHostToDevice));
+    CHECK_CUDA(cudaMemcpy(dv, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
+    CHECK_CUDA(cudaMemcpy(dks, ks.data(), rows * 4, cudaMemcpyHostToDevice));
+    CHECK_CUDA(cudaMemcpy(dvs, vs.data(), rows * 4, cudaMemcpyHostToDevice));
+  }
+  ~HostCache() { cudaFree(dk), cudaFree(dv), cudaFree(dks), cudaFree(dvs); }
+  KvCache dev() const { return KvCache{dk, dv, F8 ? dks : nullptr, F8 ? dvs : nullptr, F8}; }
+  double value(bool isV, size_t i) const {
+    const T c = (isV ? v : k)[i];
+    if constexpr (F8)
+      return double(__half2float(__half(__nv_cvt_fp8_to_halfraw(c, __NV_E4M3)))) * (isV ? vs : ks)[i / HD];
+    else
+      return double(__half2float(c));
+  }
+};
+
+/// launchAttention of tokens at `positions`, token i of sequence seqs[i]
+/// (GQA H / KV, a sliding window or none), over random caches of F16 or FP8
+/// elements, against softmax(q k / sqrt(HD)) v in double over the values
+/// the caches encode; run twice, as a graph replays a step (the split
+/// parts' counters must be back at zero). Below kPromptTokens tokens the
+/// decoding kernels (attentionSplit: keys in parts past kAttnSplitKeys),
+/// else the prompt's (attentionPrompt: tiles of 64 keys, FP8 converted to
+/// half rows in shared memory).
+template <int H, int KV, int HD, bool F8>
+void checkAttention(const std::vector<int> &positions, const std::vector<int> &seqs, int64_t window,
+                    std::mt19937 &rng, cudaStream_t s) {
   const int n = int(positions.size());
   int64_t maxCtx = 0;
-  for (int p : positions)
-    maxCtx = std::max<int64_t>(maxCtx, p + 1);
+  int sequences = 0;
+  for (int i = 0; i < n; ++i)
+    maxCtx = std::max<int64_t>(maxCtx, positions[size_t(i)] + 1), sequences = std::max(sequences, seqs[size_t(i)] + 1);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::vector<float> q(size_t(n) * H * HD);
   for (float &v : q)
     v = nd(rng);
-  const size_t cacheElems = size_t(n) * KV * maxCtx * HD;
-  std::vector<__half> kc(cacheElems), vc(cacheElems);
-  for (size_t i = 0; i < cacheElems; ++i)
-    kc[i] = __float2half(nd(rng)), vc[i] = __float2half(nd(rng));
-  std::vector<int32_t> pos(positions.begin(), positions.end()), seq(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i)
-    seq[size_t(i)] = i;
+  const HostCache<F8> cache(size_t(sequences) * KV * maxCtx, HD, rng);
+  std::vector<int32_t> pos(positions.begin(), positions.end()), seq(seqs.begin(), seqs.end());
   float *dq, *dout;
-  __half *dk, *dv;
   int32_t *dpos, *dseq;
   CHECK_CUDA(cudaMalloc(&dq, q.size() * 4));
   CHECK_CUDA(cudaMalloc(&dout, q.size() * 4));
-  CHECK_CUDA(cudaMalloc(&dk, cacheElems * 2));
-  CHECK_CUDA(cudaMalloc(&dv, cacheElems * 2));
   CHECK_CUDA(cudaMalloc(&dpos, size_t(n) * 4));
   CHECK_CUDA(cudaMalloc(&dseq, size_t(n) * 4));
   CHECK_CUDA(cudaMemcpy(dq, q.data(), q.size() * 4, cudaMemcpyHostToDevice));
-  CHECK_CUDA(cudaMemcpy(dk, kc.data(), cacheElems * 2, cudaMemcpyHostToDevice));
-  CHECK_CUDA(cudaMemcpy(dv, vc.data(), cacheElems * 2, cudaMemcpyHostToDevice));
   CHECK_CUDA(cudaMemcpy(dpos, pos.data(), size_t(n) * 4, cudaMemcpyHostToDevice));
   CHECK_CUDA(cudaMemcpy(dseq, seq.data(), size_t(n) * 4, cudaMemcpyHostToDevice));
   const float scale = 1.0f / std::sqrt(float(HD));
   std::vector<float> runs[2];
   for (auto &out : runs) {
     CHECK_CUDA(cudaMemset(dout, 0xFF, q.size() * 4));
-    launchAttention<H, KV, HD>(dq, dk, dv, dout, dpos, dseq, maxCtx, scale, window, Q8Act{}, n, s);
+    launchAttention<H, KV, HD>(dq, cache.dev(), dout, dpos, dseq, maxCtx, scale, window, Q8Act{}, n, s);
     CHECK_CUDA(cudaStreamSynchronize(s));
     CHECK_CUDA(cudaGetLastError());
     out.resize(q.size());
@@ -204,13 +250,13 @@ void checkAttention(const std::vector<int> &positions, int64_t window, std::mt19
     for (int h = 0; h < H; ++h) {
       const int g = h / (H / KV);
       const int64_t p = pos[size_t(t)], first = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
-      const __half *kb = &kc[(size_t(t) * KV + g) * maxCtx * HD], *vb = &vc[(size_t(t) * KV + g) * maxCtx * HD];
+      const size_t base = (size_t(seq[size_t(t)]) * KV + g) * maxCtx * HD;
       std::vector<double> w(size_t(p - first + 1));
       double mx = -INFINITY, sum = 0.0;
       for (int64_t j = first; j <= p; ++j) {
         double d = 0.0;
         for (int e = 0; e < HD; ++e)
-          d += double(q[(size_t(t) * H + h) * HD + e]) * double(__half2float(kb[j * HD + e]));
+          d += double(q[(size_t(t) * H + h) * HD + e]) * cache.value(false, base + j * HD + e);
         w[size_t(j - first)] = d * scale, mx = std::max(mx, d * scale);
       }
       for (double &v : w)
@@ -218,7 +264,7 @@ void checkAttention(const std::vector<int> &positions, int64_t window, std::mt19
       for (int e = 0; e < HD; ++e) {
         double o = 0.0;
         for (int64_t j = first; j <= p; ++j)
-          o += w[size_t(j - first)] * double(__half2float(vb[j * HD + e]));
+          o += w[size_t(j - first)] * cache.value(true, base + j * HD + e);
         o /= sum;
         for (const auto &out : runs) {
           const double got = out[(size_t(t) * H + h) * HD + e];
@@ -230,12 +276,125 @@ void checkAttention(const std::vector<int> &positions, int64_t window, std::mt19
     }
   const bool ok = worst <= 1e-3 && runs[0] == runs[1];
   (ok ? passed : failed)++;
-  std::printf("%s: attention H %d, KV %d, HD %d, window %lld, positions", ok ? "PASS" : "FAIL", H, KV, HD,
-              (long long)window);
-  for (int p : positions)
-    std::printf(" %d", p);
-  std::printf(": worst error %.2e (values ~1), %s twice\n", worst, runs[0] == runs[1] ? "the same bits" : "NOT the same");
-  cudaFree(dq), cudaFree(dout), cudaFree(dk), cudaFree(dv), cudaFree(dpos), cudaFree(dseq);
+  std::printf("%s: attention %s, H %d, KV %d, HD %d, window %lld, %d tokens at", ok ? "PASS" : "FAIL",
+              F8 ? "fp8" : "f16", H, KV, HD, (long long)window, n);
+  for (int i = 0; i < std::min(n, 6); ++i)
+    std::printf(" %d", positions[size_t(i)]);
+  std::printf("%s: worst error %.2e (values ~1), %s twice\n", n > 6 ? " ..." : "", worst,
+              runs[0] == runs[1] ? "the same bits" : "NOT the same");
+  cudaFree(dq), cudaFree(dout), cudaFree(dpos), cudaFree(dseq);
+}
+
+/// Decoding tokens: token i of sequence i.
+template <int H, int KV, int HD, bool F8>
+void checkDecode(const std::vector<int> &positions, int64_t window, std::mt19937 &rng, cudaStream_t s) {
+  std::vector<int> seqs(positions.size());
+  for (size_t i = 0; i < seqs.size(); ++i)
+    seqs[i] = int(i);
+  checkAttention<H, KV, HD, F8>(positions, seqs, window, rng, s);
+}
+
+/// A prompt of n tokens of one sequence at positions from, from + 1, ...
+template <int H, int KV, int HD, bool F8>
+void checkPrompt(int from, int n, int64_t window, std::mt19937 &rng, cudaStream_t s) {
+  std::vector<int> positions(static_cast<size_t>(n)), seqs(static_cast<size_t>(n), 0);
+  for (int i = 0; i < n; ++i)
+    positions[size_t(i)] = from + i;
+  checkAttention<H, KV, HD, F8>(positions, seqs, window, rng, s);
+}
+
+/// launchRopeAppend (RoPE of q and k, k and v into the caches) of n tokens
+/// of sequences i % 2 at positions 3 + 5 i, F16 (ropeQKV) or FP8
+/// (kvAppendFp8) caches, against RoPE in double: q within 1e-5, the cached
+/// k and v within the element's rounding (half: 2^-11 relative; E4M3: 2^-4
+/// relative, or 2^-10 of the row's max|x| below E4M3's normal range).
+template <int H, int KV, int HD, bool F8> void checkAppend(int n, std::mt19937 &rng, cudaStream_t s) {
+  using T = typename KvElem<F8>::T;
+  constexpr int half = HD / 2;
+  const int64_t maxCtx = 3 + 5 * n;
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> q(size_t(n) * H * HD), k(size_t(n) * KV * HD), v(k.size());
+  for (float &x : q)
+    x = nd(rng);
+  for (size_t i = 0; i < k.size(); ++i)
+    k[i] = nd(rng) * (i % 13 == 0 ? 30.0f : 1.0f), v[i] = nd(rng) * (i % 11 == 0 ? 1e-3f : 1.0f);
+  RopeFreq<half> freq;
+  for (int j = 0; j < half; ++j)
+    freq.f[j] = std::pow(10000.0f, -2.0f * j / HD);
+  std::vector<int32_t> pos(static_cast<size_t>(n)), seq(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    pos[size_t(i)] = 3 + 5 * i, seq[size_t(i)] = i % 2;
+  const size_t rows = size_t(2) * KV * maxCtx;
+  float *dq, *dk, *dv, *dqo, *dks, *dvs;
+  T *dkc, *dvc;
+  int32_t *dpos, *dseq;
+  CHECK_CUDA(cudaMalloc(&dq, q.size() * 4));
+  CHECK_CUDA(cudaMalloc(&dqo, q.size() * 4));
+  CHECK_CUDA(cudaMalloc(&dk, k.size() * 4));
+  CHECK_CUDA(cudaMalloc(&dv, v.size() * 4));
+  CHECK_CUDA(cudaMalloc(&dkc, rows * HD * sizeof(T)));
+  CHECK_CUDA(cudaMalloc(&dvc, rows * HD * sizeof(T)));
+  CHECK_CUDA(cudaMalloc(&dks, rows * 4));
+  CHECK_CUDA(cudaMalloc(&dvs, rows * 4));
+  CHECK_CUDA(cudaMalloc(&dpos, size_t(n) * 4));
+  CHECK_CUDA(cudaMalloc(&dseq, size_t(n) * 4));
+  CHECK_CUDA(cudaMemcpy(dq, q.data(), q.size() * 4, cudaMemcpyHostToDevice));
+  CHECK_CUDA(cudaMemcpy(dk, k.data(), k.size() * 4, cudaMemcpyHostToDevice));
+  CHECK_CUDA(cudaMemcpy(dv, v.data(), v.size() * 4, cudaMemcpyHostToDevice));
+  CHECK_CUDA(cudaMemcpy(dpos, pos.data(), size_t(n) * 4, cudaMemcpyHostToDevice));
+  CHECK_CUDA(cudaMemcpy(dseq, seq.data(), size_t(n) * 4, cudaMemcpyHostToDevice));
+  launchRopeAppend<H, KV, HD, false>(dq, dk, dv, dqo, KvCache{dkc, dvc, dks, dvs, F8}, dpos, dseq, maxCtx, freq, n, s);
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  CHECK_CUDA(cudaGetLastError());
+  std::vector<float> qo(q.size()), ks(rows), vs(rows);
+  std::vector<T> kc(rows * HD), vc(rows * HD);
+  CHECK_CUDA(cudaMemcpy(qo.data(), dqo, q.size() * 4, cudaMemcpyDeviceToHost));
+  CHECK_CUDA(cudaMemcpy(kc.data(), dkc, kc.size() * sizeof(T), cudaMemcpyDeviceToHost));
+  CHECK_CUDA(cudaMemcpy(vc.data(), dvc, vc.size() * sizeof(T), cudaMemcpyDeviceToHost));
+  CHECK_CUDA(cudaMemcpy(ks.data(), dks, rows * 4, cudaMemcpyDeviceToHost));
+  CHECK_CUDA(cudaMemcpy(vs.data(), dvs, rows * 4, cudaMemcpyDeviceToHost));
+  // The rotated value of element d of a row x at position p.
+  auto rot = [&](const float *x, int d, int p) {
+    const int j = d % half, e0 = j, e1 = j + half;
+    const double a = double(float(p) * freq.f[j]), c = std::cos(a), sn = std::sin(a); // the kernels' float angle
+    return d == e0 ? x[e0] * c - x[e1] * sn : x[e1] * c + x[e0] * sn;
+  };
+  double worstQ = 0.0, worstKV = 0.0; // worstKV: in units of the allowed error
+  for (int t = 0; t < n; ++t) {
+    for (int i = 0; i < H * HD; ++i) {
+      const double ref = rot(&q[size_t(t) * H * HD + (i / HD) * HD], i % HD, pos[size_t(t)]);
+      worstQ = std::max(worstQ, std::fabs(qo[size_t(t) * H * HD + i] - ref));
+    }
+    for (int g = 0; g < KV; ++g)
+      for (int isV = 0; isV < 2; ++isV) {
+        const float *x = &(isV ? v : k)[(size_t(t) * KV + g) * HD];
+        const size_t row = (size_t(seq[size_t(t)]) * KV + g) * maxCtx + pos[size_t(t)];
+        double ref[HD], amax = 0.0;
+        for (int d = 0; d < HD; ++d)
+          ref[d] = isV ? double(x[d]) : rot(x, d, pos[size_t(t)]), amax = std::max(amax, std::fabs(ref[d]));
+        for (int d = 0; d < HD; ++d) {
+          const T c = (isV ? vc : kc)[row * HD + d];
+          double got, tol;
+          if constexpr (F8) {
+            got = double(__half2float(__half(__nv_cvt_fp8_to_halfraw(c, __NV_E4M3)))) * (isV ? vs : ks)[row];
+            tol = std::max(std::fabs(ref[d]) * 0x1p-4, amax * 0x1p-10) * 1.01 + 1e-6 * amax;
+          } else {
+            got = double(__half2float(c));
+            tol = std::fabs(ref[d]) * 0x1p-11 * 1.01 + 1e-6 * amax;
+          }
+          const double e = std::fabs(got - ref[d]) / tol;
+          if (!(e <= worstKV))
+            worstKV = e;
+        }
+      }
+  }
+  const bool ok = worstQ <= 1e-5 && worstKV <= 1.0;
+  (ok ? passed : failed)++;
+  std::printf("%s: RoPE and cache append %s, H %d, KV %d, HD %d, %d tokens: q worst error %.1e, k/v worst error "
+              "%.2f of the element's rounding\n",
+              ok ? "PASS" : "FAIL", F8 ? "fp8" : "f16", H, KV, HD, n, worstQ, worstKV);
+  cudaFree(dq), cudaFree(dqo), cudaFree(dk), cudaFree(dv), cudaFree(dkc), cudaFree(dvc), cudaFree(dks),
+      cudaFree(dvs), cudaFree(dpos), cudaFree(dseq);
 }
 
 } // namespace
@@ -262,13 +421,38 @@ int main() {
   checkAll<QCC_CUDA_Q8_0, 1376>(4136, rng, s);
   // Decoding attention: one part (short), a few, all kAttnMaxSplits, a
   // partial last part; a batch of tokens at different positions; GQA; a
-  // sliding window that starts past 0.
-  checkAttention<32, 8, 128>({5}, 0, rng, s);
-  checkAttention<32, 8, 128>({700}, 0, rng, s);
-  checkAttention<32, 8, 128>({4321}, 0, rng, s);
-  checkAttention<32, 8, 128>({0, 255, 256, 1999, 3000, 77}, 0, rng, s);
-  checkAttention<32, 8, 128>({3000, 1500}, 1024, rng, s);
-  checkAttention<8, 4, 64>({2500, 9, 600}, 0, rng, s);
+  // sliding window that starts past 0. F16 and FP8 caches.
+  checkDecode<32, 8, 128, false>({5}, 0, rng, s);
+  checkDecode<32, 8, 128, false>({700}, 0, rng, s);
+  checkDecode<32, 8, 128, false>({4321}, 0, rng, s);
+  checkDecode<32, 8, 128, false>({0, 255, 256, 1999, 3000, 77}, 0, rng, s);
+  checkDecode<32, 8, 128, false>({3000, 1500}, 1024, rng, s);
+  checkDecode<8, 4, 64, false>({2500, 9, 600}, 0, rng, s);
+  checkDecode<32, 8, 128, true>({5}, 0, rng, s);
+  checkDecode<32, 8, 128, true>({4321}, 0, rng, s);
+  checkDecode<32, 8, 128, true>({0, 255, 256, 1999, 3000, 77}, 0, rng, s);
+  checkDecode<32, 8, 128, true>({3000, 1500}, 1024, rng, s);
+  checkDecode<8, 4, 64, true>({2500, 9, 600}, 0, rng, s);
+  // Prompt attention (65 tokens and more): from position 0, after a cached
+  // context (tiles of keys before the prompt's), a sliding window, a last
+  // tile of queries cut short.
+  checkPrompt<32, 8, 128, false>(0, 200, 0, rng, s);
+  checkPrompt<32, 8, 128, false>(300, 65, 0, rng, s);
+  checkPrompt<8, 4, 64, false>(100, 130, 96, rng, s);
+  checkPrompt<32, 8, 128, true>(0, 200, 0, rng, s);
+  checkPrompt<32, 8, 128, true>(300, 65, 0, rng, s);
+  checkPrompt<8, 4, 64, true>(100, 130, 96, rng, s);
+  // Prompts of several sequences packed in one call: attendToken per token.
+  {
+    std::vector<int> positions(70), seqs(70);
+    for (int i = 0; i < 70; ++i)
+      positions[size_t(i)] = 40 + i / 3, seqs[size_t(i)] = i % 3;
+    checkAttention<8, 4, 64, true>(positions, seqs, 0, rng, s);
+  }
+  // The cache append, F16 and FP8 (a row's outliers, tiny values).
+  checkAppend<32, 8, 128, false>(6, rng, s);
+  checkAppend<32, 8, 128, true>(6, rng, s);
+  checkAppend<8, 4, 64, true>(70, rng, s);
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
