@@ -618,12 +618,11 @@ __device__ __forceinline__ void attendKeys(int t, int h, int64_t j0, int64_t j1,
   // reduced together, one correction for all of them (measured at 7B
   // depths 0-4096 on the H100, the faster form for each; docs/BENCHMARKS.md,
   // seventh round).
-  constexpr int NK = kAttnKeys;
-  for (int64_t jw = j0 + warp * NK; jw <= j1; jw += nw * NK) {
-    T kr[NK][E], vr[NK][E];
-    float ks[NK], vs[NK]; // (F8)
+  for (int64_t jw = j0 + warp * kAttnKeys; jw <= j1; jw += nw * kAttnKeys) {
+    T kr[kAttnKeys][E], vr[kAttnKeys][E];
+    float ks[kAttnKeys], vs[kAttnKeys]; // (F8)
 #pragma unroll
-    for (int u = 0; u < NK; ++u) {
+    for (int u = 0; u < kAttnKeys; ++u) {
       const bool in = jw + u <= j1;
       if constexpr (packed) {
         using P = KvPack<T, E>;
@@ -647,7 +646,7 @@ __device__ __forceinline__ void attendKeys(int t, int h, int64_t j0, int64_t j1,
     }
     if constexpr (!F8) {
 #pragma unroll
-      for (int u = 0; u < NK; ++u) {
+      for (int u = 0; u < kAttnKeys; ++u) {
         if (jw + u > j1)
           break;
         float sc = 0.0f;
@@ -663,9 +662,9 @@ __device__ __forceinline__ void attendKeys(int t, int h, int64_t j0, int64_t j1,
         m = mn;
       }
     } else {
-      float sc[NK];
+      float sc[kAttnKeys];
 #pragma unroll
-      for (int u = 0; u < NK; ++u) {
+      for (int u = 0; u < kAttnKeys; ++u) {
         float kf[E];
         kvFloats(kr[u], kf);
         sc[u] = 0.0f;
@@ -674,11 +673,11 @@ __device__ __forceinline__ void attendKeys(int t, int h, int64_t j0, int64_t j1,
           sc[u] += qv[e] * kf[e];
       }
 #pragma unroll
-      for (int u = 0; u < NK; ++u)
+      for (int u = 0; u < kAttnKeys; ++u)
         sc[u] = warpSum(sc[u]);
       float mn = m;
 #pragma unroll
-      for (int u = 0; u < NK; ++u) {
+      for (int u = 0; u < kAttnKeys; ++u) {
         sc[u] = jw + u > j1 ? -INFINITY : sc[u] * ks[u] * scale;
         mn = fmaxf(mn, sc[u]);
       }
@@ -688,7 +687,7 @@ __device__ __forceinline__ void attendKeys(int t, int h, int64_t j0, int64_t j1,
       for (int e = 0; e < E; ++e)
         acc[e] *= corr;
 #pragma unroll
-      for (int u = 0; u < NK; ++u) {
+      for (int u = 0; u < kAttnKeys; ++u) {
         const float pj = expf(sc[u] - mn);
         l += pj;
         float vf[E];
