@@ -23,20 +23,17 @@ namespace qcc {
 /// fp8, E4M3 with a scale a head's row, on the GPU).
 enum class KVType { F16, Q8_0, FP8 };
 
-/// "--kv-type" / -ctk values: f16, q8_0, fp8.
-inline llvm::Expected<KVType> parseKVType(llvm::StringRef s) {
-  if (s.equals_insensitive("f16"))
-    return KVType::F16;
-  if (s.equals_insensitive("q8_0"))
-    return KVType::Q8_0;
-  if (s.equals_insensitive("fp8"))
-    return KVType::FP8;
-  return llvm::createStringError("the KV cache type must be f16, q8_0 or fp8, got '" + s.str() + "'");
-}
-
 /// The --kv-type spelling of t.
 inline const char *kvTypeName(KVType t) {
   return t == KVType::F16 ? "f16" : t == KVType::Q8_0 ? "q8_0" : "fp8";
+}
+
+/// "--kv-type" / -ctk values: f16, q8_0, fp8.
+inline llvm::Expected<KVType> parseKVType(llvm::StringRef s) {
+  for (KVType t : {KVType::F16, KVType::Q8_0, KVType::FP8})
+    if (s.equals_insensitive(kvTypeName(t)))
+      return t;
+  return llvm::createStringError("the KV cache type must be f16, q8_0 or fp8, got '" + s.str() + "'");
 }
 
 class LanguageModel {

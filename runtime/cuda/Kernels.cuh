@@ -403,8 +403,21 @@ template <int HALF> struct RopeFreq {
   float f[HALF];
 };
 
-/// Rotates H heads of HD features of row t at position pos[t]:
-/// pairs (2i, 2i+1) if interleaved, else (i, i + HD/2).
+/// Pair j of a head's RoPE at position fp: its elements e0, e1 ((2j, 2j+1)
+/// if interleaved, else (j, j + HD/2)) and the angle's sine and cosine
+/// (computed the same way by every kernel that rotates).
+template <int HD, bool Interleaved> struct RopePair {
+  int e0, e1;
+  float sn, cs;
+  __device__ __forceinline__ RopePair(int j, float fp, const RopeFreq<HD / 2> &freq)
+      : e0(Interleaved ? 2 * j : j), e1(Interleaved ? 2 * j + 1 : j + HD / 2) {
+    sincosf(fp * freq.f[j], &sn, &cs);
+  }
+  /// (x[e0], x[e1]) of a head's row x, rotated.
+  __device__ __forceinline__ float2 rotated(const float *x) const { return rotate(x[e0], x[e1], sn, cs); }
+};
+
+/// Rotates H heads of HD features of row t at position pos[t].
 template <int H, int HD, bool Interleaved>
 __global__ void rope(const float *__restrict__ x, float *__restrict__ out, const int32_t *__restrict__ pos,
                      RopeFreq<HD / 2> freq) {
@@ -416,14 +429,11 @@ __global__ void rope(const float *__restrict__ x, float *__restrict__ out, const
   int lo, hi;
   slice<H * half>(lo, hi);
   for (int i = lo + threadIdx.x; i < hi; i += blockDim.x) {
-    const int h = i / half, k = i % half;
-    float s, c;
-    sincosf(p * freq.f[k], &s, &c);
-    const size_t i0 = size_t(t) * H * HD + h * HD + (Interleaved ? 2 * k : k);
-    const size_t i1 = i0 + (Interleaved ? 1 : half);
-    const float2 o = rotate(x[i0], x[i1], s, c);
-    out[i0] = o.x;
-    out[i1] = o.y;
+    const RopePair<HD, Interleaved> r(i % half, p, freq);
+    const size_t b = size_t(t) * H * HD + (i / half) * HD;
+    const float2 o = r.rotated(x + b);
+    out[b + r.e0] = o.x;
+    out[b + r.e1] = o.y;
   }
 }
 
@@ -463,23 +473,21 @@ __global__ void ropeQKV(const float *__restrict__ q, const float *__restrict__ k
   int lo, hi;
   slice<(H + KV) * half>(lo, hi);
   for (int i = lo + threadIdx.x; i < hi; i += blockDim.x) {
-    const int h = i / half, j = i % half;
-    float sn, cs;
-    sincosf(fp * freq.f[j], &sn, &cs);
-    const int e0 = Interleaved ? 2 * j : j, e1 = e0 + (Interleaved ? 1 : half);
+    const int h = i / half;
+    const RopePair<HD, Interleaved> r(i % half, fp, freq);
     if (h < H) {
       const size_t b = size_t(t) * H * HD + h * HD;
-      const float2 o = rotate(q[b + e0], q[b + e1], sn, cs);
-      qOut[b + e0] = o.x;
-      qOut[b + e1] = o.y;
+      const float2 o = r.rotated(q + b);
+      qOut[b + r.e0] = o.x;
+      qOut[b + r.e1] = o.y;
     } else {
       const int g = h - H;
       const size_t b = size_t(t) * KV * HD + g * HD, at = (size_t(sq * KV + g) * maxCtx + p) * HD;
-      const float2 o = rotate(k[b + e0], k[b + e1], sn, cs);
-      kc[at + e0] = __float2half_rn(o.x);
-      kc[at + e1] = __float2half_rn(o.y);
-      vc[at + e0] = __float2half_rn(v[b + e0]);
-      vc[at + e1] = __float2half_rn(v[b + e1]);
+      const float2 o = r.rotated(k + b);
+      kc[at + r.e0] = __float2half_rn(o.x);
+      kc[at + r.e1] = __float2half_rn(o.y);
+      vc[at + r.e0] = __float2half_rn(v[b + r.e0]);
+      vc[at + r.e1] = __float2half_rn(v[b + r.e1]);
     }
   }
 }
@@ -499,19 +507,13 @@ __global__ void __launch_bounds__(256) kvAppendFp8(const float *__restrict__ q, 
   const int t = blockIdx.x, lane = threadIdx.x % 32, head = blockIdx.y * 8 + threadIdx.x / 32;
   const int64_t p = pos[t], sq = seq[t];
   const float fp = float(p);
-  auto pair = [&](int j, int &e0, int &e1, float &sn, float &cs) {
-    e0 = Interleaved ? 2 * j : j, e1 = e0 + (Interleaved ? 1 : half);
-    sincosf(fp * freq.f[j], &sn, &cs);
-  };
   if (head < qHeads) {
     const size_t b = size_t(t) * H * HD + head * HD;
     for (int j = lane; j < half; j += 32) {
-      int e0, e1;
-      float sn, cs;
-      pair(j, e0, e1, sn, cs);
-      const float2 o = rotate(q[b + e0], q[b + e1], sn, cs);
-      qOut[b + e0] = o.x;
-      qOut[b + e1] = o.y;
+      const RopePair<HD, Interleaved> r(j, fp, freq);
+      const float2 o = r.rotated(q + b);
+      qOut[b + r.e0] = o.x;
+      qOut[b + r.e1] = o.y;
     }
     return;
   }
@@ -530,12 +532,9 @@ __global__ void __launch_bounds__(256) kvAppendFp8(const float *__restrict__ q, 
         if constexpr (!Rope) {
           return k[b + d];
         } else {
-          const int j = Interleaved ? d / 2 : d % half;
-          int e0, e1;
-          float sn, cs;
-          pair(j, e0, e1, sn, cs);
-          const float2 o = rotate(k[b + e0], k[b + e1], sn, cs);
-          return d == e0 ? o.x : o.y;
+          const RopePair<HD, Interleaved> r(Interleaved ? d / 2 : d % half, fp, freq);
+          const float2 o = r.rotated(k + b);
+          return d == r.e0 ? o.x : o.y;
         }
       },
       static_cast<__nv_fp8_storage_t *>(c.k) + at * HD, c.ks + at, lane);
@@ -2137,10 +2136,8 @@ template <int H, int KV, int HD, bool Interleaved> struct RopeOut {
       vc[at + e1(j)] = __float2half_rn(b);
       return;
     }
-    const float fp = float(p);
-    float sn, cs;
-    sincosf(fp * freq.f[j], &sn, &cs);
-    const float2 o = rotate(a, b, sn, cs);
+    const RopePair<HD, Interleaved> r(j, float(p), freq);
+    const float2 o = rotate(a, b, r.sn, r.cs);
     if (job == 0) {
       q[head * HD + e0(j)] = o.x;
       q[head * HD + e1(j)] = o.y;
