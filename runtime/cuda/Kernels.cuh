@@ -156,19 +156,59 @@ template <bool Max> __device__ __forceinline__ float blockReduce(float v) {
 __device__ __forceinline__ float blockSum(float v) { return blockReduce<false>(v); }
 __device__ __forceinline__ float blockMax(float v) { return blockReduce<true>(v); }
 
+/// One lane's value of a block of 32 in q8 form (Q8Act): its two codes and
+/// the block's (d, sum), the same in every lane.
+struct Q8Lane {
+  int8_t q, l;
+  float2 ds;
+};
+/// N blocks at once (lane l holding value l of each): the blocks'
+/// reductions interleaved (warpMax's and warpSum's butterflies, so each
+/// block gets quantizeLane's bits), their latencies overlapping.
+template <int N> __device__ __forceinline__ void quantizeLanes(const float (&v)[N], Q8Lane (&c)[N]) {
+  float a[N], sum[N];
+  int qi[N], li[N];
+#pragma unroll
+  for (int j = 0; j < N; ++j)
+    a[j] = fabsf(v[j]);
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+#pragma unroll
+    for (int j = 0; j < N; ++j)
+      a[j] = fmaxf(a[j], __shfl_xor_sync(0xffffffffu, a[j], o));
+#pragma unroll
+  for (int j = 0; j < N; ++j) {
+    const float d = a[j] / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float r = v[j] * id;
+    qi[j] = __float2int_rn(r);
+    li[j] = __float2int_rn((r - float(qi[j])) * 254.0f);
+    a[j] = d;
+    sum[j] = float(qi[j]) + float(li[j]) * kLow;
+  }
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+#pragma unroll
+    for (int j = 0; j < N; ++j)
+      sum[j] += __shfl_xor_sync(0xffffffffu, sum[j], o);
+#pragma unroll
+  for (int j = 0; j < N; ++j)
+    c[j] = Q8Lane{int8_t(qi[j]), int8_t(li[j]), make_float2(a[j], a[j] * sum[j])};
+}
+__device__ __forceinline__ Q8Lane quantizeLane(float v) {
+  const float in[1] = {v};
+  Q8Lane c[1];
+  quantizeLanes<1>(in, c);
+  return c[0];
+}
+
 /// One warp's 32 values (one a lane) as block `at / 32` of a q8 activation
 /// (`at`: the block's first element).
 __device__ __forceinline__ void quantizeBlock(float v, int lane, const Q8Act &qa, size_t at) {
-  const float amax = warpMax(fabsf(v));
-  const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-  const float r = v * id;
-  const int qi = __float2int_rn(r);
-  const int li = __float2int_rn((r - float(qi)) * 254.0f);
-  qa.q[at + lane] = int8_t(qi);
-  qa.l[at + lane] = int8_t(li);
-  const float sum = warpSum(float(qi) + float(li) * kLow);
+  const Q8Lane c = quantizeLane(v);
+  qa.q[at + lane] = c.q;
+  qa.l[at + lane] = c.l;
   if (lane == 0)
-    qa.ds[at / 32] = make_float2(d, d * sum);
+    qa.ds[at / 32] = c.ds;
 }
 
 // ---------------------------------------------------------------------------
@@ -244,6 +284,36 @@ __device__ __forceinline__ float2 rotate(float a, float b, float sn, float cs) {
   return make_float2(__fsub_rn(__fmul_rn(a, cs), __fmul_rn(b, sn)), __fadd_rn(__fmul_rn(b, cs), __fmul_rn(a, sn)));
 }
 
+/// Thread i's part of the sum of squares of a row of D floats (of T
+/// threads): the part rmsNorm's blocks and the streamed products' staging
+/// (NormIn) both sum, so that both give the same bits.
+template <int D, int T> __device__ __forceinline__ float sumSquares(const float *__restrict__ xr, int i) {
+  float ss = 0.0f;
+  if constexpr (D % 4 == 0) {
+    // float4 loads, all in flight: every slice's block reads the row.
+    constexpr int N = D / 4, R = (N + T - 1) / T;
+    const float4 *x4 = reinterpret_cast<const float4 *>(xr);
+    float4 v[R];
+#pragma unroll
+    for (int k = 0; k < R; ++k)
+      v[k] = N % T == 0 || i + k * T < N ? x4[N % T == 0 ? i + k * T : min(i + k * T, N - 1)] : float4{};
+#pragma unroll
+    for (int k = 0; k < R; ++k)
+      if (N % T == 0 || i + k * T < N)
+        ss += v[k].x * v[k].x + v[k].y * v[k].y + v[k].z * v[k].z + v[k].w * v[k].w;
+  } else {
+    for (; i < D; i += T)
+      ss += xr[i] * xr[i];
+  }
+  return ss;
+}
+/// 1 / sqrt(mean(x^2) + eps) from the row's sum of squares.
+template <int D> __device__ __forceinline__ float rmsScale(float ss, float eps) {
+  return 1.0f / sqrtf(ss / float(D) + eps);
+}
+/// silu(g) u, as swiglu and the streamed products' staging compute it.
+__device__ __forceinline__ float siluMul(float g, float u) { return g / (1.0f + expf(-g)) * u; }
+
 /// out = w * x / sqrt(mean(x^2) + eps) per row; the float row (if out) and
 /// its q8 form (if qa.q).
 template <int D>
@@ -253,21 +323,7 @@ __global__ void rmsNorm(const float *__restrict__ x, const float *__restrict__ w
   releaseNext();
   const int t = blockIdx.x;
   const float *xr = x + size_t(t) * D;
-  float ss = 0.0f;
-  if constexpr (D % 4 == 0) {
-    // float4 loads, several in flight: every slice's block reads the row.
-    const float4 *x4 = reinterpret_cast<const float4 *>(xr);
-#pragma unroll 4
-    for (int i = threadIdx.x; i < D / 4; i += blockDim.x) {
-      const float4 v = x4[i];
-      ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-    }
-  } else {
-    for (int i = threadIdx.x; i < D; i += blockDim.x)
-      ss += xr[i] * xr[i];
-  }
-  ss = blockSum(ss);
-  const float inv = 1.0f / sqrtf(ss / float(D) + eps); // every slice sums the whole row
+  const float inv = rmsScale<D>(blockSum(sumSquares<D, kRowThreads>(xr, threadIdx.x)), eps); // every slice sums the whole row
   int lo, hi;
   slice<D>(lo, hi);
   if (out)
@@ -294,10 +350,7 @@ __global__ void swiglu(const float *__restrict__ g, const float *__restrict__ u,
   releaseNext();
   const int t = blockIdx.x;
   const size_t r = size_t(t) * D;
-  auto f = [&](int i) {
-    const float a = g[r + i];
-    return a / (1.0f + expf(-a)) * u[r + i];
-  };
+  auto f = [&](int i) { return siluMul(g[r + i], u[r + i]); };
   int lo, hi;
   slice<D>(lo, hi);
   if (out)
