@@ -14,12 +14,14 @@
 # TYPEs default to Q4_0 Q4_0_G128 Q4_K_M Q8_0 (Q4_0_G128: a Q4_0 file whose
 # runs of four blocks share one scale, `--group 128`, the symmetric W4 g128
 # grid, which qcc streams at 4.125 bits a weight; Q4_1 and Q4_1_G128, the
-# asymmetric one at 4.25, may be named too). For each: the file is written to TMP
+# asymmetric one at 4.25, and Q8_0_G128, the symmetric 8-bit one at 8.125,
+# may be named too). For each: the file is written to TMP
 # (/tmp), then llama-bench (-ngl 99, flash attention off and on, pp512 and
 # tg128, -r REPS) and `cu_7b_TYPE --bench` on it, both as JSON; the table
 # gives tokens/s, qcc / llama.cpp (against llama.cpp's faster setting), and
 # generation's weight traffic (tg t/s x the bytes of the tensors a step
-# reads: for qcc on the G128 types, 16.5 bytes a Q4_0 block, 17 a Q4_1)
+# reads: for qcc on the G128 types, 16.5 bytes a Q4_0 block, 17 a Q4_1,
+# 32.5 a Q8_0)
 # against a device-to-device copy measured in the same run. Then
 # qcc's batched decoding (`--bench -b B`, B = BATCH, 16 by default: B
 # sequences, one token each a step) as aggregate tokens/s and as a multiple
@@ -95,7 +97,8 @@ typ, gguf, lj, qj, bw, bj, dj, ld, dj8, ld8 = sys.argv[1:]
 bw = float(bw) * 1e9
 # Bytes a decoding step reads: every tensor but the token embedding (one row).
 def tensor_bytes(path, g128=False):
-    sizes = {0: (1, 4), 1: (1, 2), 2: (32, 16.5 if g128 else 18), 3: (32, 17 if g128 else 20), 8: (32, 34),
+    sizes = {0: (1, 4), 1: (1, 2), 2: (32, 16.5 if g128 else 18), 3: (32, 17 if g128 else 20),
+             8: (32, 32.5 if g128 else 34),
              12: (256, 144), 14: (256, 210)}
     with open(path, "rb") as f:
         f.read(4); _, nt, nkv = struct.unpack("<IQQ", f.read(20))

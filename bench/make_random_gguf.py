@@ -15,9 +15,9 @@ written there). Tensor types follow llama-quantize's choices for the file
 type: Q4_0 / Q4_1 / Q8_0 everywhere but output.weight (Q6_K); Q4_K_M is Q4_K with
 Q6_K for output.weight and for attn_v / ffn_down in llama.cpp's "more bits"
 layers (the first and last eighth, and every third between). --group 128
-(Q4_0, Q4_1) gives each run of four blocks one scale (and min): a 4-bit grid
+(Q4_0, Q4_1, Q8_0) gives each run of four blocks one scale (and min): a grid
 of groups of 128, as a GPTQ / AWQ g128 checkpoint converts to Q4_0
-(symmetric) or Q4_1 (asymmetric).
+(symmetric 4-bit), Q4_1 (asymmetric 4-bit) or Q8_0 (symmetric 8-bit).
 """
 import argparse
 import struct
@@ -104,7 +104,7 @@ def blocks(rng, typ, rows, cols, std, group=32):
         out[:, 2:4] = half(m).view(np.uint8).reshape(nb, 2)
         out[:, 4:] = rng.integers(0, 256, (nb, 16), dtype=np.uint8)
     elif typ == "Q8_0":
-        out[:, 0:2] = half(std / 73.0 * u(nb)).view(np.uint8).reshape(nb, 2)
+        out[:, 0:2] = half(grouped(std / 73.0 * u(nb))).view(np.uint8).reshape(nb, 2)
         out[:, 2:] = rng.integers(-127, 128, (nb, 32), dtype=np.int8).view(np.uint8)
     elif typ == "Q4_K":
         # d * sc * q - dmin * m with sc, m 6-bit codes around 32
@@ -163,8 +163,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--group", type=int, default=32, choices=(32, 128))
     a = ap.parse_args()
-    if a.group != 32 and a.type not in ("Q4_0", "Q4_1"):
-        raise SystemExit("--group 128 is for --type Q4_0 or Q4_1")
+    if a.group != 32 and a.type not in ("Q4_0", "Q4_1", "Q8_0"):
+        raise SystemExit("--group 128 is for --type Q4_0, Q4_1 or Q8_0")
     tok, a.vocab = tokenizer_keys(a.tokenizer_from)
     need = 256 if a.type == "Q4_K_M" else a.group
     for n, v in (("--hidden", a.hidden), ("--ffn", a.ffn)):
@@ -215,7 +215,7 @@ def main():
         for (name, ne, typ), o in zip(tensors, offsets):
             rows = int(np.prod(ne[1:])) if len(ne) > 1 else 1
             std = 0.02 / (2 * a.layers) ** 0.5 if name.endswith(("attn_output.weight", "ffn_down.weight")) else 0.02
-            data = blocks(rng, typ, rows, ne[0], std, a.group if typ in ("Q4_0", "Q4_1") else 32)
+            data = blocks(rng, typ, rows, ne[0], std, a.group if typ in ("Q4_0", "Q4_1", "Q8_0") else 32)
             f.write(data.tobytes())
             f.write(b"\0" * (-f.tell() % 32))
     import os

@@ -62,7 +62,7 @@ int layoutOf(ggml::Type t, int64_t scaleGroup) {
   switch (t) {
   case ggml::Type::Q4_0: return scaleGroup == 128 ? QCC_CUDA_Q4_G128 : QCC_CUDA_Q4_0;
   case ggml::Type::Q4_1: return scaleGroup == 128 ? QCC_CUDA_Q4_1_G128 : QCC_CUDA_Q4_1;
-  case ggml::Type::Q8_0: return QCC_CUDA_Q8_0;
+  case ggml::Type::Q8_0: return scaleGroup == 128 ? QCC_CUDA_Q8_G128 : QCC_CUDA_Q8_0;
   case ggml::Type::Q4_K: return QCC_CUDA_Q4_K;
   case ggml::Type::Q6_K: return QCC_CUDA_Q6_K;
   case ggml::Type::F16: return QCC_CUDA_F16;
@@ -73,7 +73,7 @@ int layoutOf(ggml::Type t, int64_t scaleGroup) {
 const char *layoutName(int l) {
   static const char *names[] = {"QCC_CUDA_Q4_0", "QCC_CUDA_Q8_0", "QCC_CUDA_Q4_K",
                                 "QCC_CUDA_Q6_K", "QCC_CUDA_F16", "QCC_CUDA_F32",
-                                "QCC_CUDA_Q4_G128", "QCC_CUDA_Q4_1", "QCC_CUDA_Q4_1_G128"};
+                                "QCC_CUDA_Q4_G128", "QCC_CUDA_Q4_1", "QCC_CUDA_Q4_1_G128", "QCC_CUDA_Q8_G128"};
   return names[l];
 }
 

@@ -29,6 +29,10 @@
 //   Q4_1_G128: Q4_1 whose runs of four blocks share (d, m) (asymmetric
 //         g128 grids: AWQ's, GPTQ asym); p1 half2 (d, m) [rows][cols/128].
 //   Q8_0: p0 int8 [rows][cols]; p1 half d [rows][cols/32]. w = d q.
+//   Q8_G128: Q8_0 whose runs of four blocks share d (the symmetric 8-bit
+//         g128 grids: GPTQ / compressed-tensors W8 g128 converted to
+//         Q8_0): p0 int8; p1 half d [rows][cols/128]. 8.125 bits a weight
+//         streamed instead of 8.5.
 //   Q4_K: p0 nibbles; p1 uchar2 (sc, m) [rows][cols/32] (the 6-bit codes);
 //         p2 half2 (d, dmin) [rows][cols/256]. w = d sc q - dmin m.
 //   Q6_K: p0 nibbles (low 4 bits); p1 high 2 bits, 8 bytes per block:
@@ -71,6 +75,7 @@ enum QccCudaLayout {
   QCC_CUDA_Q4_G128 = 6,
   QCC_CUDA_Q4_1 = 7,
   QCC_CUDA_Q4_1_G128 = 8,
+  QCC_CUDA_Q8_G128 = 9,
 };
 
 /// One tensor the generated code reads, where it is in the GGUF file.
@@ -119,7 +124,7 @@ typedef struct QccCudaWeight {
 /// Blocks of 32 weights that one scale of plane 1 covers: 4 in the g128
 /// layouts, else 1.
 static inline QCC_CUDA_CONSTEXPR QCC_CUDA_HOST_DEVICE int qccCudaBlocksPerScale(int layout) {
-  return layout == QCC_CUDA_Q4_G128 || layout == QCC_CUDA_Q4_1_G128 ? 4 : 1;
+  return layout == QCC_CUDA_Q4_G128 || layout == QCC_CUDA_Q4_1_G128 || layout == QCC_CUDA_Q8_G128 ? 4 : 1;
 }
 
 /// Bytes one matrix row of `cols` weights takes in plane `plane` (0-3) of a
@@ -134,7 +139,8 @@ static inline QCC_CUDA_HOST_DEVICE int64_t qccCudaPlaneRowBytes(int layout, int6
   case QCC_CUDA_Q4_1_G128:
     return plane == 0 ? cols / 2 : plane == 1 ? cols / 32 / qccCudaBlocksPerScale(layout) * 4 : 0;
   case QCC_CUDA_Q8_0:
-    return plane == 0 ? cols : plane == 1 ? cols / 32 * 2 : 0;
+  case QCC_CUDA_Q8_G128:
+    return plane == 0 ? cols : plane == 1 ? cols / 32 / qccCudaBlocksPerScale(layout) * 2 : 0;
   case QCC_CUDA_Q4_K:
     return plane == 0 ? cols / 2 : plane == 1 ? cols / 32 * 2 : plane == 2 ? cols / 256 * 4 : 0;
   case QCC_CUDA_Q6_K:

@@ -76,7 +76,7 @@ Expected<std::unique_ptr<CudaModel>> CudaModel::create(const CudaProgram &progra
                        t.name);
     if (t.use == QCC_CUDA_MATRIX && !cuda::layoutAccepts(t.layout, ggml::Type(t.type), t.cols))
       return fileError(path, "internal error: tensor '{0}' cannot take its device layout", t.name);
-    if (t.use == QCC_CUDA_MATRIX && (t.layout == QCC_CUDA_Q4_G128 || t.layout == QCC_CUDA_Q4_1_G128) &&
+    if (t.use == QCC_CUDA_MATRIX && qccCudaBlocksPerScale(t.layout) > 1 &&
         !ggml::sharesScales128(ggml::Type(t.type), ti->data, t.rows, t.cols))
       return fileError(path,
                        "is not the file this model was compiled for: the blocks of tensor '{0}' no longer "

@@ -993,10 +993,13 @@ template <int Layout> constexpr bool q4Codes = Layout == QCC_CUDA_Q4_0 || Layout
 /// Layouts of unsigned nibbles with a half2 (d, m) a scale, w = d q + m: a
 /// block's (Q4_1) or a group of four blocks' (Q4_1_G128, the asym g128 grids).
 template <int Layout> constexpr bool q4MinCodes = Layout == QCC_CUDA_Q4_1 || Layout == QCC_CUDA_Q4_1_G128;
+/// Layouts of int8 codes with one half d a scale: a block's (Q8_0) or a
+/// group of four blocks' (Q8_G128, the sym 8-bit g128 grids).
+template <int Layout> constexpr bool q8Codes = Layout == QCC_CUDA_Q8_0 || Layout == QCC_CUDA_Q8_G128;
 /// Layouts whose block sums enter with a min (w = s q - m): Q4_K, Q4_1.
 template <int Layout> constexpr bool hasMin = Layout == QCC_CUDA_Q4_K || q4MinCodes<Layout>;
 /// Plane 1's scale of block b of a row, as its bits: half d (Q4_0, Q4_G128,
-/// Q8_0) or half2 (d, m) (Q4_1, Q4_1_G128).
+/// Q8_0, Q8_G128) or half2 (d, m) (Q4_1, Q4_1_G128).
 template <int Layout, int K, bool Stream = false>
 __device__ __forceinline__ uint32_t blockScale(const QccCudaWeight &w, int64_t row, int b) {
   constexpr int S = qccCudaBlocksPerScale(Layout);
@@ -1015,9 +1018,9 @@ __device__ __forceinline__ float2 scaleMin(uint32_t dm) {
 
 /// A block of 32 weights of a row as loaded: codes and scales (CudaABI.h).
 template <int Layout> struct WBlock {
-  uint4 c, c1;  ///< codes: nibbles (c) or int8 (c, c1: Q8_0)
+  uint4 c, c1;  ///< codes: nibbles (c) or int8 (c, c1: Q8_0, Q8_G128)
   uint2 hb;     ///< Q6_K: the high bits
-  uint32_t sc;  ///< Q4_0 / Q4_G128 / Q8_0: half d; Q4_1(_G128): half2 (d, m); Q4_K: uchar2 (sc, m);
+  uint32_t sc;  ///< Q4_0 / Q4_G128 / Q8_0 / Q8_G128: half d; Q4_1(_G128): half2 (d, m); Q4_K: uchar2 (sc, m);
                 ///< Q6_K: char2 scales
   uint32_t sup; ///< Q4_K: half2 (d, dmin); Q6_K: half d
 };
@@ -1028,13 +1031,13 @@ __device__ __forceinline__ WBlock<Layout> loadBlock(const QccCudaWeight &w, int6
   constexpr int NB = K / 32;
   const uint8_t *p0 = static_cast<const uint8_t *>(w.p[0]);
   WBlock<Layout> o;
-  if constexpr (Layout == QCC_CUDA_Q8_0) {
+  if constexpr (q8Codes<Layout>) {
     const uint4 *src = reinterpret_cast<const uint4 *>(p0 + row * K + b * 32);
     o.c = ld<Stream>(src), o.c1 = ld<Stream>(src + 1);
   } else {
     o.c = ld<Stream>(reinterpret_cast<const uint4 *>(p0 + row * (K / 2) + b * 16));
   }
-  if constexpr (q4Codes<Layout> || q4MinCodes<Layout> || Layout == QCC_CUDA_Q8_0) {
+  if constexpr (q4Codes<Layout> || q4MinCodes<Layout> || q8Codes<Layout>) {
     o.sc = blockScale<Layout, K, Stream>(w, row, b);
   } else if constexpr (Layout == QCC_CUDA_Q4_K) {
     o.sc = static_cast<const unsigned short *>(w.p[1])[row * NB + b];
@@ -1057,7 +1060,7 @@ template <int Layout> struct Codes {
 };
 template <int Layout> __device__ __forceinline__ Codes<Layout> decode(const WBlock<Layout> &wb) {
   Codes<Layout> o;
-  if constexpr (Layout == QCC_CUDA_Q8_0) {
+  if constexpr (q8Codes<Layout>) {
     o.c[0] = wb.c.x, o.c[1] = wb.c.y, o.c[2] = wb.c.z, o.c[3] = wb.c.w;
     o.c[4] = wb.c1.x, o.c[5] = wb.c1.y, o.c[6] = wb.c1.z, o.c[7] = wb.c1.w;
     o.s0 = halfBits(wb.sc);
@@ -1107,7 +1110,7 @@ template <int Layout> __device__ __forceinline__ float blockDot(const Codes<Layo
   const float fa = halfDot(w.c, x.qa, x.la), fb = halfDot(w.c + 4, x.qb, x.lb);
   if constexpr (q4Codes<Layout>)
     return w.s0 * (x.ds.x * (fa + fb) - 8.0f * x.ds.y);
-  else if constexpr (Layout == QCC_CUDA_Q8_0)
+  else if constexpr (q8Codes<Layout>)
     return w.s0 * x.ds.x * (fa + fb);
   else if constexpr (hasMin<Layout>)
     return w.s0 * x.ds.x * (fa + fb) - w.m0 * x.ds.y;
@@ -1236,7 +1239,7 @@ __device__ __forceinline__ uint32_t h2bits(__half2 v) { return *reinterpret_cast
 __device__ __forceinline__ __half2 bitsh2(uint32_t v) { return *reinterpret_cast<__half2 *>(&v); }
 
 /// A loaded block's 32 weights in half (word w: weights 2w, 2w + 1), each
-/// the format's value rounded once: Q4_0 / Q4_G128 / Q8_0 as d * code, Q4_1 /
+/// the format's value rounded once: Q4_0 / Q4_G128 / Q8_0 / Q8_G128 as d * code, Q4_1 /
 /// Q4_1_G128 as d * code + m (the codes made exact halves by the 1024 + c bit
 /// pattern, the product rounded by hmul2 / hfma2); Q4_K / Q6_K as s * code -
 /// m in float.
@@ -1259,7 +1262,7 @@ template <int Layout> __device__ __forceinline__ void dequantHalf(const WBlock<L
         o[2 * q + p] = value(t & 0x000F000Fu);
         o[8 + 2 * q + p] = value((t >> 4) & 0x000F000Fu);
       }
-  } else if constexpr (Layout == QCC_CUDA_Q8_0) {
+  } else if constexpr (q8Codes<Layout>) {
     const __half d = __ushort_as_half((unsigned short)wb.sc);
     const __half2 d2 = __halves2half2(d, d);
     const uint32_t v[8] = {wb.c.x, wb.c.y, wb.c.z, wb.c.w, wb.c1.x, wb.c1.y, wb.c1.z, wb.c1.w};
@@ -1516,7 +1519,7 @@ __global__ void __launch_bounds__(32 * W, 2 * kBatchWarps / W) linearHalfBatch(L
   };
   // A chunk's weights are loaded an iteration ahead (Q8_0's and Q6_K's
   // larger blocks: in the iteration, where two chunks would spill registers).
-  constexpr bool ahead = Layout != QCC_CUDA_Q8_0 && Layout != QCC_CUDA_Q6_K;
+  constexpr bool ahead = !q8Codes<Layout> && Layout != QCC_CUDA_Q6_K;
   if (warp < NC) // the weights: before the previous launch has finished
     loadW(warp);
   priorDone();

@@ -38,6 +38,7 @@ bool layoutAccepts(int layout, Type t, int64_t cols) {
   case QCC_CUDA_Q4_1: return t == Type::Q4_1 && cols % 32 == 0;
   case QCC_CUDA_Q4_1_G128: return t == Type::Q4_1 && cols % 128 == 0;
   case QCC_CUDA_Q8_0: return t == Type::Q8_0 && cols % 32 == 0;
+  case QCC_CUDA_Q8_G128: return t == Type::Q8_0 && cols % 128 == 0;
   case QCC_CUDA_Q4_K: return t == Type::Q4_K && cols % 256 == 0;
   case QCC_CUDA_Q6_K: return t == Type::Q6_K && cols % 256 == 0;
   case QCC_CUDA_F16: return t == Type::F16;
@@ -69,11 +70,15 @@ void convertRows(Type t, int layout, const uint8_t *src, int64_t cols, int64_t r
       }
       break;
     }
-    case QCC_CUDA_Q8_0: {
+    case QCC_CUDA_Q8_0:
+    case QCC_CUDA_Q8_G128: {
+      // Each scale's first block gives its d.
       auto *b = reinterpret_cast<const ggml::BlockQ8_0 *>(row);
+      const int per = qccCudaBlocksPerScale(layout);
       for (int64_t i = 0; i < nb; ++i) {
         std::memcpy(planes[0] + (size_t(r) * nb + i) * 32, b[i].qs, 32);
-        std::memcpy(planes[1] + (size_t(r) * nb + i) * 2, &b[i].d, 2);
+        if (i % per == 0)
+          std::memcpy(planes[1] + (size_t(r) * nb + i) / per * 2, &b[i].d, 2);
       }
       break;
     }
@@ -151,7 +156,9 @@ float planeValue(int layout, const uint8_t *const planes[4], int64_t cols, int64
     const uint8_t *dm = planes[1] + b / qccCudaBlocksPerScale(layout) * 4;
     return h2f(readHalf(dm)) * float(nib(planes[0])) + h2f(readHalf(dm + 2));
   }
-  case QCC_CUDA_Q8_0: return h2f(readHalf(planes[1] + b * 2)) * float(int8_t(planes[0][b * 32 + j]));
+  case QCC_CUDA_Q8_0:
+  case QCC_CUDA_Q8_G128:
+    return h2f(readHalf(planes[1] + b / qccCudaBlocksPerScale(layout) * 2)) * float(int8_t(planes[0][b * 32 + j]));
   case QCC_CUDA_Q4_K: {
     const int64_t s = row * (cols / 256) + k / 256;
     const float d = h2f(readHalf(planes[2] + s * 4)), dmin = h2f(readHalf(planes[2] + s * 4 + 2));

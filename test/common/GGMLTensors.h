@@ -36,7 +36,7 @@ inline std::vector<uint8_t> randomTensor(ggml::Type t, int64_t rows, int64_t col
 inline std::vector<uint8_t> sharedScaleTensor(ggml::Type type, int64_t rows, int64_t cols, unsigned seed,
                                               float sigma = 1.0f) {
   std::vector<uint8_t> t = randomTensor(type, rows, cols, seed, sigma);
-  const size_t bb = ggml::rowBytes(type, 32), sb = type == ggml::Type::Q4_0 ? 2 : 4;
+  const size_t bb = ggml::rowBytes(type, 32), sb = type == ggml::Type::Q4_1 ? 4 : 2; // d (and m) first
   for (int64_t i = 0; i < rows * cols / 32; ++i)
     std::memcpy(t.data() + i * bb, t.data() + i / 4 * 4 * bb, sb);
   return t;

@@ -5,9 +5,10 @@
 #   test/cuda/device_suite.sh DIR OUT
 #
 # DIR holds, for each file type T it checks (Q4_0, Q4_0_G128, Q4_1,
-# Q4_1_G128, Q4_K_M, Q8_0 of one model; T_G128: a file whose blocks share
-# their scales in runs of four, as a 4-bit g128 checkpoint converts, sym to
-# Q4_0 and asym to Q4_1, which cu_T streams in the g128 layouts):
+# Q4_1_G128, Q4_K_M, Q8_0, Q8_0_G128 of one model; T_G128: a file whose
+# blocks share their scales in runs of four, as a g128 checkpoint converts,
+# 4-bit sym to Q4_0, asym to Q4_1, 8-bit sym to Q8_0, which cu_T streams in
+# the g128 layouts):
 #   dt_T.gguf   the weights;  cu_T  the --target=cuda binary;  cpu_T  the
 #   --target=cpu binary of the same file (--cpu=x86-64-v3: the oracle);
 #   expect_T.txt  the CPU binary's greedy text for "The kernel" (-n 40);
@@ -57,7 +58,7 @@ kldCheck() {
     bad "$1: $5 '$kld' (limit $limit)"; tail -5 "$log"
   fi
 }
-for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q4_K_M Q8_0; do
+for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q4_K_M Q8_0 Q8_0_G128; do
   [ -f "dt_$t.gguf" ] || continue
   ./cu_$t -m dt_$t.gguf -p "The kernel" -n 40 >"$OUT/gen_$t.txt" 2>"$OUT/gen_$t.err"
   if cmp -s "$OUT/gen_$t.txt" "expect_$t.txt"; then
@@ -144,7 +145,7 @@ greedyBatch() {
   fi
 }
 # 16 sequences: the batched half products (linearHalfBatch), each block format's.
-for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128; do
+for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q8_0_G128; do
   [ -f "dt_$t.gguf" ] && greedyBatch $t 16 40 expect_$t.txt
 done
 if [ -f dt_Q4_0.gguf ]; then
@@ -153,7 +154,7 @@ if [ -f dt_Q4_0.gguf ]; then
   ./cu_Q4_0 -m dt_Q4_0.gguf -p "The kernel" -n 8 >"$OUT/alone8.txt" 2>/dev/null
   greedyBatch Q4_0 72 8 "$OUT/alone8.txt"
 fi
-for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q4_K_M Q8_0; do
+for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q4_K_M Q8_0 Q8_0_G128; do
   [ -x "cu_7b_$t" ] || continue
   gen=(--type $t)
   case $t in *_G128) gen=(--type ${t%_G128} --group 128) ;; esac
@@ -162,7 +163,7 @@ for t in Q4_0 Q4_0_G128 Q4_1 Q4_1_G128 Q4_K_M Q8_0; do
     ok "7B $t runs"; cat "$OUT/bench_7b_$t.md"
     ./cu_7b_$t -m /tmp/r7b_$t.gguf --bench -p 0 -n 128 -b 16 -r 3 2>&1 | grep "tg128 x16"
     # Rows of K split across warps (qccCudaKParts) alone and in a batch.
-    case $t in Q4_[01]*) [ -f dt_Q4_0.gguf ] && batchAlone "7B_$t" cu_7b_$t /tmp/r7b_$t.gguf 12 ;; esac
+    case $t in Q4_[01]* | Q8_0_G128) [ -f dt_Q4_0.gguf ] && batchAlone "7B_$t" cu_7b_$t /tmp/r7b_$t.gguf 12 ;; esac
   else
     bad "7B $t"; tail -5 "$OUT/bench_7b_$t.md"
   fi

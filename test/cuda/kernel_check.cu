@@ -419,6 +419,7 @@ int main() {
   checkAll<QCC_CUDA_Q4_0, 1376>(4136, rng, s);
   checkAll<QCC_CUDA_Q4_1, 1376>(4136, rng, s);
   checkAll<QCC_CUDA_Q8_0, 1376>(4136, rng, s);
+  checkAll<QCC_CUDA_Q8_G128, 4096>(4136, rng, s);
   // Decoding attention: one part (short), a few, all kAttnMaxSplits, a
   // partial last part; a batch of tokens at different positions; GQA; a
   // sliding window that starts past 0. F16 and FP8 caches.

@@ -23,16 +23,16 @@ ggml::Type ggmlTypeOf(int layout) {
   case QCC_CUDA_Q4_1_G128: return ggml::Type::Q4_1;
   case QCC_CUDA_Q4_K: return ggml::Type::Q4_K;
   case QCC_CUDA_Q6_K: return ggml::Type::Q6_K;
-  default: return ggml::Type::Q8_0;
+  default: return ggml::Type::Q8_0; // Q8_0, Q8_G128
   }
 }
 } // namespace
 
 void randomPlanes(int layout, int64_t rows, int64_t K, unsigned seed, std::vector<uint8_t> (&planes)[4]) {
   const ggml::Type t = ggmlTypeOf(layout);
-  // A 4-bit g128 grid: each run of four blocks takes its first's scale (and
-  // min); the codes stay.
-  const bool g128 = layout == QCC_CUDA_Q4_G128 || layout == QCC_CUDA_Q4_1_G128;
+  // A g128 grid: each run of four blocks takes its first's scale (and min);
+  // the codes stay.
+  const bool g128 = qccCudaBlocksPerScale(layout) > 1;
   const std::vector<uint8_t> blocks = g128 ? qcc::test::sharedScaleTensor(t, rows, K, seed, 0.02f)
                                            : qcc::test::randomTensor(t, rows, K, seed, 0.02f);
   const std::array<size_t, 4> bytes = qcc::cuda::planeBytes(layout, rows, K);

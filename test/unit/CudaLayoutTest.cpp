@@ -76,10 +76,10 @@ float kernelDot(int layout, const Planes &P, int64_t cols, int64_t row, const in
   for (int64_t b = 0; b < NB; ++b) {
     uint32_t c[8];
     float s0 = 0, s1 = 0, m0 = 0;
-    if (layout == QCC_CUDA_Q8_0) {
+    if (layout == QCC_CUDA_Q8_0 || layout == QCC_CUDA_Q8_G128) {
       for (int i = 0; i < 8; ++i)
         c[i] = word(P.p[0] + row * cols + b * 32 + 4 * i);
-      s0 = half2f(P.p[1] + (row * NB + b) * 2);
+      s0 = half2f(P.p[1] + (row * NB + b) / qccCudaBlocksPerScale(layout) * 2);
     } else {
       for (int i = 0; i < 4; ++i) {
         uint32_t v = word(P.p[0] + row * (cols / 2) + b * 16 + 4 * i);
@@ -123,7 +123,7 @@ float kernelDot(int layout, const Planes &P, int64_t cols, int64_t row, const in
     const float dx = xd[b];
     if (layout == QCC_CUDA_Q4_0 || layout == QCC_CUDA_Q4_G128)
       acc += s0 * (dx * float(ia + ib) - 8.0f * xs[b]);
-    else if (layout == QCC_CUDA_Q8_0)
+    else if (layout == QCC_CUDA_Q8_0 || layout == QCC_CUDA_Q8_G128)
       acc += s0 * dx * float(ia + ib);
     else if (layout == QCC_CUDA_Q4_K || layout == QCC_CUDA_Q4_1 || layout == QCC_CUDA_Q4_1_G128)
       acc += s0 * dx * float(ia + ib) - m0 * xs[b];
@@ -144,8 +144,7 @@ class CudaLayout : public ::testing::TestWithParam<Case> {};
 TEST_P(CudaLayout, PlanesHoldTheFormatsValuesAndTheKernelsArithmeticUsesThem) {
   const Case c = GetParam();
   const int64_t rows = 5, cols = 512;
-  std::vector<uint8_t> src = c.layout == QCC_CUDA_Q4_G128 || c.layout == QCC_CUDA_Q4_1_G128
-                                 ? sharedScaleTensor(c.type, rows, cols, 7)
+  std::vector<uint8_t> src = qccCudaBlocksPerScale(c.layout) > 1 ? sharedScaleTensor(c.type, rows, cols, 7)
                                  : randomTensor(c.type, rows, cols, 7);
   ASSERT_TRUE(cuda::layoutAccepts(c.layout, c.type, cols));
   Planes P(c.layout, rows, cols);
@@ -186,6 +185,7 @@ INSTANTIATE_TEST_SUITE_P(Layouts, CudaLayout,
                          ::testing::Values(Case{Type::Q4_0, QCC_CUDA_Q4_0, "Q4_0"},
                                            Case{Type::Q4_0, QCC_CUDA_Q4_G128, "Q4_0_g128"},
                                            Case{Type::Q8_0, QCC_CUDA_Q8_0, "Q8_0"},
+                                           Case{Type::Q8_0, QCC_CUDA_Q8_G128, "Q8_0_g128"},
                                            Case{Type::Q4_K, QCC_CUDA_Q4_K, "Q4_K"},
                                            Case{Type::Q6_K, QCC_CUDA_Q6_K, "Q6_K"},
                                            Case{Type::F16, QCC_CUDA_F16, "F16"}, Case{Type::Q5_K, QCC_CUDA_F32, "Q5_K"},
@@ -195,11 +195,11 @@ INSTANTIATE_TEST_SUITE_P(Layouts, CudaLayout,
                                            Case{Type::Q4_1, QCC_CUDA_F32, "Q4_1_as_float"}),
                          [](const auto &info) { return std::string(info.param.name); });
 
-// The compiler picks the g128 layouts only for Q4_0 / Q4_1 tensors whose
+// The compiler picks the g128 layouts only for Q4_0 / Q4_1 / Q8_0 tensors whose
 // every run of four blocks shares its scales bit for bit; the runtime checks
 // it again on load.
 TEST(CudaLayout, SharedScalesAreDetectedExactly) {
-  for (Type t : {Type::Q4_0, Type::Q4_1}) {
+  for (Type t : {Type::Q4_0, Type::Q4_1, Type::Q8_0}) {
     SCOPED_TRACE(ggml::traits(t).name);
     std::vector<uint8_t> g = sharedScaleTensor(t, 3, 384, 5);
     EXPECT_TRUE(ggml::sharesScales128(t, g.data(), 3, 384));
@@ -216,13 +216,16 @@ TEST(CudaLayout, SharedScalesAreDetectedExactly) {
     std::vector<uint8_t> r = randomTensor(t, 3, 384, 5);
     EXPECT_FALSE(ggml::sharesScales128(t, r.data(), 3, 384));
   }
-  std::vector<uint8_t> q8 = randomTensor(Type::Q8_0, 3, 384, 5);
-  EXPECT_FALSE(ggml::sharesScales128(Type::Q8_0, q8.data(), 3, 384));
+  std::vector<uint8_t> q6 = randomTensor(Type::Q6_K, 3, 512, 5);
+  EXPECT_FALSE(ggml::sharesScales128(Type::Q6_K, q6.data(), 3, 512)) << "no g128 layout for Q6_K";
   EXPECT_TRUE(cuda::layoutAccepts(QCC_CUDA_Q4_G128, Type::Q4_0, 384));
   EXPECT_FALSE(cuda::layoutAccepts(QCC_CUDA_Q4_G128, Type::Q4_0, 352));
   EXPECT_FALSE(cuda::layoutAccepts(QCC_CUDA_Q4_G128, Type::Q8_0, 384));
   EXPECT_TRUE(cuda::layoutAccepts(QCC_CUDA_Q4_1_G128, Type::Q4_1, 384));
   EXPECT_FALSE(cuda::layoutAccepts(QCC_CUDA_Q4_1_G128, Type::Q4_0, 384));
+  EXPECT_TRUE(cuda::layoutAccepts(QCC_CUDA_Q8_G128, Type::Q8_0, 384));
+  EXPECT_FALSE(cuda::layoutAccepts(QCC_CUDA_Q8_G128, Type::Q8_0, 352));
+  EXPECT_FALSE(cuda::layoutAccepts(QCC_CUDA_Q8_G128, Type::Q4_0, 384));
 }
 
 } // namespace
