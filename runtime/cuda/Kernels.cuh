@@ -2045,70 +2045,42 @@ __device__ __forceinline__ void prefetchRow(const QccCudaWeight &w, int64_t row,
 #endif
 }
 
-/// R rows of a linear a warp (kRowsPerBlock warps a block), for NC tokens
-/// from t0: int8 planes times quantized weights (dp4a), or float rows times
-/// F16 / F32 weights (R = 1). Block id = row block * columns + token column,
-/// so that the columns of a row block run together and its second column
-/// reads the weights from L2. Each lane sums the KS parts of K
-/// (dotQ8Rows) separately and adds them in order, as linearVec's warps do,
-/// so that a token's result does not depend on which kernel computed it.
-template <int Layout, int K, int NC, int R, int KS>
-__global__ void __launch_bounds__(32 * kRowsPerBlock) linearRows(LinJobs jobs, Q8Act xq, const float *xf, int n,
-                                                                 int columns) {
-  constexpr bool quantized = Layout != QCC_CUDA_F16 && Layout != QCC_CUDA_F32;
-  static_assert(quantized || R == 1, "float rows go one a warp");
+/// Float weights (F16 or F32 rows) times float rows: a row a warp
+/// (kRowsPerBlock warps a block), for NC tokens from a column's first.
+/// Block id = row block * columns + token column, so that the columns of a
+/// row block run together and its second column reads the weights from L2.
+template <int Layout, int K, int NC>
+__global__ void __launch_bounds__(32 * kRowsPerBlock) linearRows(LinJobs jobs, const float *xf, int n, int columns) {
+  static_assert(Layout == QCC_CUDA_F16 || Layout == QCC_CUDA_F32, "quantized rows go through linearVec");
   const int lane = threadIdx.x % 32;
   const int col = int(blockIdx.x % unsigned(columns)), rb = int(blockIdx.x / unsigned(columns));
-  const int r0 = (rb * kRowsPerBlock + int(threadIdx.x / 32)) * R;
+  const int r0 = rb * kRowsPerBlock + int(threadIdx.x / 32);
   if (r0 >= jobs.start[jobs.count])
     return;
   int first, end;
-  const LinJob &J = jobOf(jobs, r0, first, end); // R divides a job's 32-row tiles
-  int64_t row[R];
-#pragma unroll
-  for (int r = 0; r < R; ++r) {
-    row[r] = min(r0 + r, end - 1) - first;
-    prefetchRow<Layout, K>(J.w, row[r], lane); // before the previous launch ends
-  }
+  const LinJob &J = jobOf(jobs, r0, first, end);
+  const int64_t row = r0 - first;
+  prefetchRow<Layout, K>(J.w, row, lane); // before the previous launch ends
   priorDone();
   releaseNext();
   const int t0 = col * NC, nc = min(NC, n - t0);
-  float acc[R][NC];
-  zero(acc);
-  if constexpr (quantized) {
-    // The parts of K in turn, added as linearVec adds them.
-    auto wOf = [&](int) -> const QccCudaWeight & { return J.w; };
-    dotQ8Rows<Layout, K, NC, R, KS>(wOf, row, xq, t0, nc, lane, 0, acc);
+  float acc[NC] = {};
+  dotFloatRow<Layout, K, NC>(J.w, row, xf, t0, nc, lane, acc);
 #pragma unroll
-    for (int part = 1; part < KS; ++part) {
-      float more[R][NC];
-      zero(more);
-      dotQ8Rows<Layout, K, NC, R, KS>(wOf, row, xq, t0, nc, lane, part, more);
-#pragma unroll
-      for (int r = 0; r < R; ++r)
-#pragma unroll
-        for (int t = 0; t < NC; ++t)
-          acc[r][t] += more[r][t];
-    }
-  } else
-    dotFloatRow<Layout, K, NC>(J.w, row[0], xf, t0, nc, lane, acc[0]);
-#pragma unroll
-  for (int r = 0; r < R; ++r)
-#pragma unroll
-    for (int t = 0; t < NC; ++t) {
-      const float v = warpSum(acc[r][t]);
-      if (lane == 0 && t < nc && r0 + r < end)
-        storeOut(J, t0 + t, row[r], v);
-    }
+  for (int t = 0; t < NC; ++t) {
+    const float v = warpSum(acc[t]);
+    if (lane == 0 && t < nc)
+      storeOut(J, t0 + t, row, v);
+  }
 }
 
 // ---------------------------------------------------------------------------
-// Single-token products (a decoding step). The grid is at most as many
-// blocks as stay resident; block b takes groups b, b + gridDim.x, ... of
-// kRowsPerBlock warps, KS warps a row slot when K is split (short launches,
-// whose rows alone would leave the GPU's warps idle: each of the KS warps
-// sums a part of K, and the parts are added in a fixed order, the order
-// linearRows adds them in). Out says which rows a slot's warps take and
+// Products of 1-5 tokens (a decoding step of up to five sequences). The
+// grid is at most as many blocks as stay resident; block b takes groups b,
+// b + gridDim.x, ... of kRowsPerBlock warps, KS warps a row slot when K is
+// split (short launches, whose rows alone would leave the GPU's warps idle:
+// each of the KS warps sums a part of K, and the parts are added in a fixed
+// order). Out says which rows a slot's warps take and
 // where their sums go: the jobs' rows (+ bias, + residual), or, for a q/k/v
 // launch, RoPE of the q and k rows and the cache append of k and v (RoPE's
 // launch is then skipped), with the operations of the unfused launches in
@@ -2120,7 +2092,7 @@ struct Q8In {
   Q8Act x;
 };
 
-/// Output: the jobs' rows, R consecutive rows of one job a slot.
+/// Output: the jobs' rows, R consecutive rows of one job a slot (token t's).
 struct RowsOut {
   static int slots(const LinJobs &jobs, int R) { return (jobs.start[jobs.count] + R - 1) / R; }
   template <int R>
@@ -2136,14 +2108,15 @@ struct RowsOut {
     return true;
   }
   template <int R>
-  __device__ __forceinline__ void store(const LinJobs &jobs, int wi, const int64_t (&row)[R], const float (&v)[R]) const {
+  __device__ __forceinline__ void store(const LinJobs &jobs, int wi, const int64_t (&row)[R], const float (&v)[R],
+                                        int t = 0) const {
     const int r0 = wi * R;
     int first, end;
     const LinJob &J = jobOf(jobs, r0, first, end);
 #pragma unroll
     for (int r = 0; r < R; ++r)
       if (r0 + r < end)
-        storeOut(J, 0, row[r], v[r]);
+        storeOut(J, t, row[r], v[r]);
   }
 };
 
@@ -2181,7 +2154,8 @@ template <int H, int KV, int HD, bool Interleaved> struct RopeOut {
     return true;
   }
   template <int R>
-  __device__ __forceinline__ void store(const LinJobs &, int wi, const int64_t (&)[R], const float (&v)[R]) const {
+  __device__ __forceinline__ void store(const LinJobs &, int wi, const int64_t (&)[R], const float (&v)[R],
+                                        int = 0) const { // (one token)
     int job, head, j;
     place(wi, job, head, j);
     const float a = v[0] + 0.0f + 0.0f, b = v[1] + 0.0f + 0.0f; // as the unfused rows are stored, then read
@@ -2210,15 +2184,23 @@ template <int H, int KV, int HD, bool Interleaved> struct RopeOut {
 /// Q4_0 and +6 % at Q4_K_M (5 spills registers).
 constexpr int kVecMinBlocks = 4;
 
-/// One token: R rows a slot (as Out maps them), KS warps a slot,
-/// kRowsPerBlock / KS slots a group, block b taking groups b, b + gridDim.x,
-/// ... of `groups`.
-template <int Layout, int K, int R, int KS, class Out>
-__global__ void __launch_bounds__(32 * kRowsPerBlock, kVecMinBlocks)
-    linearVec(LinJobs jobs, Q8In in, Out out, int groups) {
+/// Blocks of a product of 2-5 tokens (linearVec with NC > 1) an SM must
+/// hold: the register budget for a lane's sums of every token (85 a
+/// thread, no spills).
+constexpr int kVecBatchMinBlocks = 3;
+
+/// n tokens (at most NC): R rows a slot (as Out maps them), KS warps a
+/// slot, kRowsPerBlock / KS slots a group, block b taking groups b, b +
+/// gridDim.x, ... of `groups`. Each token's sums are the single-token
+/// product's (the blocks of each part in the same order, the parts added in
+/// the same order), so a sequence gets the same bits alone and in a batch of
+/// up to NC.
+template <int Layout, int K, int R, int KS, class Out, int NC = 1>
+__global__ void __launch_bounds__(32 * kRowsPerBlock, NC == 1 ? kVecMinBlocks : kVecBatchMinBlocks)
+    linearVec(LinJobs jobs, Q8In in, Out out, int groups, int n) {
   static_assert(kRowsPerBlock % KS == 0, "a block holds whole slots");
   constexpr int slotsPerGroup = kRowsPerBlock / KS;
-  __shared__ float partial[KS > 1 ? kRowsPerBlock : 1][R][32];
+  __shared__ float partial[KS > 1 ? kRowsPerBlock : 1][R][NC][32];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, part = warp % KS;
   {
     int64_t row[R];
@@ -2235,16 +2217,18 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock, kVecMinBlocks)
     int64_t row[R];
     QccCudaWeight w[R];
     const bool ok = out.template map<R>(jobs, wi, row, w);
-    float acc[R][1];
+    float acc[R][NC];
     zero(acc);
     if (ok)
-      dotQ8Rows<Layout, K, 1, R, KS>([&](int r) -> const QccCudaWeight & { return w[r]; }, row, in.x, 0, 1, lane,
-                                     part, acc);
+      dotQ8Rows<Layout, K, NC, R, KS>([&](int r) -> const QccCudaWeight & { return w[r]; }, row, in.x, 0, n, lane,
+                                      part, acc);
     if constexpr (KS > 1) {
       __syncthreads(); // the previous group's partial sums are read
 #pragma unroll
       for (int r = 0; r < R; ++r)
-        partial[warp][r][lane] = acc[r][0];
+#pragma unroll
+        for (int t = 0; t < NC; ++t)
+          partial[warp][r][t][lane] = acc[r][t];
       __syncthreads();
       if (part != 0)
         continue;
@@ -2252,16 +2236,23 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock, kVecMinBlocks)
       for (int k = 1; k < KS; ++k)
 #pragma unroll
         for (int r = 0; r < R; ++r)
-          acc[r][0] += partial[warp + k][r][lane];
+#pragma unroll
+          for (int t = 0; t < NC; ++t)
+            acc[r][t] += partial[warp + k][r][t][lane];
     }
     if (!ok)
       continue;
-    float v[R];
 #pragma unroll
-    for (int r = 0; r < R; ++r)
-      v[r] = warpSum(acc[r][0]);
-    if (lane == 0)
-      out.template store<R>(jobs, wi, row, v);
+    for (int t = 0; t < NC; ++t) {
+      if (t >= n)
+        break;
+      float v[R];
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+        v[r] = warpSum(acc[r][t]);
+      if (lane == 0)
+        out.template store<R>(jobs, wi, row, v, t);
+    }
   }
 }
 
@@ -2276,27 +2267,26 @@ template <typename Kernel> inline int residentBlocks(Kernel kernel, int threads)
   return smCount() * (perSM > 0 ? perSM : 1);
 }
 
-/// A single-token product (Layout, K: the matrices'; R rows a slot; KS
-/// parts of K).
-template <int Layout, int K, int R, int KS, class Out>
-inline void launchVec(const LinJobs &jobs, const Q8In &in, const Out &out, cudaStream_t s) {
+/// A product of n <= NC tokens (Layout, K: the matrices'; R rows a slot;
+/// KS parts of K).
+template <int Layout, int K, int R, int KS, class Out, int NC = 1>
+inline void launchVec(const LinJobs &jobs, const Q8In &in, const Out &out, cudaStream_t s, int n = 1) {
   constexpr int slotsPerGroup = kRowsPerBlock / KS;
   const int groups = (Out::slots(jobs, R) + slotsPerGroup - 1) / slotsPerGroup;
-  static const int resident = residentBlocks(linearVec<Layout, K, R, KS, Out>, 32 * kRowsPerBlock);
-  launch(linearVec<Layout, K, R, KS, Out>, dim3(unsigned(groups < resident ? groups : resident)), 32 * kRowsPerBlock,
-         s, jobs, in, out, groups);
+  static const int resident = residentBlocks(linearVec<Layout, K, R, KS, Out, NC>, 32 * kRowsPerBlock);
+  launch(linearVec<Layout, K, R, KS, Out, NC>, dim3(unsigned(groups < resident ? groups : resident)),
+         32 * kRowsPerBlock, s, jobs, in, out, groups, n);
 }
 
 /// Tokens per block column of a short multi-token matrix-vector launch.
 constexpr int kTokensPerColumn = 8;
 
-template <int Layout, int K, int NC, int R, int KS>
-inline void launchRows(const LinJobs &jobs, const Q8Act &xq, const float *xf, int n, cudaStream_t s) {
+template <int Layout, int K, int NC>
+inline void launchRows(const LinJobs &jobs, const float *xf, int n, cudaStream_t s) {
   const int total = jobs.start[jobs.count];
   const int columns = (n + NC - 1) / NC;
-  const unsigned blocks = unsigned((total + kRowsPerBlock * R - 1) / (kRowsPerBlock * R));
-  launch(linearRows<Layout, K, NC, R, KS>, dim3(blocks * unsigned(columns)), 32 * kRowsPerBlock, s, jobs, xq, xf, n,
-         columns);
+  const unsigned blocks = unsigned((total + kRowsPerBlock - 1) / kRowsPerBlock);
+  launch(linearRows<Layout, K, NC>, dim3(blocks * unsigned(columns)), 32 * kRowsPerBlock, s, jobs, xf, n, columns);
 }
 
 /// The half rows of n tokens, then linearHalfBatch over `tiles` 32-row tiles
@@ -2318,8 +2308,10 @@ template <int Layout> constexpr int rowsPerWarp(int nc) {
   return nc > 1 || q4Codes<Layout> || q4MinCodes<Layout> ? 2 : 1;
 }
 
-/// Launches a linear over n tokens: the matrix-vector product for one token
-/// and for up to kMinSplitTokens - 1; the batched half product (8- or
+/// Launches a linear over n tokens: the matrix-vector product (linearVec)
+/// for one token and for up to kMinSplitTokens - 1 (a batch of 2-5
+/// sequences: one token's arithmetic for each); float weights a row a warp
+/// (linearRows); the batched half product (8- or
 /// 16-token tiles, K split across warps) for up to kMaxSplitTokens; past
 /// that (prompts) the half product's large tiles. Both half products take
 /// the input's half rows (hx). The thresholds are where the H100 measured
@@ -2332,13 +2324,14 @@ inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, 
   constexpr bool quantized = Layout != QCC_CUDA_F16 && Layout != QCC_CUDA_F32;
   if constexpr (!quantized) {
     if (n == 1)
-      launchRows<Layout, K, 1, 1, 1>(jobs, xq, xf, n, s);
+      launchRows<Layout, K, 1>(jobs, xf, n, s);
     else
-      launchRows<Layout, K, kTokensPerColumn, 1, 1>(jobs, xq, xf, n, s);
+      launchRows<Layout, K, kTokensPerColumn>(jobs, xf, n, s);
   } else if (n == 1) {
     launchVec<Layout, K, rowsPerWarp<Layout>(1), KS>(jobs, Q8In{xq}, RowsOut{}, s);
   } else if (n < kMinSplitTokens) {
-    launchRows<Layout, K, kTokensPerColumn, rowsPerWarp<Layout>(kTokensPerColumn), KS>(jobs, xq, xf, n, s);
+    constexpr int NC = kMinSplitTokens - 1;
+    launchVec<Layout, K, rowsPerWarp<Layout>(NC), KS, RowsOut, NC>(jobs, Q8In{xq}, RowsOut{}, s, n);
   } else if (n <= kMaxSplitTokens) {
     const unsigned tiles = unsigned((total + 31) / 32);
     // Fewer 32-row tiles than two an SM (the 4096-row products of a 7B
