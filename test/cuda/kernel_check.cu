@@ -167,7 +167,7 @@ template <int Layout, int K, int KS> void check(const Matrix &m, int n, std::mt1
 template <int Layout, int K> void checkAll(int64_t rows, std::mt19937 &rng, cudaStream_t s) {
   const Matrix m(Layout, rows, K, unsigned(rng()));
   const int ks = qccCudaKParts(rows, K);
-  for (int n : {1, 2, 3, 5, 6, 8, 13, 16, 40, 64, 65, 130}) {
+  for (int n : {1, 2, 3, 4, 5, 6, 8, 13, 16, 40, 64, 65, 130}) {
     if (ks == 4)
       check<Layout, K, 4>(m, n, rng, s);
     else if (ks == 2)
