@@ -12,6 +12,7 @@
 //   nvcc -O3 -std=c++17 -I. -DQCC_CUDA_PDL=1 -gencode=arch=compute_90a,code=sm_90a \
 //        -o stream_gemv bench/cuda/stream_gemv.cu && ./stream_gemv 20
 #include "runtime/cuda/Kernels.cuh"
+#include "bench/cuda/Check.h"
 
 #include <cstdio>
 #include <cstring>
@@ -20,15 +21,6 @@
 #include <vector>
 
 using namespace qcc_cuda;
-
-#define CHECK(x)                                                                                                       \
-  do {                                                                                                                 \
-    cudaError_t e_ = (x);                                                                                              \
-    if (e_ != cudaSuccess) {                                                                                           \
-      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_));                              \
-      exit(1);                                                                                                         \
-    }                                                                                                                  \
-  } while (0)
 
 namespace qcc_cuda {
 

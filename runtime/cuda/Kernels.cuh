@@ -285,8 +285,8 @@ __device__ __forceinline__ float2 rotate(float a, float b, float sn, float cs) {
 }
 
 /// Thread i's part of the sum of squares of a row of D floats (of T
-/// threads): the part rmsNorm's blocks and the streamed products' staging
-/// (NormIn) both sum, so that both give the same bits.
+/// threads): rmsNorm's, and what bench/cuda/stream_gemv.cu's blocks sum to
+/// give its bits.
 template <int D, int T> __device__ __forceinline__ float sumSquares(const float *__restrict__ xr, int i) {
   float ss = 0.0f;
   if constexpr (D % 4 == 0) {
@@ -311,7 +311,7 @@ template <int D, int T> __device__ __forceinline__ float sumSquares(const float 
 template <int D> __device__ __forceinline__ float rmsScale(float ss, float eps) {
   return 1.0f / sqrtf(ss / float(D) + eps);
 }
-/// silu(g) u, as swiglu and the streamed products' staging compute it.
+/// silu(g) u (swiglu's, and bench/cuda/stream_gemv.cu's to give its bits).
 __device__ __forceinline__ float siluMul(float g, float u) { return g / (1.0f + expf(-g)) * u; }
 
 /// out = w * x / sqrt(mean(x^2) + eps) per row; the float row (if out) and
