@@ -56,31 +56,6 @@ __device__ __forceinline__ void mbarArrive(uint32_t a) {
 // on the H100 (docs/BENCHMARKS.md).
 constexpr int kStreamWarps = 8, kStreamRows = 2, kStreamUnit = kStreamWarps * kStreamRows;
 
-/// Bytes a row of K weights takes in plane p (qccCudaPlaneRowBytes, as a
-/// constant).
-__host__ __device__ constexpr int64_t planeRowBytes(int layout, int64_t K, int p) {
-  return layout == QCC_CUDA_Q4_0 || layout == QCC_CUDA_Q4_G128
-             ? (p == 0 ? K / 2 : p == 1 ? K / 32 / (layout == QCC_CUDA_Q4_G128 ? 4 : 1) * 2 : 0)
-         : layout == QCC_CUDA_Q4_1 || layout == QCC_CUDA_Q4_1_G128
-             ? (p == 0 ? K / 2 : p == 1 ? K / 32 / (layout == QCC_CUDA_Q4_1_G128 ? 4 : 1) * 4 : 0)
-         : layout == QCC_CUDA_Q8_0 ? (p == 0 ? K : p == 1 ? K / 32 * 2 : 0)
-         : layout == QCC_CUDA_Q4_K ? (p == 0 ? K / 2 : p == 1 ? K / 32 * 2 : p == 2 ? K / 256 * 4 : 0)
-         : layout == QCC_CUDA_Q6_K ? (p == 0 ? K / 2 : p == 1 ? K / 4 : p == 2 ? K / 16 : K / 256 * 2)
-                                   : 0;
-}
-
-/// A stage: each plane's bytes of a unit's rows, copied from the 16-byte
-/// boundary at or below the unit's first byte (bulk copies move multiples
-/// of 16 bytes between 16-byte aligned addresses; the planes are padded to
-/// 256 bytes, so the copy stays inside them).
-template <int Layout, int K> struct StreamStage {
-  __host__ __device__ static constexpr int64_t cap(int p) {
-    return planeRowBytes(Layout, K, p) ? (kStreamUnit * planeRowBytes(Layout, K, p) + 31) / 16 * 16 : 0;
-  }
-  __host__ __device__ static constexpr int64_t at(int p) { return p == 0 ? 0 : at(p - 1) + cap(p - 1); }
-  static constexpr int64_t bytes = at(4);
-};
-
 /// The input row in shared memory, by block of 32: the low and high 16
 /// codes of each plane as int4 arrays (a warp's lanes read consecutive
 /// blocks without bank conflicts), then (d, sum).
@@ -211,7 +186,7 @@ template <class P> struct ChainGeo {
   static constexpr int C = (P::K + kChunk - 1) / kChunk; ///< chunks a row
   static constexpr int KC = P::K < kChunk ? P::K : kChunk;
   __host__ __device__ static constexpr int64_t cap(int p) {
-    return planeRowBytes(P::Layout, KC, p) ? (planeRowBytes(P::Layout, KC, p) + 15) / 16 * 16 + 16 : 0;
+    return qccCudaPlaneRowBytes(P::Layout, KC, p) ? (qccCudaPlaneRowBytes(P::Layout, KC, p) + 15) / 16 * 16 + 16 : 0;
   }
   __host__ __device__ static constexpr int64_t at(int p) { return p == 0 ? 0 : at(p - 1) + kStreamUnit * cap(p - 1); }
   static constexpr int64_t bytes = at(4);
@@ -278,11 +253,11 @@ __device__ __forceinline__ void chainProduce(const P &ph, int &k, uint8_t *ring,
       int bytes = 0;
 #pragma unroll
       for (int p = 0; p < 4; ++p) {
-        const int64_t rb = planeRowBytes(P::Layout, P::K, p);
+        const int64_t rb = qccCudaPlaneRowBytes(P::Layout, P::K, p);
         if (!rb || r >= nr || r >= kStreamUnit)
           continue;
-        const int64_t a = (r0 + r) * rb + planeRowBytes(P::Layout, int64_t(c) * kChunk, p);
-        const int64_t e = a + planeRowBytes(P::Layout, cols, p);
+        const int64_t a = (r0 + r) * rb + qccCudaPlaneRowBytes(P::Layout, int64_t(c) * kChunk, p);
+        const int64_t e = a + qccCudaPlaneRowBytes(P::Layout, cols, p);
         src[p] = a / 16 * 16, len[p] = (e + 15) / 16 * 16 - src[p];
         bytes += int(len[p]);
       }
@@ -329,9 +304,9 @@ __device__ __forceinline__ void chainConsume(const P &ph, int &k, uint8_t *smem,
         const int lr = warp * kStreamRows + r;
 #pragma unroll
         for (int p = 0; p < 4; ++p) {
-          const int64_t rb = planeRowBytes(P::Layout, K, p);
+          const int64_t rb = qccCudaPlaneRowBytes(P::Layout, K, p);
           ws[r].p[p] = rb ? st + G::at(p) + lr * G::cap(p) +
-                                ((r0 + lr) * rb + planeRowBytes(P::Layout, int64_t(c) * kChunk, p)) % 16
+                                ((r0 + lr) * rb + qccCudaPlaneRowBytes(P::Layout, int64_t(c) * kChunk, p)) % 16
                           : nullptr;
         }
       }

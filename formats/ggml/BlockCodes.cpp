@@ -170,8 +170,7 @@ bool sharesScales128(Type t, const uint8_t *data, int64_t rows, int64_t cols) {
   if ((t != Type::Q4_0 && t != Type::Q4_1 && t != Type::Q8_0) || cols % 128 != 0)
     return false;
   // The blocks start with their scales: d (Q4_0, Q8_0), d and m (Q4_1).
-  const size_t bb = t == Type::Q4_0 ? sizeof(BlockQ4_0) : t == Type::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_1);
-  const size_t sb = t == Type::Q4_1 ? 4 : 2;
+  const size_t bb = rowBytes(t, 32), sb = t == Type::Q4_1 ? 4 : 2;
   const int64_t n = rows * (cols / 32); // blocks; a row's blocks come in whole runs of four
   for (int64_t i = 0; i < n; i += 4)
     for (int j = 1; j < 4; ++j)

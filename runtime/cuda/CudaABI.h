@@ -130,7 +130,7 @@ static inline QCC_CUDA_CONSTEXPR QCC_CUDA_HOST_DEVICE int qccCudaBlocksPerScale(
 /// Bytes one matrix row of `cols` weights takes in plane `plane` (0-3) of a
 /// layout (the planes above; 0 where the layout has no such plane): what the
 /// runtime allocates (x rows) and what the kernels step over per row.
-static inline QCC_CUDA_HOST_DEVICE int64_t qccCudaPlaneRowBytes(int layout, int64_t cols, int plane) {
+static inline QCC_CUDA_CONSTEXPR QCC_CUDA_HOST_DEVICE int64_t qccCudaPlaneRowBytes(int layout, int64_t cols, int plane) {
   switch (layout) {
   case QCC_CUDA_Q4_0:
   case QCC_CUDA_Q4_G128:

@@ -295,8 +295,8 @@ template <int D, int T> __device__ __forceinline__ float sumSquares(const float 
     const float4 *x4 = reinterpret_cast<const float4 *>(xr);
     float4 v[R];
 #pragma unroll
-    for (int k = 0; k < R; ++k)
-      v[k] = N % T == 0 || i + k * T < N ? x4[N % T == 0 ? i + k * T : min(i + k * T, N - 1)] : float4{};
+    for (int k = 0; k < R; ++k) // (past the row: its last four again, not added)
+      v[k] = x4[min(i + k * T, N - 1)];
 #pragma unroll
     for (int k = 0; k < R; ++k)
       if (N % T == 0 || i + k * T < N)
@@ -404,8 +404,8 @@ template <> struct KvElem<true> {
 template <bool F8> __host__ __device__ __forceinline__ const typename KvElem<F8>::T *kvElems(const void *p) {
   return static_cast<const typename KvElem<F8>::T *>(p);
 }
-__device__ __forceinline__ float kvFloat(__half h) { return __half2float(h); }
-__device__ __forceinline__ float kvFloat(__nv_fp8_storage_t c) {
+__host__ __device__ __forceinline__ float kvFloat(__half h) { return __half2float(h); }
+__host__ __device__ __forceinline__ float kvFloat(__nv_fp8_storage_t c) {
   return __half2float(__half(__nv_cvt_fp8_to_halfraw(c, __NV_E4M3)));
 }
 /// E elements as floats (E4M3 codes two at a time).
@@ -460,10 +460,12 @@ template <int HALF> struct RopeFreq {
 /// if interleaved, else (j, j + HD/2)) and the angle's sine and cosine
 /// (computed the same way by every kernel that rotates).
 template <int HD, bool Interleaved> struct RopePair {
+  /// Pair j's elements in a head's row.
+  __device__ __forceinline__ static int first(int j) { return Interleaved ? 2 * j : j; }
+  __device__ __forceinline__ static int second(int j) { return Interleaved ? 2 * j + 1 : j + HD / 2; }
   int e0, e1;
   float sn, cs;
-  __device__ __forceinline__ RopePair(int j, float fp, const RopeFreq<HD / 2> &freq)
-      : e0(Interleaved ? 2 * j : j), e1(Interleaved ? 2 * j + 1 : j + HD / 2) {
+  __device__ __forceinline__ RopePair(int j, float fp, const RopeFreq<HD / 2> &freq) : e0(first(j)), e1(second(j)) {
     sincosf(fp * freq.f[j], &sn, &cs);
   }
   /// (x[e0], x[e1]) of a head's row x, rotated.
@@ -2140,8 +2142,8 @@ template <int H, int KV, int HD, bool Interleaved> struct RopeOut {
     head = p / kHalf, j = p % kHalf;
     return wi < kQPairs + 2 * kKPairs;
   }
-  __device__ __forceinline__ static int e0(int j) { return Interleaved ? 2 * j : j; }
-  __device__ __forceinline__ static int e1(int j) { return Interleaved ? 2 * j + 1 : j + kHalf; }
+  __device__ __forceinline__ static int e0(int j) { return RopePair<HD, Interleaved>::first(j); }
+  __device__ __forceinline__ static int e1(int j) { return RopePair<HD, Interleaved>::second(j); }
   template <int R>
   __device__ __forceinline__ bool map(const LinJobs &jobs, int wi, int64_t (&row)[R], QccCudaWeight (&w)[R]) const {
     static_assert(R == 2, "a slot takes a rotated pair");
@@ -2310,9 +2312,9 @@ template <int Layout> constexpr int rowsPerWarp(int nc) {
 
 /// Launches a linear over n tokens: the matrix-vector product (linearVec)
 /// for one token and for up to kMinSplitTokens - 1 (a batch of 2-5
-/// sequences: one token's arithmetic for each, NC = n); float weights a row a warp
-/// (linearRows); the batched half product (8- or
-/// 16-token tiles, K split across warps) for up to kMaxSplitTokens; past
+/// sequences: one token's arithmetic for each, NC = n); float weights a row
+/// a warp (linearRows); the batched half product (8- or 16-token tiles, K
+/// split across warps) for up to kMaxSplitTokens; past
 /// that (prompts) the half product's large tiles. Both half products take
 /// the input's half rows (hx). The thresholds are where the H100 measured
 /// the faster kernel (docs/BENCHMARKS.md). KS: qccCudaKParts of the launch's

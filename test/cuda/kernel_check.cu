@@ -7,8 +7,8 @@
 // batched product's chunks of four end in a partial one; rows not a
 // multiple of 32), times random activations of n tokens through
 // launchLinear, for every n that picks a different kernel or grid:
-// 1 (linearVec, K split in qccCudaKParts parts), 2-5 (linearVec's five-token
-// form, whose every token must also give the bits of its run alone), 6-64
+// 1 (linearVec, K split in qccCudaKParts parts), 2-5 (linearVec a token
+// count, whose every token must also give the bits of its run alone), 6-64
 // (linearHalfBatch: 8- and 16-token tiles, 8 or 16 warps, several token
 // columns) and prompts (linearHalf, K split or not). The oracle is the
 // planes' values (planeValue) times the float activations in double; a
@@ -220,10 +220,7 @@ template <bool F8> struct HostCache {
   KvCache dev() const { return KvCache{dk, dv, F8 ? dks : nullptr, F8 ? dvs : nullptr, F8}; }
   double value(bool isV, size_t i) const {
     const T c = (isV ? v : k)[i];
-    if constexpr (F8)
-      return double(__half2float(__half(__nv_cvt_fp8_to_halfraw(c, __NV_E4M3)))) * (isV ? vs : ks)[i / HD];
-    else
-      return double(__half2float(c));
+    return double(kvFloat(c)) * (F8 ? (isV ? vs : ks)[i / HD] : 1.0f);
   }
 };
 
@@ -399,10 +396,10 @@ template <int H, int KV, int HD, bool F8> void checkAppend(int n, std::mt19937 &
           const T c = (isV ? vc : kc)[row * HD + d];
           double got, tol;
           if constexpr (F8) {
-            got = double(__half2float(__half(__nv_cvt_fp8_to_halfraw(c, __NV_E4M3)))) * (isV ? vs : ks)[row];
+            got = double(kvFloat(c)) * (isV ? vs : ks)[row];
             tol = std::max(std::fabs(ref[d]) * 0x1p-4, amax * 0x1p-10) * 1.01 + 1e-6 * amax;
           } else {
-            got = double(__half2float(c));
+            got = double(kvFloat(c));
             tol = std::fabs(ref[d]) * 0x1p-11 * 1.01 + 1e-6 * amax;
           }
           const double e = std::fabs(got - ref[d]) / tol;
