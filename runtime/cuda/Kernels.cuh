@@ -37,6 +37,11 @@
 #ifndef QCC_CUDA_PDL
 #define QCC_CUDA_PDL 0
 #endif
+/// Prompt products on warpgroups (wgmma, sm_90a): the generated file
+/// defines it to 1 for sm_90a.
+#ifndef QCC_CUDA_WGMMA
+#define QCC_CUDA_WGMMA 0
+#endif
 
 namespace qcc_cuda {
 
@@ -1326,14 +1331,56 @@ template <int K, int BM_, int BN_, int WM_, int WN_> struct HalfShape {
   static_assert(NT % 2 == 0 && MT >= 1, "tile shape");
 };
 
+/// A warp's 16-row tile of a prompt product, mma's C fragments (lane g =
+/// lane / 4, i = lane % 4: rows rt + g | + 8, tokens tb + 8 j + 2 i, + 1 in
+/// acc[j]) scaled by the tokens' HalfRows scales: into the jobs' outputs,
+/// or for a part of K (gridDim.z > 1) as partial sums, [part][token][launch
+/// row]. Jobs of a launch with several have multiples of 32 rows, so a
+/// 16-row tile has one job.
+template <int NT>
+__device__ __forceinline__ void storeHalfTile(const LinJobs &jobs, const HalfRows &x, int n, int total, int rt, int tb,
+                                              const float (&acc)[NT][4]) {
+  const int lane = threadIdx.x % 32, g = lane / 4, i = lane % 4;
+  if (rt >= total)
+    return;
+  float sc[NT][2];
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+    for (int e = 0; e < 2; ++e)
+      sc[nt][e] = x.scale[min(tb + nt * 8 + 2 * i + e, n - 1)];
+  if (gridDim.z > 1) {
+    float *P = x.part + size_t(blockIdx.z) * n * total;
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int row = rt + g + (e >= 2 ? 8 : 0), t = tb + nt * 8 + 2 * i + (e & 1);
+        if (row < total && t < n)
+          P[size_t(t) * total + row] = acc[nt][e] * sc[nt][e & 1];
+      }
+    return;
+  }
+  int first, end;
+  const LinJob &J = jobOf(jobs, rt, first, end);
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int64_t row = rt - first + g + (e >= 2 ? 8 : 0);
+      const int t = tb + nt * 8 + 2 * i + (e & 1);
+      if (row < end - first && t < n)
+        storeOut(J, t, row, acc[nt][e] * sc[nt][e & 1]);
+    }
+}
+
 /// Prompts: a block multiplies S::BM rows by S::BN tokens. Each stage (KB
 /// blocks of 32 weights) the block's threads dequantize the rows' blocks
 /// into shared memory (a thread: AP (row, block) pairs, loaded a stage ahead
 /// into registers) and copy the tokens' half rows in (cp.async, a stage
 /// ahead); the warps read A (rows x k) and B (tokens x k) fragments with
 /// ldmatrix. Fragments (PTX ISA, m16n8k16 f16): lane (g = lane / 4, i =
-/// lane % 4) holds C rows g | g + 8, tokens 2i, 2i + 1. Jobs of a launch
-/// with several have multiples of 32 rows, so a 16-row tile has one job.
+/// lane % 4) holds C rows g | g + 8, tokens 2i, 2i + 1.
 template <int Layout, int K, class S>
 __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows x, int n) {
   constexpr int KB = S::KB, BK = S::BK, LD = S::LD, MT = S::MT, NT = S::NT, AP = S::AP, BM = S::BM, BN = S::BN;
@@ -1342,7 +1389,7 @@ __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows 
   extern __shared__ __align__(16) unsigned char halfSmem[];
   auto As = reinterpret_cast<__half(*)[BM][LD]>(halfSmem);
   auto Bs = reinterpret_cast<__half(*)[BN][LD]>(halfSmem + 2 * BM * LD * sizeof(__half));
-  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, i = lane % 4;
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int wm = warp / S::WN, wn = warp % S::WN;
   const int t0 = blockIdx.x * BN, r0 = blockIdx.y * BM;
   const int total = jobs.start[jobs.count];
@@ -1437,43 +1484,9 @@ __global__ void __launch_bounds__(S::THREADS) linearHalf(LinJobs jobs, HalfRows 
     }
     __syncthreads();
   }
-  float sc[NT][2];
 #pragma unroll
-  for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-    for (int e = 0; e < 2; ++e)
-      sc[nt][e] = x.scale[min(t0 + wn * NT * 8 + nt * 8 + 2 * i + e, n - 1)];
-  if (gridDim.z > 1) { // a part of K: scaled partial sums, [part][token][launch row]
-    float *P = x.part + size_t(blockIdx.z) * n * total;
-#pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int row = r0 + wm * MT * 16 + mt * 16 + g + (e >= 2 ? 8 : 0);
-          const int t = t0 + wn * NT * 8 + nt * 8 + 2 * i + (e & 1);
-          if (row < total && t < n)
-            P[size_t(t) * total + row] = acc[mt][nt][e] * sc[nt][e & 1];
-        }
-    return;
-  }
-#pragma unroll
-  for (int mt = 0; mt < MT; ++mt) {
-    const int rt = r0 + wm * MT * 16 + mt * 16; // the tile's first row
-    if (rt >= total)
-      break;
-    const LinJob &J = jobOf(jobs, rt, first, end);
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int64_t row = rt - first + g + (e >= 2 ? 8 : 0);
-        const int t = t0 + wn * NT * 8 + nt * 8 + 2 * i + (e & 1);
-        if (row < end - first && t < n)
-          storeOut(J, t, row, acc[mt][nt][e] * sc[nt][e & 1]);
-      }
-  }
+  for (int mt = 0; mt < MT; ++mt)
+    storeHalfTile<NT>(jobs, x, n, total, r0 + wm * MT * 16 + mt * 16, t0 + wn * NT * 8, acc[mt]);
 }
 
 // ---------------------------------------------------------------------------
@@ -1622,6 +1635,209 @@ __global__ void __launch_bounds__(256) halfSplitSum(LinJobs jobs, HalfRows x, in
   storeOut(J, t, r - first, v);
 }
 
+// ---------------------------------------------------------------------------
+// Prompts on Hopper (QCC_CUDA_WGMMA builds, sm_90a): warpgroup products
+// (`wgmma`) that read both operands from shared memory, asynchronously, so
+// that the threads dequantize the next stage's weights while the tensor
+// cores multiply this one. linearHalf's mma.sync reads every fragment
+// through ldmatrix into registers, and that shared-memory traffic, not the
+// tensor cores, bounded it (docs/BENCHMARKS.md, fourth round).
+
+#if QCC_CUDA_WGMMA && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define QCC_CUDA_WGMMA_DEVICE 1
+#else
+#define QCC_CUDA_WGMMA_DEVICE 0
+#endif
+
+/// A shared-memory operand of wgmma in the 128-byte swizzle (PTX ISA, matrix
+/// descriptor): K-major rows of 64 halves (128 bytes), 8-row groups of 1024
+/// bytes (1024-byte aligned), the 16-byte chunk c of row r stored at chunk
+/// c ^ (r % 8) (swizzled); a 16-wide K step starts 32 bytes further.
+__device__ __forceinline__ uint64_t smemDesc128(const void *p) {
+  const uint32_t a = uint32_t(__cvta_generic_to_shared(p));
+  return uint64_t((a >> 4) & 0x3FFF) | uint64_t(1) << 16 | uint64_t(1024 >> 4) << 32 | uint64_t(1) << 62;
+}
+/// Where chunk c (16 bytes) of row r goes in that layout.
+__device__ __forceinline__ uint32_t swizzle128(int r, int c) {
+  return uint32_t((r / 8) * 1024 + (r % 8) * 128 + ((c ^ (r % 8)) * 16));
+}
+
+__device__ __forceinline__ void wgmmaFence() {
+#if QCC_CUDA_WGMMA_DEVICE
+  asm volatile("wgmma.fence.sync.aligned;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wgmmaCommit() {
+#if QCC_CUDA_WGMMA_DEVICE
+  asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
+#endif
+}
+/// Waits until at most N of this warpgroup's wgmma groups are pending.
+template <int N> __device__ __forceinline__ void wgmmaWait() {
+#if QCC_CUDA_WGMMA_DEVICE
+  asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
+#endif
+}
+/// Orders this thread's shared-memory writes (st.shared, cp.async) before
+/// the async proxy's reads (wgmma); a barrier must follow.
+__device__ __forceinline__ void fenceAsyncShared() {
+#if QCC_CUDA_WGMMA_DEVICE
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+#endif
+}
+/// Waits until at most N of this thread's cp.async groups are pending.
+template <int N> __device__ __forceinline__ void cpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+}
+
+#define QCC_WG_F8(d, j)                                                                                            \
+  "+f"(d[j][0]), "+f"(d[j][1]), "+f"(d[j][2]), "+f"(d[j][3]), "+f"(d[j + 1][0]), "+f"(d[j + 1][1]),                \
+      "+f"(d[j + 1][2]), "+f"(d[j + 1][3])
+
+/// d (64 rows x N tokens, the warpgroup's accumulators) += A (64 x 16) B^T
+/// (N x 16), f16 in, f32 sums. Thread (warp w of the group, g = lane / 4,
+/// i = lane % 4) holds rows 16 w + g | + 8 and tokens 8 j + 2 i, + 1 in
+/// d[j], mma.sync's C fragment for each 8-token tile j.
+template <int N> __device__ __forceinline__ void wgmmaF16(float (&d)[N / 8][4], uint64_t a, uint64_t b) {
+#if QCC_CUDA_WGMMA_DEVICE
+  if constexpr (N == 128)
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 "
+                 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, "
+                 "%21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, "
+                 "%41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, "
+                 "%61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+                 : QCC_WG_F8(d, 0), QCC_WG_F8(d, 2), QCC_WG_F8(d, 4), QCC_WG_F8(d, 6), QCC_WG_F8(d, 8),
+                   QCC_WG_F8(d, 10), QCC_WG_F8(d, 12), QCC_WG_F8(d, 14)
+                 : "l"(a), "l"(b), "r"(1));
+  else
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+                 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, "
+                 "%21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+                 : QCC_WG_F8(d, 0), QCC_WG_F8(d, 2), QCC_WG_F8(d, 4), QCC_WG_F8(d, 6)
+                 : "l"(a), "l"(b), "r"(1));
+#else
+  (void)d, (void)a, (void)b;
+#endif
+}
+#undef QCC_WG_F8
+
+/// A tile of the warpgroup product: 128 rows (two warpgroups of 64) by BN
+/// tokens a block; stages of two blocks of 32 weights (one 128-byte row of
+/// the swizzle) in Stages buffers of shared memory; a thread's (row, block)
+/// pair loaded Ahead stages before it is dequantized; MinBlocks blocks an
+/// SM (registers capped at 128 a thread). Measured on the H100 (7B shape,
+/// Q4_0 g128, pp512): 3 stages, 2 blocks an SM, 2 ahead 18.0k tokens/s;
+/// 1 ahead 17.9k; 4 stages, 1 block an SM (168 registers) 15.8k; 4 stages
+/// and 3 ahead 16.2k; 5 stages 15.8k; without the swizzle (8 x 8 core
+/// matrices in the interleaved layout) 10.5-12.6k.
+template <int K, int BN_> struct WgShape {
+  static constexpr int BM = 128, BN = BN_, THREADS = 256, NT = BN / 8, Stages = 3, Ahead = 2, MinBlocks = 2;
+  static constexpr int NB = K / 32, KB = 2, BK = 64;
+  static constexpr uint32_t AStage = BM * 128, BStage = BN * 128;
+  static constexpr size_t bytes = size_t(Stages) * (AStage + BStage) + 1024; // + alignment
+  static_assert(Stages >= 3 && NB % KB == 0 && BM * KB == THREADS, "stages, a pair a thread");
+};
+
+/// Prompts on warpgroups: a block multiplies S::BM rows by S::BN tokens (the
+/// grid, the split of K and the outputs as linearHalf). Each stage, a
+/// warpgroup multiplies its 64 rows by the BN tokens in BK / 16 wgmma steps,
+/// and while they run the threads dequantize the next stage's weights
+/// (dequantHalf; pair (row, block of 32) idx a thread: rows idx % 8 + 8
+/// (idx / 8KB), block idx / 8 % KB, so the 8 rows of a core matrix come from
+/// 8 threads of a quarter warp, and its 16-byte stores hit 8 different bank
+/// groups), load the weights of the stage Ahead after that into registers,
+/// and start the tokens' half rows of stage + Stages - 2 (cp.async). One
+/// stage's wgmma group stays in flight across the barrier that opens the
+/// next: a buffer is written only after both warpgroups have waited for the
+/// group that read it.
+template <int Layout, int K, class S>
+__global__ void __launch_bounds__(S::THREADS, S::MinBlocks) linearWgmma(LinJobs jobs, HalfRows x, int n) {
+  constexpr int KB = S::KB, BK = S::BK, BM = S::BM, BN = S::BN, NT = S::NT, St = S::Stages;
+  constexpr int Ahead = S::Ahead, Pre = St - 2; // stages of weights in registers, of tokens in flight
+  const int steps = S::NB / KB;
+  const int s0 = int(blockIdx.z) * steps / int(gridDim.z), s1 = int(blockIdx.z + 1) * steps / int(gridDim.z);
+  extern __shared__ __align__(1024) unsigned char wgSmem[];
+  unsigned char *As = wgSmem + ((1024 - uint32_t(__cvta_generic_to_shared(wgSmem)) % 1024) % 1024);
+  unsigned char *Bs = As + St * S::AStage;
+  const int tid = threadIdx.x, warp = tid / 32;
+  const int t0 = blockIdx.x * BN, r0 = blockIdx.y * BM;
+  const int total = jobs.start[jobs.count];
+  // This thread's (row, block) pair (S::THREADS = BM x KB of them).
+  const int aRow = tid % 8 + 8 * (tid / (8 * KB)), aBlk = tid / 8 % KB;
+  int first, end;
+  const int aR = min(r0 + aRow, total - 1);
+  const QccCudaWeight &aW = jobOf(jobs, aR, first, end).w;
+  const int64_t aLocal = aR - first;
+  WBlock<Layout> wb[Ahead]; // stages st + 1 .. st + Ahead
+  auto loadA = [&](WBlock<Layout> &w, int stage) { w = loadBlock<Layout, K, false>(aW, aLocal, stage * KB + aBlk); };
+  auto storeA = [&](int buf) { // wb[0] into buffer buf, then the registers move up a stage
+    uint32_t h[16];
+    dequantHalf<Layout>(wb[0], h);
+#pragma unroll
+    for (int q = 0; q < 4; ++q)
+      *reinterpret_cast<uint4 *>(As + buf * S::AStage + swizzle128(aRow, aBlk * 4 + q)) =
+          make_uint4(h[4 * q], h[4 * q + 1], h[4 * q + 2], h[4 * q + 3]);
+#pragma unroll
+    for (int j = 0; j + 1 < Ahead; ++j)
+      wb[j] = wb[j + 1];
+  };
+  auto loadB = [&](int stage) { // one cp.async group a stage, empty past the end
+    if (stage < s1) {
+      constexpr int chunks = BN * BK / 8;
+      const int buf = (stage - s0) % St;
+#pragma unroll
+      for (int c = tid; c < chunks; c += S::THREADS) {
+        const int r8 = c % 8, kc = c / 8 % (BK / 8), tok = c / 8 / (BK / 8) * 8 + r8;
+        cpAsync16(Bs + buf * S::BStage + swizzle128(tok, kc),
+                  x.x + size_t(min(t0 + tok, n - 1)) * K + stage * BK + kc * 8);
+      }
+    }
+    cpAsyncCommit();
+  };
+#pragma unroll
+  for (int j = 0; j < Ahead; ++j) // the weights: before the previous launch has finished
+    if (s0 + j < s1)
+      loadA(wb[j], s0 + j);
+  priorDone();
+  releaseNext();
+#pragma unroll
+  for (int j = 0; j < Pre; ++j)
+    loadB(s0 + j);
+  storeA(0);
+  if (s0 + Ahead < s1)
+    loadA(wb[Ahead - 1], s0 + Ahead);
+  float acc[NT][4];
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt)
+    acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f;
+  const int wg = warp / 4;
+  for (int st = s0; st < s1; ++st) {
+    // Stage st's tokens have landed (of the Pre groups in flight, all but
+    // the newest Pre - 1), its weights were stored by the last iteration.
+    cpAsyncWait<Pre - 1>();
+    fenceAsyncShared();
+    __syncthreads();
+    const int cur = (st - s0) % St;
+    wgmmaFence();
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; ++kk)
+      wgmmaF16<BN>(acc, smemDesc128(As + cur * S::AStage + wg * 8 * 1024 + kk * 32),
+                   smemDesc128(Bs + cur * S::BStage + kk * 32));
+    wgmmaCommit();
+    wgmmaWait<1>(); // this warpgroup's stage st - 1 done (the other's: at the next barrier)
+    if (st + 1 < s1) {
+      storeA((st + 1 - s0) % St); // last read by stage st + 1 - St <= st - 2
+      if (st + 1 + Ahead < s1)
+        loadA(wb[Ahead - 1], st + 1 + Ahead);
+    }
+    loadB(st + Pre); // its buffer last read by stage st - 2
+  }
+  wgmmaWait<0>();
+  storeHalfTile<NT>(jobs, x, n, total, r0 + warp * 16, t0, acc);
+}
+
 /// Lets Kernel use `bytes` of dynamic shared memory (past the default 48 KB;
 /// once, on the first call: a failure surfaces as the launch's error).
 template <auto Kernel> inline void allowShared(size_t bytes) {
@@ -1629,46 +1845,74 @@ template <auto Kernel> inline void allowShared(size_t bytes) {
   (void)set;
 }
 
-/// linearHalf of tile shape S (its shared memory sized once), K in `parts`
-/// parts (then halfSplitSum).
-template <int Layout, int K, class S>
+/// A prompt product's Kernel of tile shape S (its shared memory sized once),
+/// K in `parts` parts (then halfSplitSum).
+template <auto Kernel, class S>
 inline void launchHalfTiles(const LinJobs &jobs, const HalfRows &hx, int n, int parts, cudaStream_t s) {
-  allowShared<linearHalf<Layout, K, S>>(S::bytes);
+  allowShared<Kernel>(S::bytes);
   const int total = jobs.start[jobs.count];
   const unsigned rowTiles = unsigned((total + S::BM - 1) / S::BM);
-  launchShared(linearHalf<Layout, K, S>, dim3(unsigned((n + S::BN - 1) / S::BN), rowTiles, unsigned(parts)),
-               S::THREADS, S::bytes, s, jobs, hx, n);
+  launchShared(Kernel, dim3(unsigned((n + S::BN - 1) / S::BN), rowTiles, unsigned(parts)), S::THREADS, S::bytes, s,
+               jobs, hx, n);
   if (parts > 1)
     launch(halfSplitSum, dim3(unsigned((int64_t(n) * total + 255) / 256)), 256, s, jobs, hx, n);
 }
 
-/// Prompt tiles: 128 rows by 128 tokens (warps 2 x 4, 64 x 32 each) where
-/// those give every SM two blocks; where they nearly do with K split in
-/// kHalfSplit parts (the 4096-row o and down products of a 7B prompt), that;
-/// else 128 rows by 64 tokens (warps 4 x 2). Measured on the H100 (7B
-/// shape, pp512): the split instead of 64-token tiles, o 104 -> 64 + 13 us
-/// (the sum), down 236 -> 156 + 13 us, pp512 +24 % (Q4_0), +35 % (Q4_K_M);
-/// warp tiles of 64 x 64 (four warps a block of 128 x 128, or eight of 256 x
-/// 128) took 230 registers and ran 20-25 % slower, with half the warps an SM.
-template <int K> using HalfBig = HalfShape<K, 128, 128, 2, 4>;
-template <int K> using HalfSmall = HalfShape<K, 128, 64, 4, 2>;
-
-/// Converts the prompt's rows to half and multiplies them (QCC_CUDA_NO_SPLIT
-/// in the environment: never split K, to measure what the split brings).
-template <int Layout, int K>
-inline void launchHalf(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx, int n, cudaStream_t s) {
-  launch(halfRows<K>, dim3(unsigned(n)), 256, s, xq, hx);
-  using Big = HalfBig<K>;
+/// Prompt tiles: 128 rows by 128 tokens where those give every SM two
+/// blocks; where they nearly do with K split in kHalfSplit parts (the
+/// 4096-row o and down products of a 7B prompt), that; else 128 rows by 64
+/// tokens (QCC_CUDA_NO_SPLIT in the environment: never split K, to measure
+/// what the split brings). Measured on the H100 (7B shape, pp512, linearHalf):
+/// the split instead of 64-token tiles, o 104 -> 64 + 13 us (the sum), down
+/// 236 -> 156 + 13 us, pp512 +24 % (Q4_0), +35 % (Q4_K_M).
+template <auto BigKernel, class Big, auto SmallKernel, class Small>
+inline void launchPromptTiles(const LinJobs &jobs, const HalfRows &hx, int n, cudaStream_t s) {
   const int total = jobs.start[jobs.count];
   const int64_t bigBlocks = int64_t((total + Big::BM - 1) / Big::BM) * ((n + Big::BN - 1) / Big::BN);
   static const bool noSplit = getenv("QCC_CUDA_NO_SPLIT") != nullptr;
   if (bigBlocks >= 2 * smCount())
-    launchHalfTiles<Layout, K, Big>(jobs, hx, n, 1, s);
+    launchHalfTiles<BigKernel, Big>(jobs, hx, n, 1, s);
   else if (Big::NB / Big::KB >= 4 * kHalfSplit && int64_t(n) * total <= hx.partCap && !noSplit &&
            16 * kHalfSplit * bigBlocks >= 15 * 2 * smCount())
-    launchHalfTiles<Layout, K, Big>(jobs, hx, n, kHalfSplit, s);
+    launchHalfTiles<BigKernel, Big>(jobs, hx, n, kHalfSplit, s);
   else
-    launchHalfTiles<Layout, K, HalfSmall<K>>(jobs, hx, n, 1, s);
+    launchHalfTiles<SmallKernel, Small>(jobs, hx, n, 1, s);
+}
+
+/// linearHalf's tiles: warps 2 x 4 (64 x 32 each) a 128 x 128 block, 4 x 2 a
+/// 128 x 64 one. Warp tiles of 64 x 64 (four warps a block of 128 x 128, or
+/// eight of 256 x 128) took 230 registers and ran 20-25 % slower, with half
+/// the warps an SM.
+template <int K> using HalfBig = HalfShape<K, 128, 128, 2, 4>;
+template <int K> using HalfSmall = HalfShape<K, 128, 64, 4, 2>;
+
+/// Whether prompts run on warpgroups (linearWgmma): in QCC_CUDA_WGMMA
+/// builds, unless the environment sets QCC_CUDA_WGMMA=0 (linearHalf, to
+/// measure it).
+inline bool wgmmaPrompts() {
+  static const bool on = [] {
+    const char *e = getenv("QCC_CUDA_WGMMA");
+    return QCC_CUDA_WGMMA && !(e && e[0] == '0');
+  }();
+  return on;
+}
+
+/// Converts the prompt's rows to half and multiplies them.
+template <int Layout, int K>
+inline void launchHalf(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx, int n, cudaStream_t s) {
+  launch(halfRows<K>, dim3(unsigned(n)), 256, s, xq, hx);
+#if QCC_CUDA_WGMMA
+  if constexpr (K / 32 % 2 == 0) { // stages of two blocks of 32
+    if (wgmmaPrompts()) {
+      using Big = WgShape<K, 128>;
+      using Small = WgShape<K, 64>;
+      launchPromptTiles<linearWgmma<Layout, K, Big>, Big, linearWgmma<Layout, K, Small>, Small>(jobs, hx, n, s);
+      return;
+    }
+  }
+#endif
+  launchPromptTiles<linearHalf<Layout, K, HalfBig<K>>, HalfBig<K>, linearHalf<Layout, K, HalfSmall<K>>, HalfSmall<K>>(
+      jobs, hx, n, s);
 }
 
 // ---------------------------------------------------------------------------

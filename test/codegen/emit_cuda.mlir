@@ -19,9 +19,12 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // The tables the runtime checks against the file: each tensor once per
   // form it is read in (the tied embedding as a table and as a matrix).
   // Hopper builds launch every kernel as a programmatic dependent launch.
+  // Their prompt products run on warpgroups (wgmma, sm_90a only).
   // CHECK: #define QCC_CUDA_PDL 1
+  // CHECK-NEXT: #define QCC_CUDA_WGMMA 1
   // CHECK-NEXT: #include "runtime/cuda/Kernels.cuh"
   // SM80-NOT: QCC_CUDA_PDL
+  // SM80-NOT: QCC_CUDA_WGMMA
   // CHECK: extern const QccCudaTensor qcc_cuda_tensors[] = {
   // CHECK-DAG: {"blk.0.attn_q.weight", 8, 672ull, 1088ull, 32, 32, 0, 1},
   // CHECK-DAG: {"blk.0.ffn_gate.weight", 2, 5152ull, 1152ull, 64, 32, 0, 0},

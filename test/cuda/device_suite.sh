@@ -39,6 +39,12 @@ if [ -x ./qcc-cuda-kernel-check ]; then
   else
     bad "product kernels against the host oracle"; grep -v "^PASS" "$OUT/kernel_check.txt" | head -20
   fi
+  # The prompts again on linearHalf (what non-Hopper builds run).
+  if QCC_CUDA_WGMMA=0 ./qcc-cuda-kernel-check >"$OUT/kernel_check_half.txt" 2>&1; then
+    ok "product kernels, prompts on linearHalf: $(tail -1 "$OUT/kernel_check_half.txt")"
+  else
+    bad "product kernels, prompts on linearHalf"; grep -v "^PASS" "$OUT/kernel_check_half.txt" | head -20
+  fi
 fi
 # kldCheck T CTX TAG NAME WHAT [LIMIT [FLAGS...]]: the CPU binary's float
 # computation of CHUNKS contexts of CTX tokens (its logits in

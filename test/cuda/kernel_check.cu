@@ -10,7 +10,9 @@
 // 1 (linearVec, K split in qccCudaKParts parts), 2-5 (linearVec a token
 // count, whose every token must also give the bits of its run alone), 6-64
 // (linearHalfBatch: 8- and 16-token tiles, 8 or 16 warps, several token
-// columns) and prompts (linearHalf, K split or not). The oracle is the
+// columns) and prompts, K split or not (linearWgmma where K is an even
+// number of blocks of 32, linearHalf where it is odd, and everywhere when
+// the environment sets QCC_CUDA_WGMMA=0: device_suite.sh runs both). The oracle is the
 // planes' values (planeValue) times the float activations in double; a
 // kernel passes where every sampled output is within 3e-3 of the sum of
 // |w x| over its row (the activations' 15-bit or half rounding and the
@@ -23,7 +25,8 @@
 // Prints one line a case and "N passed, M failed"; exits 1 on a failure.
 //
 //===----------------------------------------------------------------------===//
-#define QCC_CUDA_PDL 1 // as the generated models are built (EmitCUDA.cpp)
+#define QCC_CUDA_PDL 1 // as the generated models are built for sm_90a (EmitCUDA.cpp)
+#define QCC_CUDA_WGMMA 1 // likewise
 #include "runtime/cuda/Kernels.cuh"
 #include "test/cuda/kernel_check.h"
 
