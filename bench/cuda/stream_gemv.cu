@@ -559,7 +559,7 @@ int main(int argc, char **argv) {
     launchVec<L, 4096, 2, 4>(jo(l), Q8In{x4}, RowsOut{}, s);
     launch(rmsNorm<4096>, rowGrid(1, 4096), kRowThreads, s, bo, nw, eps, nullptr, xa);
     launchVec<L, 4096, 2, 2>(jg(l), Q8In{xa}, RowsOut{}, s);
-    launch(swiglu<11008>, elementGrid(1, 11008), kRowThreads, s, bgu, bgu + 11008, nullptr, x11);
+    launch(swiglu<11008>, rowGrid(1, 11008), kRowThreads, s, bgu, bgu + 11008, nullptr, x11);
     launchVec<L, 11008, 2, 4>(jd(l), Q8In{x11}, RowsOut{}, s);
     launch(rmsNorm<4096>, rowGrid(1, 4096), kRowThreads, s, bd, nw2, eps, nullptr, xa);
     launchVec<L, 4096, 2, 4>(jq(l + 1), Q8In{xa}, RowsOut{}, s);
@@ -579,7 +579,7 @@ int main(int argc, char **argv) {
     launchChain(s, po(l));
     launch(rmsNorm<4096>, rowGrid(1, 4096), kRowThreads, s, bo, nw, eps, nullptr, xa);
     launchChain(s, phase<L, 4096, 2>(jg(l), Q8Stream{xa}, RowsOut{}));
-    launch(swiglu<11008>, elementGrid(1, 11008), kRowThreads, s, bgu, bgu + 11008, nullptr, x11);
+    launch(swiglu<11008>, rowGrid(1, 11008), kRowThreads, s, bgu, bgu + 11008, nullptr, x11);
     launchChain(s, phase<L, 11008, 4>(jd(l), Q8Stream{x11}, RowsOut{}));
     launch(rmsNorm<4096>, rowGrid(1, 4096), kRowThreads, s, bd, nw2, eps, nullptr, xa);
     launchChain(s, phase<L, 4096, 4>(jq(l + 1), Q8Stream{xa}, RowsOut{}));
@@ -689,7 +689,7 @@ int main(int argc, char **argv) {
           if (v == 4) launchVec<L, 4096, 2, 4>(j4, Q8In{x4}, RowsOut{}, s);
           if (v == 5) launchChain(s, phase<L, 11008, 4>(j11, SwiGLUIn{bgu, bgu + 11008}, RowsOut{}));
           if (v == 6) launch(rmsNorm<4096>, rowGrid(1, 4096), kRowThreads, s, bo, nw, eps, nullptr, xa);
-          if (v == 7) launch(swiglu<11008>, elementGrid(1, 11008), kRowThreads, s, bgu, bgu + 11008, nullptr, x11);
+          if (v == 7) launch(swiglu<11008>, rowGrid(1, 11008), kRowThreads, s, bgu, bgu + 11008, nullptr, x11);
         }
       });
       printf("a 16-row launch, %-16s: %.2f us\n", in[v], 1000 * ms / kLayers);

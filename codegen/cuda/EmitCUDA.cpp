@@ -508,7 +508,7 @@ struct Emitter {
         auto q8 = q8Out(&op, v);
         if (failed(q8))
           return failure();
-        os << formatv("  launch(swiglu<{0}>, elementGrid(n, {0}), kRowThreads, s, {1}, {2}, {3}, {4});\n", D, fname(o.getGate()),
+        os << formatv("  launch(swiglu<{0}>, rowGrid(n, {0}), kRowThreads, s, {1}, {2}, {3}, {4});\n", D, fname(o.getGate()),
                       fname(o.getUp()), wantFloat.lookup(v) ? fname(v) : "nullptr", *q8);
       } else if (auto o = dyn_cast<q::LMHeadOp>(op)) {
         auto layout = matrixLayout(&op, o.getWeightAttr());

@@ -219,8 +219,8 @@ __device__ __forceinline__ void quantizeBlock(float v, int lane, const Q8Act &qa
 // ---------------------------------------------------------------------------
 // Token rows: embedding, RMSNorm, quantization, SwiGLU, adds, RoPE. Block
 // (t, s) of a launch over rowGrid(n, W) takes token t and slice s of the W
-// elements (whole blocks of 32): one slice a token for prompts, W / 256 of
-// them for decoding steps (one sequence's token or a batch's), so that the
+// elements (whole blocks of 32): W / 1024 slices a token for prompts, W /
+// 256 for decoding steps (one sequence's token or a batch's), so that the
 // rows spread over the GPU.
 
 /// Calls of at least this many tokens are prompts: their products run in
@@ -236,15 +236,16 @@ constexpr int kMinSplitTokens = 6, kMaxSplitTokens = kPromptTokens - 1;
 
 constexpr int kRowThreads = 256;
 
-/// The grid of a token-row kernel. Batched steps take slices too: at batch
-/// 16 (7B, H100) an RMSNorm of one block a token took 14.8 us.
+/// The grid of a token-row kernel: a block a token and slice of 256
+/// elements in decoding steps (at batch 16, 7B, H100, an RMSNorm of one
+/// block a token took 14.8 us), of 1024 in prompts (a 512-token 7B prompt,
+/// H100, against one block a token: SwiGLU 60 -> 37 us; the RMSNorms, whose
+/// every slice sums the whole row, the embedding and RoPE with the cache
+/// append take as long alone, but pp512 went from 17,870 to 18,340 tok/s:
+/// more, shorter blocks overlap better with their neighbours' programmatic
+/// launches, presumably, as ncu, which serializes them, sees no change).
+/// The slices change no bit.
 inline dim3 rowGrid(int64_t n, int W) {
-  return dim3(unsigned(n), n < kPromptTokens ? unsigned((W + kRowThreads - 1) / kRowThreads) : 1u);
-}
-/// rowGrid for an elementwise kernel, whose slices read only their own
-/// elements: prompts' rows too in slices of 1024 (SwiGLU of a 512-token
-/// 7B prompt, H100: 60 -> 39 us).
-inline dim3 elementGrid(int64_t n, int W) {
   const int per = n < kPromptTokens ? kRowThreads : 4 * kRowThreads;
   return dim3(unsigned(n), unsigned((W + per - 1) / per));
 }

@@ -66,7 +66,7 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // CHECK: J.count = 2;
   // CHECK: launchLinear<QCC_CUDA_Q4_0, 32, 1>(J, rowsFrom([[QX]], 32, 0)
   // SwiGLU writes only the planes the down projection reads.
-  // CHECK: launch(swiglu<64>, elementGrid(n, 64), kRowThreads, s, {{sc.f[0-9]+}}, {{sc.f[0-9]+}}, nullptr, [[QS:sc.q[0-9]+]]);
+  // CHECK: launch(swiglu<64>, rowGrid(n, 64), kRowThreads, s, {{sc.f[0-9]+}}, {{sc.f[0-9]+}}, nullptr, [[QS:sc.q[0-9]+]]);
   // CHECK: J.j[0] = LinJob{w[{{[0-9]+}}], {{sc.f[0-9]+}}, [[X1]], nullptr, 32};
   // CHECK: launchLinear<QCC_CUDA_Q8_0, 64, 1>(J, rowsFrom([[QS]], 64, 0)
   // The head: the last logitRows rows into the logits.
