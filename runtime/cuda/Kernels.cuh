@@ -1663,29 +1663,21 @@ __device__ __forceinline__ uint32_t swizzle128(int r, int c) {
   return uint32_t((r / 8) * 1024 + (r % 8) * 128 + ((c ^ (r % 8)) * 16));
 }
 
-__device__ __forceinline__ void wgmmaFence() {
+/// An instruction of sm_90a's (nothing where the build is not for it).
 #if QCC_CUDA_WGMMA_DEVICE
-  asm volatile("wgmma.fence.sync.aligned;" ::: "memory");
+#define QCC_SM90A_ASM(...) asm volatile(__VA_ARGS__)
+#else
+#define QCC_SM90A_ASM(...) ((void)0)
 #endif
-}
-__device__ __forceinline__ void wgmmaCommit() {
-#if QCC_CUDA_WGMMA_DEVICE
-  asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
-#endif
-}
+__device__ __forceinline__ void wgmmaFence() { QCC_SM90A_ASM("wgmma.fence.sync.aligned;" ::: "memory"); }
+__device__ __forceinline__ void wgmmaCommit() { QCC_SM90A_ASM("wgmma.commit_group.sync.aligned;" ::: "memory"); }
 /// Waits until at most N of this warpgroup's wgmma groups are pending.
 template <int N> __device__ __forceinline__ void wgmmaWait() {
-#if QCC_CUDA_WGMMA_DEVICE
-  asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
-#endif
+  QCC_SM90A_ASM("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
 }
 /// Orders this thread's shared-memory writes (st.shared, cp.async) before
 /// the async proxy's reads (wgmma); a barrier must follow.
-__device__ __forceinline__ void fenceAsyncShared() {
-#if QCC_CUDA_WGMMA_DEVICE
-  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
-#endif
-}
+__device__ __forceinline__ void fenceAsyncShared() { QCC_SM90A_ASM("fence.proxy.async.shared::cta;" ::: "memory"); }
 /// Waits until at most N of this thread's cp.async groups are pending.
 template <int N> __device__ __forceinline__ void cpAsyncWait() {
   asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
