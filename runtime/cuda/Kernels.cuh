@@ -71,13 +71,17 @@ __device__ __forceinline__ void releaseNext() {
 #endif
 }
 
+/// Whether the environment leaves a build's feature on: unless it sets the
+/// variable `name` to 0 (to measure what the feature brings).
+inline bool notTurnedOff(const char *name) {
+  const char *e = getenv(name);
+  return !(e && e[0] == '0');
+}
+
 /// Whether launches are programmatic: QCC_CUDA_PDL builds, unless the
-/// environment sets QCC_CUDA_PDL=0 (to measure what they bring).
+/// environment sets QCC_CUDA_PDL=0.
 inline bool programmaticLaunches() {
-  static const bool on = [] {
-    const char *e = getenv("QCC_CUDA_PDL");
-    return QCC_CUDA_PDL && !(e && e[0] == '0');
-  }();
+  static const bool on = QCC_CUDA_PDL && notTurnedOff("QCC_CUDA_PDL");
   return on;
 }
 
@@ -1318,7 +1322,11 @@ __device__ __forceinline__ void cpAsync4(void *dst, const void *src) {
                : "memory");
 }
 __device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-__device__ __forceinline__ void cpAsyncWaitAll() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
+/// Waits until at most N of this thread's cp.async groups are pending.
+template <int N> __device__ __forceinline__ void cpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+}
+__device__ __forceinline__ void cpAsyncWaitAll() { cpAsyncWait<0>(); }
 
 /// A tile shape of the half product: BM rows by BN tokens a block, its
 /// warps WM x WN each MT 16-row by NT 8-token tiles; stages of KB blocks of
@@ -1678,10 +1686,6 @@ template <int N> __device__ __forceinline__ void wgmmaWait() {
 /// Orders this thread's shared-memory writes (st.shared, cp.async) before
 /// the async proxy's reads (wgmma); a barrier must follow.
 __device__ __forceinline__ void fenceAsyncShared() { QCC_SM90A_ASM("fence.proxy.async.shared::cta;" ::: "memory"); }
-/// Waits until at most N of this thread's cp.async groups are pending.
-template <int N> __device__ __forceinline__ void cpAsyncWait() {
-  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-}
 
 #define QCC_WG_F8(d, j)                                                                                            \
   "+f"(d[j][0]), "+f"(d[j][1]), "+f"(d[j][2]), "+f"(d[j][3]), "+f"(d[j + 1][0]), "+f"(d[j + 1][1]),                \
@@ -1879,14 +1883,10 @@ inline void launchPromptTiles(const LinJobs &jobs, const HalfRows &hx, int n, cu
 template <int K> using HalfBig = HalfShape<K, 128, 128, 2, 4>;
 template <int K> using HalfSmall = HalfShape<K, 128, 64, 4, 2>;
 
-/// Whether prompts run on warpgroups (linearWgmma): in QCC_CUDA_WGMMA
-/// builds, unless the environment sets QCC_CUDA_WGMMA=0 (linearHalf, to
-/// measure it).
+/// Whether prompts run on warpgroups (linearWgmma) in QCC_CUDA_WGMMA
+/// builds: unless the environment sets QCC_CUDA_WGMMA=0 (linearHalf).
 inline bool wgmmaPrompts() {
-  static const bool on = [] {
-    const char *e = getenv("QCC_CUDA_WGMMA");
-    return QCC_CUDA_WGMMA && !(e && e[0] == '0');
-  }();
+  static const bool on = notTurnedOff("QCC_CUDA_WGMMA");
   return on;
 }
 
@@ -1894,8 +1894,7 @@ inline bool wgmmaPrompts() {
 template <int Layout, int K>
 inline void launchHalf(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx, int n, cudaStream_t s) {
   launch(halfRows<K>, dim3(unsigned(n)), 256, s, xq, hx);
-#if QCC_CUDA_WGMMA
-  if constexpr (K / 32 % 2 == 0) { // stages of two blocks of 32
+  if constexpr (QCC_CUDA_WGMMA && K / 32 % 2 == 0) { // stages of two blocks of 32
     if (wgmmaPrompts()) {
       using Big = WgShape<K, 128>;
       using Small = WgShape<K, 64>;
@@ -1903,7 +1902,6 @@ inline void launchHalf(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx,
       return;
     }
   }
-#endif
   launchPromptTiles<linearHalf<Layout, K, HalfBig<K>>, HalfBig<K>, linearHalf<Layout, K, HalfSmall<K>>, HalfSmall<K>>(
       jobs, hx, n, s);
 }

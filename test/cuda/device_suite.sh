@@ -33,18 +33,20 @@ ok() { echo "PASS: $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 CHUNKS=${CHUNKS:-100}
+# kernelCheck LOG WHAT [VAR=VALUE...]: qcc-cuda-kernel-check in that
+# environment, its output in OUT/LOG.
+kernelCheck() {
+  local log=$OUT/$1 what=$2; shift 2
+  if env "$@" ./qcc-cuda-kernel-check >"$log" 2>&1; then
+    ok "$what: $(tail -1 "$log")"
+  else
+    bad "$what"; grep -v "^PASS" "$log" | head -20
+  fi
+}
 if [ -x ./qcc-cuda-kernel-check ]; then
-  if ./qcc-cuda-kernel-check >"$OUT/kernel_check.txt" 2>&1; then
-    ok "product kernels against the host oracle: $(tail -1 "$OUT/kernel_check.txt")"
-  else
-    bad "product kernels against the host oracle"; grep -v "^PASS" "$OUT/kernel_check.txt" | head -20
-  fi
+  kernelCheck kernel_check.txt "product kernels against the host oracle"
   # The prompts again on linearHalf (what non-Hopper builds run).
-  if QCC_CUDA_WGMMA=0 ./qcc-cuda-kernel-check >"$OUT/kernel_check_half.txt" 2>&1; then
-    ok "product kernels, prompts on linearHalf: $(tail -1 "$OUT/kernel_check_half.txt")"
-  else
-    bad "product kernels, prompts on linearHalf"; grep -v "^PASS" "$OUT/kernel_check_half.txt" | head -20
-  fi
+  kernelCheck kernel_check_half.txt "product kernels, prompts on linearHalf" QCC_CUDA_WGMMA=0
 fi
 # kldCheck T CTX TAG NAME WHAT [LIMIT [FLAGS...]]: the CPU binary's float
 # computation of CHUNKS contexts of CTX tokens (its logits in
