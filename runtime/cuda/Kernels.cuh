@@ -1139,36 +1139,6 @@ template <int R, int NC> __device__ __forceinline__ void zero(float (&a)[R][NC])
       a[r][t] = 0.0f;
 }
 
-/// R rows (row[r] of matrix w(r)) times NC tokens from t0 (nc of them),
-/// over part `part` of KS of the row: lane l taking blocks of 32 weights
-/// 32 part + l, 32 (part + KS) + l, ...; each block's weights loaded and
-/// decoded once, each token's activation block loaded once for the R rows.
-template <int Layout, int K, int NC, int R, int KS = 1, typename WOf>
-__device__ __forceinline__ void dotQ8Rows(WOf w, const int64_t (&row)[R], const Q8Act &x, int t0, int nc, int lane,
-                                          int part, float (&acc)[R][NC]) {
-  constexpr int NB = K / 32;
-#pragma unroll 4
-  for (int b = lane + 32 * part; b < NB; b += 32 * KS) {
-    WBlock<Layout> wb[R];
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-      wb[r] = loadBlock<Layout, K>(w(r), row[r], b);
-    Codes<Layout> c[R];
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-      c[r] = decode<Layout>(wb[r]);
-#pragma unroll
-    for (int t = 0; t < NC; ++t) {
-      if (t < nc) {
-        const XBlock xb = loadX<K>(x, size_t(t0 + t), b);
-#pragma unroll
-        for (int r = 0; r < R; ++r)
-          acc[r][t] += blockDot<Layout>(c[r], xb);
-      }
-    }
-  }
-}
-
 /// ldmatrix.x4: four 8x8 matrices of 16-bit elements (rows of 16 bytes at
 /// the addresses lanes 8m..8m+7 give for matrix m); lane (g, i) receives
 /// word i of row g of each (Trans: of each matrix's transpose, i.e.
@@ -2415,16 +2385,25 @@ template <int H, int KV, int HD, bool Interleaved> struct RopeOut {
   }
 };
 
-/// Blocks of a single-token product an SM must be able to hold (the
-/// register budget ptxas gets: 64 a thread): more loads in flight than the
-/// unbounded kernels' 3 blocks; measured on the H100 at 7B shapes, +11 % at
-/// Q4_0 and +6 % at Q4_K_M (5 spills registers).
-constexpr int kVecMinBlocks = 4;
+/// Items (blocks of 32 weights of each of a slot's R rows) a lane of the
+/// matrix-vector product takes in a part of a row of K: lane l of part p
+/// takes blocks l + 32 (p + KS i), i = 0 .. vecItems - 1 (the last ones
+/// past the row where KS 32 does not divide K / 32).
+template <int K, int KS> __host__ __device__ constexpr int vecItems() { return (K / 32 + 32 * KS - 1) / (32 * KS); }
+/// Items a lane has in flight: a part's items, at most 4 for one token and
+/// 2 for several (whose sums take registers too: no spills).
+template <int K, int KS, int NC> __host__ __device__ constexpr int vecDepth() {
+  return vecItems<K, KS>() < (NC == 1 ? 4 : 2) ? vecItems<K, KS>() : NC == 1 ? 4 : 2;
+}
 
-/// Blocks of a product of 2-5 tokens (linearVec with NC > 1) an SM must
-/// hold: the register budget for a lane's sums of every token (85 a
-/// thread, no spills).
-constexpr int kVecBatchMinBlocks = 3;
+/// Blocks an SM must be able to hold (the register budget ptxas gets):
+/// four (64 registers a thread) where a lane's part is one item and one
+/// token, so that four blocks' loads are in flight; else two (128), the
+/// registers for the items in flight and every token's sums. Measured on
+/// the H100 at 7B shapes, Q4_G128: o 4.27 us with four against 4.58 with
+/// two; gate/up 16.9 us with two against 24 (spilling) with four
+/// (docs/BENCHMARKS.md, tenth round).
+template <int K, int KS, int NC> __host__ __device__ constexpr int vecMinBlocks() { return vecItems<K, KS>() == 1 && NC == 1 ? 4 : 2; }
 
 /// n tokens (at most NC): R rows a slot (as Out maps them), KS warps a
 /// slot, kRowsPerBlock / KS slots a group, block b taking groups b, b +
@@ -2432,33 +2411,80 @@ constexpr int kVecBatchMinBlocks = 3;
 /// product's (the blocks of each part in the same order, the parts added in
 /// the same order), so a sequence gets the same bits alone and in a batch of
 /// up to NC.
+///
+/// The weights stream through a ring of D items of registers a lane: the
+/// first group's first items are loaded before the previous launch ends
+/// (weights are all a launch may read then), and as each item is decoded
+/// the item D further on (in this group, or the block's next one) is
+/// loaded into its place, so that loads stay in flight across the parts'
+/// sums and the stores (docs/BENCHMARKS.md, tenth round: the layer's four
+/// products 46.6 -> 41 us at the 7B shape).
 template <int Layout, int K, int R, int KS, class Out, int NC = 1>
-__global__ void __launch_bounds__(32 * kRowsPerBlock, NC == 1 ? kVecMinBlocks : kVecBatchMinBlocks)
+__global__ void __launch_bounds__(32 * kRowsPerBlock, vecMinBlocks<K, KS, NC>())
     linearVec(LinJobs jobs, Q8In in, Out out, int groups, int n) {
   static_assert(kRowsPerBlock % KS == 0, "a block holds whole slots");
+  constexpr int NB = K / 32, IT = vecItems<K, KS>(), D = vecDepth<K, KS, NC>();
+  constexpr int ITP = (IT + D - 1) / D * D; // items a group, a multiple of D (the last ones past the row)
+  constexpr bool keepX = IT == 1 && NC == 1; // a lane's activation block is the same in every group
   constexpr int slotsPerGroup = kRowsPerBlock / KS;
   __shared__ float partial[KS > 1 ? kRowsPerBlock : 1][R][NC][32];
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, part = warp % KS;
-  {
-    int64_t row[R];
-    QccCudaWeight w[R];
-    if (part == 0 && out.template map<R>(jobs, int(blockIdx.x) * slotsPerGroup + warp / KS, row, w))
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, part = warp % KS, slot = warp / KS;
+  auto blockOf = [&](int it) { return lane + 32 * (part + KS * it); };
+  auto inRow = [&](int it) { return it < IT && (NB % (32 * KS) == 0 || blockOf(it) < NB); };
+  int grp = blockIdx.x;
+  int64_t row[R];
+  QccCudaWeight w[R];
+  bool ok = grp < groups && out.template map<R>(jobs, grp * slotsPerGroup + slot, row, w);
+  WBlock<Layout> ring[D][R];
+#pragma unroll
+  for (int it = 0; it < D; ++it)
+    if (ok && inRow(it))
 #pragma unroll
       for (int r = 0; r < R; ++r)
-        prefetchRow<Layout, K>(w[r], row[r], lane); // before the previous launch ends
-  }
+        ring[it][r] = loadBlock<Layout, K>(w[r], row[r], blockOf(it));
   priorDone();
   releaseNext();
-  for (int grp = blockIdx.x; grp < groups; grp += gridDim.x) {
-    const int wi = grp * slotsPerGroup + warp / KS;
-    int64_t row[R];
-    QccCudaWeight w[R];
-    const bool ok = out.template map<R>(jobs, wi, row, w);
+  XBlock kept;
+  if constexpr (keepX)
+    if (inRow(0))
+      kept = loadX<K>(in.x, 0, blockOf(0));
+  for (; grp < groups; grp += gridDim.x) {
+    int64_t nrow[R];
+    QccCudaWeight nw[R];
+    const int ng = grp + gridDim.x;
+    const bool nok = ng < groups && out.template map<R>(jobs, ng * slotsPerGroup + slot, nrow, nw);
     float acc[R][NC];
     zero(acc);
-    if (ok)
-      dotQ8Rows<Layout, K, NC, R, KS>([&](int r) -> const QccCudaWeight & { return w[r]; }, row, in.x, 0, n, lane,
-                                      part, acc);
+#pragma unroll
+    for (int it = 0; it < ITP; ++it) {
+      Codes<Layout> c[R];
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+        c[r] = decode<Layout>(ring[it % D][r]);
+      const int at = it + D < ITP ? it + D : it + D - ITP; // the item loaded in its place
+      const bool more = it + D < ITP ? ok : nok;
+      if (more && inRow(at))
+#pragma unroll
+        for (int r = 0; r < R; ++r)
+          ring[it % D][r] = it + D < ITP ? loadBlock<Layout, K>(w[r], row[r], blockOf(at))
+                                         : loadBlock<Layout, K>(nw[r], nrow[r], blockOf(at));
+      if (!ok || !inRow(it))
+        continue;
+#pragma unroll
+      for (int t = 0; t < NC; ++t) {
+        if (t < n) {
+          XBlock xb;
+          if constexpr (keepX)
+            xb = kept;
+          else
+            xb = loadX<K>(in.x, size_t(t), blockOf(it));
+#pragma unroll
+          for (int r = 0; r < R; ++r)
+            acc[r][t] += blockDot<Layout>(c[r], xb);
+        }
+      }
+    }
+    bool mine = ok;
     if constexpr (KS > 1) {
       __syncthreads(); // the previous group's partial sums are read
 #pragma unroll
@@ -2468,28 +2494,32 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock, NC == 1 ? kVecMinBlocks : 
           partial[warp][r][t][lane] = acc[r][t];
       __syncthreads();
       if (part != 0)
-        continue;
+        mine = false;
+      else
 #pragma unroll
-      for (int k = 1; k < KS; ++k)
+        for (int k = 1; k < KS; ++k)
+#pragma unroll
+          for (int r = 0; r < R; ++r)
+#pragma unroll
+            for (int t = 0; t < NC; ++t)
+              acc[r][t] += partial[warp + k][r][t][lane];
+    }
+    if (mine)
+#pragma unroll
+      for (int t = 0; t < NC; ++t) {
+        if (t >= n)
+          break;
+        float v[R];
 #pragma unroll
         for (int r = 0; r < R; ++r)
+          v[r] = warpSum(acc[r][t]);
+        if (lane == 0)
+          out.template store<R>(jobs, grp * slotsPerGroup + slot, row, v, t);
+      }
 #pragma unroll
-          for (int t = 0; t < NC; ++t)
-            acc[r][t] += partial[warp + k][r][t][lane];
-    }
-    if (!ok)
-      continue;
-#pragma unroll
-    for (int t = 0; t < NC; ++t) {
-      if (t >= n)
-        break;
-      float v[R];
-#pragma unroll
-      for (int r = 0; r < R; ++r)
-        v[r] = warpSum(acc[r][t]);
-      if (lane == 0)
-        out.template store<R>(jobs, wi, row, v, t);
-    }
+    for (int r = 0; r < R; ++r)
+      row[r] = nrow[r], w[r] = nw[r];
+    ok = nok;
   }
 }
 
