@@ -709,16 +709,24 @@ __device__ __forceinline__ void attendKeys(int t, int h, int64_t j0, int64_t j1,
       }
     }
     if constexpr (!F8) {
+      // The keys' scores first (their warp sums in flight together), then
+      // the online softmax key by key.
+      float sc[kAttnKeys];
+#pragma unroll
+      for (int u = 0; u < kAttnKeys; ++u) {
+        sc[u] = 0.0f;
+#pragma unroll
+        for (int e = 0; e < E; ++e)
+          sc[u] += qv[e] * kvFloat(kr[u][e]);
+      }
+#pragma unroll
+      for (int u = 0; u < kAttnKeys; ++u)
+        sc[u] = warpSum(sc[u]) * scale;
 #pragma unroll
       for (int u = 0; u < kAttnKeys; ++u) {
         if (jw + u > j1)
           break;
-        float sc = 0.0f;
-#pragma unroll
-        for (int e = 0; e < E; ++e)
-          sc += qv[e] * kvFloat(kr[u][e]);
-        sc = warpSum(sc) * scale;
-        const float mn = fmaxf(m, sc), corr = expf(m - mn), pj = expf(sc - mn);
+        const float mn = fmaxf(m, sc[u]), corr = expf(m - mn), pj = expf(sc[u] - mn);
         l = l * corr + pj;
 #pragma unroll
         for (int e = 0; e < E; ++e)
