@@ -55,7 +55,7 @@ namespace qcc_cuda {
 // every earlier one, has then finished and its writes are visible), and
 // releaseNext() early so that the next launch can begin. Before priorDone()
 // a kernel may only read the weights, which no launch writes (the linears
-// ask L2 for their rows there). Measured on the H100: +2-6 % decode with the
+// load their first weights there). Measured on the H100: +2-6 % decode with the
 // two-row products (docs/BENCHMARKS.md).
 
 /// Waits until the previous launch in the stream has completed.
@@ -2401,7 +2401,8 @@ template <int K, int KS> __host__ __device__ constexpr int vecItems() { return (
 /// Items a lane has in flight: a part's items, at most 4 for one token and
 /// 2 for several (whose sums take registers too: no spills).
 template <int K, int KS, int NC> __host__ __device__ constexpr int vecDepth() {
-  return vecItems<K, KS>() < (NC == 1 ? 4 : 2) ? vecItems<K, KS>() : NC == 1 ? 4 : 2;
+  constexpr int most = NC == 1 ? 4 : 2;
+  return vecItems<K, KS>() < most ? vecItems<K, KS>() : most;
 }
 
 /// Blocks an SM must be able to hold (the register budget ptxas gets):
@@ -2411,7 +2412,9 @@ template <int K, int KS, int NC> __host__ __device__ constexpr int vecDepth() {
 /// the H100 at 7B shapes, Q4_G128: o 4.27 us with four against 4.58 with
 /// two; gate/up 16.9 us with two against 24 (spilling) with four
 /// (docs/BENCHMARKS.md, tenth round).
-template <int K, int KS, int NC> __host__ __device__ constexpr int vecMinBlocks() { return vecItems<K, KS>() == 1 && NC == 1 ? 4 : 2; }
+template <int K, int KS, int NC> __host__ __device__ constexpr int vecMinBlocks() {
+  return vecItems<K, KS>() == 1 && NC == 1 ? 4 : 2;
+}
 
 /// n tokens (at most NC): R rows a slot (as Out maps them), KS warps a
 /// slot, kRowsPerBlock / KS slots a group, block b taking groups b, b +
