@@ -2472,13 +2472,15 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock, vecMinBlocks<K, KS, NC>())
 #pragma unroll
       for (int r = 0; r < R; ++r)
         c[r] = decode<Layout>(ring[it % D][r]);
-      const int at = it + D < ITP ? it + D : it + D - ITP; // the item loaded in its place
-      const bool more = it + D < ITP ? ok : nok;
-      if (more && inRow(at))
+      // The item loaded in its place: D on in this group, else in the next.
+      const bool here = it + D < ITP;
+      const int at = here ? it + D : it + D - ITP;
+      const int64_t(&atRow)[R] = here ? row : nrow;
+      const QccCudaWeight(&atW)[R] = here ? w : nw;
+      if ((here ? ok : nok) && inRow(at))
 #pragma unroll
         for (int r = 0; r < R; ++r)
-          ring[it % D][r] = it + D < ITP ? loadBlock<Layout, K>(w[r], row[r], blockOf(at))
-                                         : loadBlock<Layout, K>(nw[r], nrow[r], blockOf(at));
+          ring[it % D][r] = loadBlock<Layout, K>(atW[r], atRow[r], blockOf(at));
       if (!ok || !inRow(it))
         continue;
 #pragma unroll
