@@ -332,19 +332,23 @@ __device__ __forceinline__ float siluMul(float g, float u) { return g / (1.0f + 
 template <int D>
 __global__ void rmsNorm(const float *__restrict__ x, const float *__restrict__ w, float eps,
                         float *__restrict__ out, Q8Act qa) {
+  int lo, hi;
+  slice<D>(lo, hi);
+  // The weight of this thread's first element of quantizeRow, loaded before
+  // the previous launch ends (a decoding step's slice: its only one).
+  const int i0 = (lo / 32 + int(threadIdx.x) / 32) * 32 + int(threadIdx.x) % 32;
+  const float w0 = i0 < hi ? w[i0] : 0.0f;
   priorDone();
   releaseNext();
   const int t = blockIdx.x;
   const float *xr = x + size_t(t) * D;
   const float inv = rmsScale<D>(blockSum(sumSquares<D, kRowThreads>(xr, threadIdx.x)), eps); // every slice sums the whole row
-  int lo, hi;
-  slice<D>(lo, hi);
   if (out)
     for (int i = lo + threadIdx.x; i < hi; i += blockDim.x)
       out[size_t(t) * D + i] = w[i] * (xr[i] * inv);
   if constexpr (D % 32 == 0)
     if (qa.q)
-      quantizeRow<D>([&](int i) { return w[i] * (xr[i] * inv); }, qa, t);
+      quantizeRow<D>([&](int i) { return (i == i0 ? w0 : w[i]) * (xr[i] * inv); }, qa, t);
 }
 
 template <int D>
