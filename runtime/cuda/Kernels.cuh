@@ -731,8 +731,8 @@ __device__ __forceinline__ void loadEarlierKeys(KeyRows<T, E> &c, int64_t &from,
 
 /// Keys [j0, j1] of token t's attention in head h by one block (at most
 /// kAttnWarps warps): the warps take the keys in turn, kAttnKeys at a time,
-/// each with an online softmax whose maximum, sum and unnormalized output it leaves in
-/// sm[w], sl[w], sacc[w]. A lane holds E elements of the head, d = lane +
+/// each with an online softmax whose maximum, sum and unnormalized output
+/// it leaves in sm[w], sl[w], sacc[w]. A lane holds E elements of the head, d = lane +
 /// 32 e. F8: the caches hold E4M3 codes (c.fp8), a key's scale applied to
 /// its score and a value's to its weight; a lane's elements are d = E lane
 /// + e where HD is 32, 64 or 128 (one load of a key's codes). Early:
@@ -915,11 +915,11 @@ __device__ __forceinline__ void attendToken(int t, int h, const float *__restric
 
 /// One token's attention a block (small batches of prompt tokens' fallback).
 template <int H, int KV, int HD, bool F8, typename T = typename KvElem<F8>::T>
-__global__ void __launch_bounds__(32 * kAttnWarps) attention(const float *__restrict__ q, const T *__restrict__ kc,
-                                                 const T *__restrict__ vc, const float *__restrict__ ks,
-                                                 const float *__restrict__ vs, float *__restrict__ out,
-                                                 const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
-                                                 int64_t maxCtx, float scale, int64_t window, Q8Act qa) {
+__global__ void __launch_bounds__(32 * kAttnWarps)
+    attention(const float *__restrict__ q, const T *__restrict__ kc, const T *__restrict__ vc,
+              const float *__restrict__ ks, const float *__restrict__ vs, float *__restrict__ out,
+              const int32_t *__restrict__ pos, const int32_t *__restrict__ seq, int64_t maxCtx, float scale,
+              int64_t window, Q8Act qa) {
   priorDone();
   releaseNext();
   attendToken<H, KV, HD, F8>(blockIdx.x, blockIdx.y, q, kc, vc, ks, vs, out, pos, seq, maxCtx, scale, window, qa,
@@ -962,11 +962,11 @@ __device__ __forceinline__ int64_t splitKeys(int64_t len, int splits) {
 /// through the one-block-a-token kernel: 10.7 against 8.7 us; 4 at depth
 /// 700: 30.8 against 23.4).
 template <int H, int KV, int HD, bool F8, bool Early, typename T = typename KvElem<F8>::T>
-__global__ void __launch_bounds__(32 * kAttnWarps) attentionSplit(const float *__restrict__ q, const T *__restrict__ kc,
-                                                      const T *__restrict__ vc, const float *__restrict__ ks,
-                                                      const float *__restrict__ vs, float *__restrict__ out,
-                                                      const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
-                                                      int64_t maxCtx, float scale, int64_t window, Q8Act qa) {
+__global__ void __launch_bounds__(32 * kAttnWarps)
+    attentionSplit(const float *__restrict__ q, const T *__restrict__ kc, const T *__restrict__ vc,
+                   const float *__restrict__ ks, const float *__restrict__ vs, float *__restrict__ out,
+                   const int32_t *__restrict__ pos, const int32_t *__restrict__ seq, int64_t maxCtx, float scale,
+                   int64_t window, Q8Act qa) {
   const int t = blockIdx.x, h = blockIdx.y, part = blockIdx.z, splits = gridDim.z;
   const int64_t p = pos[t], first = firstKey(p, window), len = p - first + 1;
   const int64_t per = splitKeys(len, splits);
