@@ -732,11 +732,11 @@ __device__ __forceinline__ void loadEarlierKeys(KeyRows<T, E> &c, int64_t &from,
 /// Keys [j0, j1] of token t's attention in head h by one block (at most
 /// kAttnWarps warps): the warps take the keys in turn, kAttnKeys at a time,
 /// each with an online softmax whose maximum, sum and unnormalized output
-/// it leaves in sm[w], sl[w], sacc[w]. A lane holds E elements of the head, d = lane +
-/// 32 e. F8: the caches hold E4M3 codes (c.fp8), a key's scale applied to
-/// its score and a value's to its weight; a lane's elements are d = E lane
-/// + e where HD is 32, 64 or 128 (one load of a key's codes). Early:
-/// `first` holds the warp's first chunk's keys below `from`
+/// it leaves in sm[w], sl[w], sacc[w]. A lane holds E elements of the head,
+/// d = lane + 32 e. F8: the caches hold E4M3 codes (c.fp8), a key's scale
+/// applied to its score and a value's to its weight; a lane's elements are
+/// d = E lane + e where HD is 32, 64 or 128 (one load of a key's codes).
+/// Early: `first` holds the warp's first chunk's keys below `from`
 /// (loadEarlierKeys; else both are unused).
 template <int H, int KV, int HD, bool F8, bool Early, typename T = typename KvElem<F8>::T>
 __device__ __forceinline__ void attendKeys(int t, int h, int64_t j0, int64_t j1, const float *__restrict__ q,
@@ -896,14 +896,15 @@ template <int H, int HD> __device__ __forceinline__ void quantizeHead(int t, int
 
 /// Token t's attention in head h by one block: keys [first, p] of the
 /// token's position p (first: the sliding window's start, else 0), the
-/// warps' softmaxes merged (Early, first, from: as attendKeys takes them).
+/// warps' softmaxes merged (Early, first, from: as attendKeys takes them;
+/// unused unless Early).
 template <int H, int KV, int HD, bool F8, bool Early = false, typename T = typename KvElem<F8>::T>
 __device__ __forceinline__ void attendToken(int t, int h, const float *__restrict__ q, const T *__restrict__ kc,
                                             const T *__restrict__ vc, const float *__restrict__ ks,
                                             const float *__restrict__ vs, float *__restrict__ out,
                                             const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
                                             int64_t maxCtx, float scale, int64_t window, const Q8Act &qa,
-                                            const KeyRows<T, (HD + 31) / 32> &first, int64_t from) {
+                                            const KeyRows<T, (HD + 31) / 32> &first = {}, int64_t from = 0) {
   __shared__ float sm[kAttnWarps], sl[kAttnWarps], sacc[kAttnWarps][(HD + 31) / 32 * 32], so[HD];
   const int64_t p = pos[t];
   attendKeys<H, KV, HD, F8, Early>(t, h, firstKey(p, window), p, q, kc, vc, ks, vs, seq, maxCtx, scale, first, from,
@@ -922,8 +923,7 @@ __global__ void __launch_bounds__(32 * kAttnWarps)
               int64_t window, Q8Act qa) {
   priorDone();
   releaseNext();
-  attendToken<H, KV, HD, F8>(blockIdx.x, blockIdx.y, q, kc, vc, ks, vs, out, pos, seq, maxCtx, scale, window, qa,
-                             KeyRows<T, (HD + 31) / 32>{}, 0);
+  attendToken<H, KV, HD, F8>(blockIdx.x, blockIdx.y, q, kc, vc, ks, vs, out, pos, seq, maxCtx, scale, window, qa);
 }
 
 // Decoding steps: a token's keys split across blocks (flash decoding), so
@@ -2047,7 +2047,7 @@ __global__ void __launch_bounds__(128) attentionPrompt(const float *__restrict__
     for (int t = t0; t < min(t0 + kFlashQueries, n); ++t) {
       __syncthreads(); // the previous token's readers of attendToken's shared memory are done
       attendToken<H, KV, HD, F8>(t, h, q, kvElems<F8>(c.k), kvElems<F8>(c.v), c.ks, c.vs, out, pos, seq, maxCtx, scale,
-                                 window, qa, KeyRows<typename KvElem<F8>::T, (HD + 31) / 32>{}, 0);
+                                 window, qa);
     }
     return;
   }
