@@ -1269,6 +1269,10 @@ template <bool Trans = false> __device__ __forceinline__ void ldmatrix4(uint32_t
 
 /// A prompt's activations in half precision: token t's row is
 /// scale[t] * x[t][0 .. K) (a power of two; [maxTokens][max K] of scratch).
+/// Row-major for the prompt products; for batched decoding (Blocked) the
+/// rows are interleaved in 16-byte pieces, piece j of token t at
+/// x[(j * n + t) * 8] (n: the call's tokens), so that a warp's load of one
+/// piece of eight consecutive tokens is one 128-byte line.
 struct HalfRows {
   __half *x;
   float *scale;
@@ -1281,13 +1285,18 @@ struct HalfRows {
 /// order by halfSplitSum).
 constexpr int kHalfSplit = 2;
 
-/// q8 rows to HalfRows, a block per token: x = d (q + l / 254) times 2^-e,
-/// e such that the row's largest magnitude (below 128 d) stays under 2^14.
-template <int K> __global__ void __launch_bounds__(256) halfRows(Q8Act a, HalfRows h) {
+/// Weights of a row that one block of halfRows converts.
+constexpr int kHalfRowsSpan = 8 * 256;
+
+/// q8 rows to HalfRows (Blocked: interleaved, as above), a block per token
+/// and kHalfRowsSpan of its weights: x = d (q + l / 254) times 2^-e, e such
+/// that the row's largest magnitude (below 128 d) stays under 2^14 (each of
+/// a row's blocks finds the same e).
+template <int K, bool Blocked> __global__ void __launch_bounds__(256) halfRows(Q8Act a, HalfRows h) {
   constexpr int NB = K / 32;
   priorDone();
   releaseNext();
-  const int t = blockIdx.x;
+  const int t = blockIdx.x, n = gridDim.x;
   const float2 *ds = a.ds + size_t(t) * NB;
   float dmax = 0.0f;
   for (int b = threadIdx.x; b < NB; b += blockDim.x)
@@ -1298,11 +1307,11 @@ template <int K> __global__ void __launch_bounds__(256) halfRows(Q8Act a, HalfRo
     frexpf(dmax * 128.0f, &e);
     e = max(e - 14, -100);
   }
-  if (threadIdx.x == 0)
+  if (threadIdx.x == 0 && blockIdx.y == 0)
     h.scale[t] = ldexpf(1.0f, e);
   const float inv = ldexpf(1.0f, -e);
   const int8_t *q = a.q + size_t(t) * K, *l = a.l + size_t(t) * K;
-  for (int k = threadIdx.x * 8; k < K; k += 8 * blockDim.x) {
+  for (int k = (blockIdx.y * blockDim.x + threadIdx.x) * 8; k < K; k += 8 * blockDim.x * gridDim.y) {
     const float d = ds[k / 32].x * inv;
     const int2 qv = *reinterpret_cast<const int2 *>(q + k), lv = *reinterpret_cast<const int2 *>(l + k);
     const int8_t *qq = reinterpret_cast<const int8_t *>(&qv), *ll = reinterpret_cast<const int8_t *>(&lv);
@@ -1314,8 +1323,13 @@ template <int K> __global__ void __launch_bounds__(256) halfRows(Q8Act a, HalfRo
                                           d * (float(qq[2 * j + 1]) + float(ll[2 * j + 1]) * kLow));
       ow[j] = *reinterpret_cast<const uint32_t *>(&v);
     }
-    *reinterpret_cast<uint4 *>(h.x + size_t(t) * K + k) = o;
+    *reinterpret_cast<uint4 *>(h.x + (Blocked ? (size_t(k / 8) * n + t) * 8 : size_t(t) * K + k)) = o;
   }
+}
+
+/// halfRows over n tokens.
+template <int K, bool Blocked> inline void launchHalfRows(const Q8Act &xq, const HalfRows &hx, int n, cudaStream_t s) {
+  launch(halfRows<K, Blocked>, dim3(unsigned(n), unsigned((K + kHalfRowsSpan - 1) / kHalfRowsSpan)), 256, s, xq, hx);
 }
 
 __device__ __forceinline__ uint32_t h2bits(__half2 v) { return *reinterpret_cast<uint32_t *>(&v); }
@@ -1585,7 +1599,9 @@ constexpr int kBatchWarps = 8; // warps sharing a 32-row tile of linearHalfBatch
 /// in a fixed order at the end. Lane (g = lane / 4, i = lane % 4) loads block
 /// 4c + i of rows g, g + 8, 16 + g, 24 + g (a quad reads a row's four
 /// consecutive blocks, 64 bytes), dequantizes them to half (dequantHalf), and
-/// loads the same block of token g's half row (64 bytes). The mma sums over
+/// loads the same block of token g's half row (64 bytes; x Blocked, so each
+/// of the warp's four 16-byte loads of it reads four whole lines: row-major,
+/// sixteen half-used ones). The mma sums over
 /// k, so which weights sit in a lane's k slots is free as long as A and B
 /// agree: at step s of a chunk (eight steps of 16) lane (g, i) puts weights
 /// 4s .. 4s + 3 of its own block in its slots (2i, 2i + 1, 2i + 8, 2i + 9),
@@ -1620,10 +1636,10 @@ __global__ void __launch_bounds__(32 * W, 2 * kBatchWarps / W) linearHalfBatch(L
   priorDone();
   releaseNext();
   const int t0 = int(blockIdx.x % unsigned(columns)) * NT * 8;
-  const uint4 *xr[NT];
+  const uint4 *xr[NT]; // token g's first piece (x: Blocked)
 #pragma unroll
   for (int nt = 0; nt < NT; ++nt)
-    xr[nt] = reinterpret_cast<const uint4 *>(x.x + size_t(min(t0 + nt * 8 + g, n - 1)) * K);
+    xr[nt] = reinterpret_cast<const uint4 *>(x.x) + min(t0 + nt * 8 + g, n - 1);
   float acc[2][NT][4];
 #pragma unroll
   for (int m = 0; m < 2; ++m)
@@ -1651,7 +1667,7 @@ __global__ void __launch_bounds__(32 * W, 2 * kBatchWarps / W) linearHalfBatch(L
 #pragma unroll
       for (int nt = 0; nt < NT; ++nt) {
         // Token g's weights 8q .. 8q + 7 of block b (past K: they weigh 0).
-        const uint4 v = b < NB ? __ldg(xr[nt] + 4 * b + s / 2) : make_uint4(0, 0, 0, 0);
+        const uint4 v = b < NB ? __ldg(xr[nt] + size_t(4 * b + s / 2) * n) : make_uint4(0, 0, 0, 0);
         const uint32_t b0 = s % 2 ? v.z : v.x, b1 = s % 2 ? v.w : v.y;
         mmaF16(acc[0][nt], a0, b0, b1);
         mmaF16(acc[1][nt], a1, b0, b1);
@@ -1964,7 +1980,7 @@ inline bool wgmmaPrompts() {
 /// Converts the prompt's rows to half and multiplies them.
 template <int Layout, int K>
 inline void launchHalf(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx, int n, cudaStream_t s) {
-  launch(halfRows<K>, dim3(unsigned(n)), 256, s, xq, hx);
+  launchHalfRows<K, false>(xq, hx, n, s);
   if constexpr (QCC_CUDA_WGMMA && K / 32 % 2 == 0) { // stages of two blocks of 32
     if (wgmmaPrompts()) {
       using Big = WgShape<K, 128>;
@@ -2667,7 +2683,7 @@ inline void launchRows(const LinJobs &jobs, const float *xf, int n, cudaStream_t
 template <int Layout, int K, int NT, int W = kBatchWarps>
 inline void launchHalfBatch(const LinJobs &jobs, const Q8Act &xq, const HalfRows &hx, int n, unsigned tiles,
                             int columns, cudaStream_t s) {
-  launch(halfRows<K>, dim3(unsigned(n)), 256, s, xq, hx);
+  launchHalfRows<K, true>(xq, hx, n, s);
   launch(linearHalfBatch<Layout, K, NT, W>, dim3(tiles * unsigned(columns)), 32 * W, s, jobs, hx, n, columns);
 }
 
