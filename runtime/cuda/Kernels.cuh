@@ -1599,10 +1599,10 @@ constexpr int kBatchWarps = 8; // warps sharing a 32-row tile of linearHalfBatch
 /// in a fixed order at the end. Lane (g = lane / 4, i = lane % 4) loads block
 /// 4c + i of rows g, g + 8, 16 + g, 24 + g (a quad reads a row's four
 /// consecutive blocks, 64 bytes), dequantizes them to half (dequantHalf), and
-/// loads the same block of token g's half row (64 bytes; x Blocked, so each
-/// of the warp's four 16-byte loads of it reads four whole lines: row-major,
-/// sixteen half-used ones). The mma sums over
-/// k, so which weights sit in a lane's k slots is free as long as A and B
+/// loads the same block of token g's half row (64 bytes; x is Blocked, so
+/// each of the warp's four 16-byte loads of them reads four whole lines,
+/// where row-major rows took sixteen half-used ones). The mma sums over k,
+/// so which weights sit in a lane's k slots is free as long as A and B
 /// agree: at step s of a chunk (eight steps of 16) lane (g, i) puts weights
 /// 4s .. 4s + 3 of its own block in its slots (2i, 2i + 1, 2i + 8, 2i + 9),
 /// and no fragment needs what another lane loaded. Fragments (PTX ISA,
