@@ -264,6 +264,10 @@ template <int W> __device__ __forceinline__ void slice(int &lo, int &hi) {
   hi = min(W, lo + per);
 }
 
+/// The first block of 32 of the slice starting at lo that this thread's
+/// warp quantizes in quantizeRow.
+__device__ __forceinline__ int firstQuantizedBlock(int lo) { return lo / 32 + int(threadIdx.x / 32); }
+
 /// Row t of a q8 activation from value(i), i in this block's slice of
 /// [0, D) (each warp takes blocks of 32 in turn).
 template <int D, typename F>
@@ -272,7 +276,7 @@ __device__ __forceinline__ void quantizeRow(F value, Q8Act qa, int t) {
   const int lane = threadIdx.x % 32, nw = blockDim.x / 32;
   int lo, hi;
   slice<D>(lo, hi);
-  for (int b = lo / 32 + threadIdx.x / 32; b < hi / 32; b += nw)
+  for (int b = firstQuantizedBlock(lo); b < hi / 32; b += nw)
     quantizeBlock(value(b * 32 + lane), lane, qa, size_t(t) * D + b * 32);
 }
 
@@ -336,7 +340,7 @@ __global__ void rmsNorm(const float *__restrict__ x, const float *__restrict__ w
   slice<D>(lo, hi);
   // The weight of this thread's first element of quantizeRow, loaded before
   // the previous launch ends (a decoding step's slice: its only one).
-  const int i0 = (lo / 32 + int(threadIdx.x) / 32) * 32 + int(threadIdx.x) % 32;
+  const int i0 = firstQuantizedBlock(lo) * 32 + int(threadIdx.x % 32);
   const float w0 = i0 < hi ? w[i0] : 0.0f;
   priorDone();
   releaseNext();
@@ -655,6 +659,11 @@ __device__ __forceinline__ int64_t firstKey(int64_t p, int64_t window) {
   return window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
 }
 
+/// Whether a lane holds a head's E = HD / 32 consecutive elements d = E
+/// lane + e, loaded at once as a KvPack (FP8 caches where HD is 32, 64 or
+/// 128), rather than d = lane + 32 e.
+template <int HD, bool F8> constexpr bool kvPacked = F8 && (HD == 32 || HD == 64 || HD == 128);
+
 /// E consecutive cache elements, loaded at once.
 template <typename T, int E> struct alignas(sizeof(T) * E) KvPack {
   T v[E];
@@ -674,7 +683,7 @@ template <int HD, bool F8, bool Keep = false, typename T, int E>
 __device__ __forceinline__ void loadKeys(KeyRows<T, E> &c, const T *__restrict__ kb, const T *__restrict__ vb,
                                          const float *__restrict__ kscale, const float *__restrict__ vscale,
                                          size_t row, int64_t jw, int64_t lo, int64_t hi) {
-  constexpr bool packed = F8 && HD == 32 * E && (E == 1 || E == 2 || E == 4);
+  constexpr bool packed = kvPacked<HD, F8>;
   const int lane = threadIdx.x % 32;
 #pragma unroll
   for (int u = 0; u < kAttnKeys; ++u) {
@@ -747,7 +756,7 @@ __device__ __forceinline__ void attendKeys(int t, int h, int64_t j0, int64_t j1,
                                            float (&sm)[kAttnWarps], float (&sl)[kAttnWarps],
                                            float (&sacc)[kAttnWarps][(HD + 31) / 32 * 32]) {
   constexpr int E = (HD + 31) / 32;
-  constexpr bool packed = F8 && HD == 32 * E && (E == 1 || E == 2 || E == 4);
+  constexpr bool packed = kvPacked<HD, F8>;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, nw = blockDim.x / 32;
   auto dim = [&](int e) { return packed ? lane * E + e : lane + 32 * e; };
   float qv[E], acc[E];
