@@ -2420,6 +2420,54 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock) linearRows(LinJobs jobs, c
 // the same order (the epilogue's additions, rotate), so a sequence decoded
 // alone gives the bits it gives in a batch of a few.
 
+/// Weights the next product launch reads: its jobs' planes, job after job
+/// (p[j * planesPerJob + k]: plane k of job j, whose rows[j] rows take
+/// bytes[...] bytes). As each block of a decoding step's product finishes,
+/// it prefetches its share of the first rows the next product reads into
+/// L2, so that DRAM keeps streaming through the launches between the two
+/// (RMSNorm, the attention, SwiGLU) and the next product's first loads hit
+/// L2 (docs/BENCHMARKS.md, thirteenth round: 7B W4 g128 tg128 +1.1 %).
+struct L2Ahead {
+  static constexpr int kMax = 12;
+  const char *p[kMax];
+  int64_t bytes[kMax];
+  int count;
+  int planesPerJob;
+  int64_t rows[3];
+  int64_t per; ///< bytes a block prefetches (launchVec sets it)
+};
+
+/// Bytes of the next product a product prefetches: about a microsecond of
+/// the H100's DRAM bandwidth, the gap a launch between two products leaves
+/// (measured at 7B W4 g128, tg128 tok/s: 2 MB 602.4, 3 MB 598.5, 4 MB
+/// 597.0, 6 MB 592.0, 10 MB 581.1, none 595.6; more delays the product's
+/// own last loads). QCC_CUDA_L2_AHEAD_MB in the environment sets it.
+inline int64_t aheadBytes() {
+  static const int64_t b = [] {
+    const char *e = getenv("QCC_CUDA_L2_AHEAD_MB");
+    return int64_t((e ? atof(e) : 2.0) * 1048576);
+  }();
+  return b;
+}
+
+/// Block b's share of `a`: bytes [b per, (b + 1) per) of its ranges
+/// together, one L2 prefetch a 128-byte line, the block's threads taking
+/// lines in turn (sm_90; elsewhere nothing). (Bulk prefetches by one thread
+/// a block, cp.async.bulk.prefetch.L2, measured slower: 595.9 against 601.7
+/// tok/s at 3 MB.)
+__device__ __forceinline__ void prefetchShare(const L2Ahead &a) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (a.per == 0)
+    return;
+  const int64_t lo = int64_t(blockIdx.x) * a.per, hi = lo + a.per;
+  int64_t base = 0;
+  for (int i = 0; i < a.count && base < hi; base += a.bytes[i], ++i)
+    for (int64_t x = max(lo, base) + 128 * int64_t(threadIdx.x), end = min(hi, base + a.bytes[i]); x < end;
+         x += 128 * int64_t(blockDim.x))
+      asm volatile("prefetch.global.L2 [%0];" ::"l"(a.p[i] + (x - base)) : "memory");
+#endif
+}
+
 /// Input: the q8 row its producer wrote.
 struct Q8In {
   Q8Act x;
@@ -2550,7 +2598,7 @@ template <int K, int KS, int NC> __host__ __device__ constexpr int vecMinBlocks(
 /// products 46.6 -> 41 us at the 7B shape).
 template <int Layout, int K, int R, int KS, class Out, int NC = 1>
 __global__ void __launch_bounds__(32 * kRowsPerBlock, vecMinBlocks<K, KS, NC>())
-    linearVec(LinJobs jobs, Q8In in, Out out, int groups, int n) {
+    linearVec(LinJobs jobs, Q8In in, Out out, int groups, int n, L2Ahead ahead) {
   static_assert(kRowsPerBlock % KS == 0, "a block holds whole slots");
   constexpr int NB = K / 32, IT = vecItems<K, KS>(), D = vecDepth<K, KS, NC>();
   constexpr int ITP = (IT + D - 1) / D * D; // items a group, a multiple of D (the last ones past the row)
@@ -2652,6 +2700,7 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock, vecMinBlocks<K, KS, NC>())
       row[r] = nrow[r], w[r] = nw[r];
     ok = nok;
   }
+  prefetchShare(ahead);
 }
 
 /// Blocks of `kernel` (of `threads` threads) the GPU holds at once; the
@@ -2668,12 +2717,34 @@ template <typename Kernel> inline int residentBlocks(Kernel kernel, int threads)
 /// A product of n <= NC tokens (Layout, K: the matrices'; R rows a slot;
 /// KS parts of K).
 template <int Layout, int K, int R, int KS, class Out, int NC = 1>
-inline void launchVec(const LinJobs &jobs, const Q8In &in, const Out &out, cudaStream_t s, int n = 1) {
+inline void launchVec(const LinJobs &jobs, const Q8In &in, const Out &out, cudaStream_t s, int n = 1,
+                      L2Ahead ahead = L2Ahead{}) {
   constexpr int slotsPerGroup = kRowsPerBlock / KS;
   const int groups = (Out::slots(jobs, R) + slotsPerGroup - 1) / slotsPerGroup;
   static const int resident = residentBlocks(linearVec<Layout, K, R, KS, Out, NC>, 32 * kRowsPerBlock);
-  launch(linearVec<Layout, K, R, KS, Out, NC>, dim3(unsigned(groups < resident ? groups : resident)),
-         32 * kRowsPerBlock, s, jobs, in, out, groups, n);
+  // The first rows the next product reads (its jobs' rows in order), up to
+  // aheadBytes() of their planes, split evenly over this launch's blocks.
+  int64_t total = 0;
+  if (ahead.count > 0) {
+    const int P = ahead.planesPerJob;
+    int64_t perRow = 0;
+    for (int k = 0; k < P; ++k)
+      perRow += ahead.bytes[k] / ahead.rows[0];
+    int64_t left = perRow ? aheadBytes() / perRow : 0;
+    for (int jb = 0; jb < ahead.count / P; ++jb) {
+      const int64_t take = left < ahead.rows[jb] ? left : ahead.rows[jb];
+      for (int k = 0; k < P; ++k) {
+        int64_t &b = ahead.bytes[jb * P + k];
+        b = b / ahead.rows[jb] * take;
+        total += b;
+      }
+      left -= take;
+    }
+  }
+  const int blocks = groups < resident ? groups : resident;
+  ahead.per = (total + blocks - 1) / blocks;
+  launch(linearVec<Layout, K, R, KS, Out, NC>, dim3(unsigned(blocks)), 32 * kRowsPerBlock, s, jobs, in, out,
+         groups, n, ahead);
 }
 
 /// Tokens per block column of a short multi-token matrix-vector launch.
@@ -2717,7 +2788,7 @@ template <int Layout> constexpr int rowsPerWarp(int nc) {
 /// rows.
 template <int Layout, int K, int KS = 1>
 inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, const HalfRows &hx, int n,
-                         cudaStream_t s) {
+                         cudaStream_t s, const L2Ahead &ahead = L2Ahead{}) {
   const int total = jobs.start[jobs.count];
   constexpr bool quantized = Layout != QCC_CUDA_F16 && Layout != QCC_CUDA_F32;
   if constexpr (!quantized) {
@@ -2726,7 +2797,7 @@ inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, 
     else
       launchRows<Layout, K, kTokensPerColumn>(jobs, xf, n, s);
   } else if (n == 1) {
-    launchVec<Layout, K, rowsPerWarp<Layout>(1), KS>(jobs, Q8In{xq}, RowsOut{}, s);
+    launchVec<Layout, K, rowsPerWarp<Layout>(1), KS>(jobs, Q8In{xq}, RowsOut{}, s, 1, ahead);
   } else if (n < kMinSplitTokens) {
     // An instantiation a token count: its sums in registers, no more
     // (H100, 7B Q4_0 g128: batch 2 789 against 728 tok/s with one of five
@@ -2734,13 +2805,13 @@ inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, 
     constexpr int R = rowsPerWarp<Layout>(2);
     static_assert(kMinSplitTokens == 6, "an instantiation a token count");
     if (n == 2)
-      launchVec<Layout, K, R, KS, RowsOut, 2>(jobs, Q8In{xq}, RowsOut{}, s, n);
+      launchVec<Layout, K, R, KS, RowsOut, 2>(jobs, Q8In{xq}, RowsOut{}, s, n, ahead);
     else if (n == 3)
-      launchVec<Layout, K, R, KS, RowsOut, 3>(jobs, Q8In{xq}, RowsOut{}, s, n);
+      launchVec<Layout, K, R, KS, RowsOut, 3>(jobs, Q8In{xq}, RowsOut{}, s, n, ahead);
     else if (n == 4)
-      launchVec<Layout, K, R, KS, RowsOut, 4>(jobs, Q8In{xq}, RowsOut{}, s, n);
+      launchVec<Layout, K, R, KS, RowsOut, 4>(jobs, Q8In{xq}, RowsOut{}, s, n, ahead);
     else
-      launchVec<Layout, K, R, KS, RowsOut, 5>(jobs, Q8In{xq}, RowsOut{}, s, n);
+      launchVec<Layout, K, R, KS, RowsOut, 5>(jobs, Q8In{xq}, RowsOut{}, s, n, ahead);
   } else if (n <= kMaxSplitTokens) {
     const unsigned tiles = unsigned((total + 31) / 32);
     // Fewer 32-row tiles than two an SM (the 4096-row products of a 7B

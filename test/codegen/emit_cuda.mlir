@@ -46,10 +46,12 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // q has a bias: its own launch with the bias in the epilogue; k and v share one.
   // CHECK: J.count = 1;
   // CHECK-NEXT: J.j[0] = LinJob{w[{{[0-9]+}}], [[Q:sc.f[0-9]+]], nullptr, static_cast<const float *>(w[{{[0-9]+}}].p[0]), 32};
-  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32, 1>(J, rowsFrom([[QN]], 32, 0), nullptr, sc.hx, int(n), s);
+  // Each product names the next one's weights (every plane, job after job)
+  // for its blocks to prefetch into L2.
+  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32, 1>(J, rowsFrom([[QN]], 32, 0), nullptr, sc.hx, int(n), s, L2Ahead{{[{][{]}}static_cast<const char *>(w{{\[}}[[WK:[0-9]+]]{{\]}}.p[0]), static_cast<const char *>(w{{\[}}[[WK]]{{\]}}.p[1]), static_cast<const char *>(w{{\[}}[[WV:[0-9]+]]{{\]}}.p[0]), static_cast<const char *>(w{{\[}}[[WV]]{{\]}}.p[1])}, {1024, 64, 1024, 64}, 4, 2, {32, 32}});
   // CHECK: J.count = 2;
-  // CHECK-NEXT: J.j[0] = LinJob{w[{{[0-9]+}}], [[K:sc.f[0-9]+]], nullptr, nullptr, 32};
-  // CHECK: J.j[1] = LinJob{w[{{[0-9]+}}], [[V:sc.f[0-9]+]], nullptr, nullptr, 32};
+  // CHECK-NEXT: J.j[0] = LinJob{w{{\[}}[[WK]]{{\]}}, [[K:sc.f[0-9]+]], nullptr, nullptr, 32};
+  // CHECK: J.j[1] = LinJob{w{{\[}}[[WV]]{{\]}}, [[V:sc.f[0-9]+]], nullptr, nullptr, 32};
   // CHECK: J.start[2] = 64;
   // RoPE of q and k with the cache append in one launch, then attention
   // (which writes the int8 planes of its output itself when the head size
@@ -72,7 +74,7 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // The head: the last logitRows rows into the logits.
   // CHECK: if (logitRows > 0)
   // CHECK: J.j[0] = LinJob{w[{{[0-9]+}}], S->logits, nullptr, nullptr, 16};
-  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32, 1>(J, rowsFrom({{sc.q[0-9]+}}, 32, n - logitRows), nullptr, sc.hx, int(logitRows), s);
+  // CHECK: launchLinear<QCC_CUDA_Q8_0, 32, 1>(J, rowsFrom({{sc.q[0-9]+}}, 32, n - logitRows), nullptr, sc.hx, int(logitRows), s, L2Ahead{});
   func.func @forward(%tok: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<?x16xf32> {
     %x = qcc.embed %tok, @emb : tensor<?xi32> -> tensor<?x32xf32>
     %h = qcc.rms_norm %x, @n0 {epsilon = 1.0e-5 : f64} : tensor<?x32xf32>

@@ -32,9 +32,11 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // CHECK-NEXT: J.j[0] = LinJob{w[{{[0-9]+}}], [[Q:sc.f[0-9]+]], nullptr, nullptr, 4096};
   // CHECK: J.start[3] = 12288;
   // CHECK-NEXT: if (n == 1 && S->kvType == QCC_CUDA_KV_F16)
-  // CHECK-NEXT: launchVec<QCC_CUDA_Q4_0, 4096, 2, 4>(J, Q8In{rowsFrom([[QN]], 4096, 0)}, RopeOut<32, 32, 128, true>{[[QR:sc.f[0-9]+]], static_cast<__half *>(S->kcache[0]), static_cast<__half *>(S->vcache[0]), S->pos, S->seq, S->maxCtx, kRope0}, s);
+  // CHECK-NEXT: launchVec<QCC_CUDA_Q4_0, 4096, 2, 4>(J, Q8In{rowsFrom([[QN]], 4096, 0)}, RopeOut<32, 32, 128, true>{[[QR:sc.f[0-9]+]], static_cast<__half *>(S->kcache[0]), static_cast<__half *>(S->vcache[0]), S->pos, S->seq, S->maxCtx, kRope0}, s, 1, L2Ahead{{.*}}{8388608, 262144}, 2, 2, {4096}});
   // CHECK-NEXT: else
-  // CHECK-NEXT: launchLinear<QCC_CUDA_Q4_0, 4096, 4>(J, rowsFrom([[QN]], 4096, 0), nullptr, sc.hx, int(n), s);
+  // (The o product's weights, 4096 x 4096 at 4 bits and g128 scales, for
+  // the blocks to prefetch into L2 as they finish.)
+  // CHECK-NEXT: launchLinear<QCC_CUDA_Q4_0, 4096, 4>(J, rowsFrom([[QN]], 4096, 0), nullptr, sc.hx, int(n), s, L2Ahead{{.*}}{8388608, 262144}, 2, 2, {4096}});
   // CHECK: if (n > 1 || S->kvType != QCC_CUDA_KV_F16) // else in the q/k/v launch
   // CHECK-NEXT: launchRopeAppend<32, 32, 128, true>([[Q]], {{.*}}, [[QR]], kvCache(S, 0),
   // CHECK-NEXT: launchAttention<32, 32, 128>([[QR]],
