@@ -2445,7 +2445,8 @@ struct L2Ahead {
 inline int64_t aheadBytes() {
   static const int64_t b = [] {
     const char *e = getenv("QCC_CUDA_L2_AHEAD_MB");
-    return int64_t((e ? atof(e) : 2.0) * 1048576);
+    const double mb = e ? atof(e) : 2.0;
+    return mb > 0 ? int64_t(mb * 1048576) : int64_t(0);
   }();
   return b;
 }
