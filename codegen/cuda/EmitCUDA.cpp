@@ -119,6 +119,8 @@ struct Emitter {
   /// Attentions whose RoPE and cache append their q/k/v launch does for one
   /// token.
   llvm::DenseSet<Operation *> fusedRope;
+  /// SwiGLUs their gate/up launch does for one token.
+  llvm::DenseSet<Operation *> fusedSwiglu;
 
   Emitter(ModuleOp m, std::string gpu) : module(m), gpu(std::move(gpu)) {}
 
@@ -179,6 +181,22 @@ struct Emitter {
       cacheLayers.push_back({int64_t(o.getLayer()), int64_t(o.getNumKvHeads()), int64_t(o.getHeadDim())});
     return it->second;
   }
+  /// The SwiGLU whose gate and up a gate/up launch computes alone, whose
+  /// users take its q8 rows (reordered gate, up), if any.
+  q::SwiGLUOp swigluOf(SmallVectorImpl<q::LinearOp> &group) {
+    if (group.size() != 2 || !llvm::all_of(group, [](q::LinearOp l) { return l->hasOneUse(); }))
+      return {};
+    auto sw = dyn_cast<q::SwiGLUOp>(*group[0]->getUsers().begin());
+    if (!sw || *group[1]->getUsers().begin() != sw.getOperation() || !wantQ8.lookup(sw.getResult()) ||
+        width(sw.getResult()) % 32 || width(group[0].getResult()) != width(sw.getResult()) ||
+        width(group[1].getResult()) != width(sw.getResult()))
+      return {};
+    auto gate = sw.getGate().getDefiningOp<q::LinearOp>(), up = sw.getUp().getDefiningOp<q::LinearOp>();
+    if (!gate || !up || gate == up)
+      return {};
+    group.assign({gate, up});
+    return sw;
+  }
   /// The attention whose RoPE'd q, k and v a q/k/v launch computes alone
   /// (reordered q, k, v). Its shapes are checked where it is emitted.
   q::AttentionOp ropeAttentionOf(SmallVectorImpl<q::LinearOp> &group) {
@@ -218,11 +236,15 @@ struct Emitter {
     int tensor;
     std::string out, add, bias, ldo;
   };
+  /// The launch of one token that takes a quantized product's place, if
+  /// any: `if (cond) call`, from the layout's name, the parts of K, the
+  /// input's q8 rows and the L2Ahead argument.
+  using OneToken = llvm::function_ref<std::string(StringRef layout, int parts, StringRef xq, StringRef ahead)>;
+
   /// One launch of up to three linears of `input` with one layout; for one
-  /// token over F16 caches with `vecOut` (an output of Kernels.cuh's
-  /// linearVec) if given.
+  /// token the launch oneToken gives, if any.
   LogicalResult launchLinear(Operation *op, Value input, int layout, int64_t K, ArrayRef<Job> jobs,
-                             StringRef tokens, StringRef rowOffset, StringRef vecOut = "") {
+                             StringRef tokens, StringRef rowOffset, OneToken oneToken = nullptr) {
     os << "  {\n    LinJobs J{};\n";
     os << formatv("    J.count = {0};\n", jobs.size());
     int64_t start = 0;
@@ -266,9 +288,8 @@ struct Emitter {
       halfWidth = std::max(halfWidth, K), halfLaunchRows = std::max(halfLaunchRows, start);
     // The parts of K a single-token product splits its rows into.
     const int parts = q ? qccCudaKParts(start, K) : 1;
-    if (q && !vecOut.empty())
-      os << formatv("    if (n == 1 && S->kvType == QCC_CUDA_KV_F16)\n      launchVec<{0}, {1}, 2, {2}>(J, Q8In{{{3}}, {4}, s, 1, {5});\n    else\n  ",
-                    layoutName(layout), K, parts, xq, vecOut, kAheadMarker);
+    if (q && oneToken)
+      os << "    " << oneToken(layoutName(layout), parts, xq, kAheadMarker) << "    else\n  ";
     os << formatv("    launchLinear<{0}, {1}, {2}>(J, {3}, {4}, {5}, int({6}), s, {7});\n  }\n", layoutName(layout), K, parts,
                   xq, xf, q ? "sc.hx" : "HalfRows{}", tokens, kAheadMarker);
     return success();
@@ -427,8 +448,10 @@ struct Emitter {
             if (*lay == *layout && width(l.getResult()) % 32 == 0 && width(o.getResult()) % 32 == 0)
               group.push_back(l);
           }
-        // One token: RoPE and the cache append in the q/k/v launch.
+        // One token: RoPE and the cache append in the q/k/v launch, or
+        // SwiGLU in the gate/up launch.
         std::string vecOut;
+        q::SwiGLUOp swiglu = quantizedLayout(*layout) ? swigluOf(group) : q::SwiGLUOp();
         if (auto att = quantizedLayout(*layout) ? ropeAttentionOf(group) : q::AttentionOp()) {
           fusedRope.insert(att);
           auto rq = ropeOf.lookup(att).first;
@@ -459,7 +482,29 @@ struct Emitter {
           jobs.push_back({*t, fname(l.getResult()), "nullptr", bias, std::to_string(width(l.getResult()))});
           emitted.insert(l);
         }
-        if (failed(launchLinear(&op, o.getInput(), *layout, K, jobs, "n", "0", vecOut)))
+        auto rope = [&](StringRef lay, int parts, StringRef xq, StringRef ahead) {
+          return formatv("if (n == 1 && S->kvType == QCC_CUDA_KV_F16)\n      launchVec<{0}, {1}, 2, {2}>(J, Q8In{{{3}}, "
+                         "{4}, s, 1, {5});\n",
+                         lay, K, parts, xq, vecOut, ahead)
+              .str();
+        };
+        std::string hOut, q8;
+        if (swiglu) {
+          Value v = swiglu.getResult();
+          fusedSwiglu.insert(swiglu);
+          define(v); // written here; the down product (and any float user) reads it
+          hOut = wantFloat.lookup(v) ? fname(v) : "nullptr";
+          q8 = qname(v);
+        }
+        auto glu = [&](StringRef lay, int parts, StringRef xq, StringRef ahead) {
+          return formatv("if (n == 1)\n      launchSwiglu<{0}, {1}, {2}, {3}>(J, {4}, {5}, {6}, s, {7});\n", lay, K, parts,
+                         width(swiglu.getResult()), xq, hOut, q8, ahead)
+              .str();
+        };
+        LogicalResult lr = !vecOut.empty() ? launchLinear(&op, o.getInput(), *layout, K, jobs, "n", "0", rope)
+                           : swiglu        ? launchLinear(&op, o.getInput(), *layout, K, jobs, "n", "0", glu)
+                                           : launchLinear(&op, o.getInput(), *layout, K, jobs, "n", "0");
+        if (failed(lr))
           return failure();
         for (q::LinearOp l : group)
           quantizeAfter(l.getResult());
@@ -532,7 +577,10 @@ struct Emitter {
           quantizeAfter(v);
       } else if (auto o = dyn_cast<q::SwiGLUOp>(op)) {
         Value v = o.getResult();
-        define(v);
+        if (fusedSwiglu.contains(o))
+          os << "  if (n > 1) // else in the gate/up launch\n  ";
+        else
+          define(v);
         const int64_t D = width(v);
         auto q8 = q8Out(&op, v);
         if (failed(q8))

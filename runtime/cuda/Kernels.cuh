@@ -2560,6 +2560,49 @@ template <int H, int KV, int HD, bool Interleaved> struct RopeOut {
   }
 };
 
+/// Output: SwiGLU of the gate and up rows (jobs 0 and 1, D rows each) into
+/// h and, by 32 rows, their q8 block into qa: a slot takes gate row i and up
+/// row i, and a launch's block the 32 rows of one q8 block (launchVec
+/// launches D / 32 blocks; block b's k-th group takes rows 32 b + k
+/// slotsPerGroup ...), which it rounds once its groups are done (finishBlock),
+/// so that no SwiGLU launch stands between the two products of a decoding
+/// step. The bits of the product and the SwiGLU launch (swiglu) apart.
+template <int D> struct SwigluOut {
+  static_assert(D % 32 == 0, "a block of the launch takes a q8 block of 32 rows");
+  float *h;
+  Q8Act qa;
+  int slotsPerGroup; ///< (launchVec sets it)
+  static int slots(const LinJobs &, int) { return D; }
+  template <int R>
+  __device__ __forceinline__ bool map(const LinJobs &jobs, int wi, int64_t (&row)[R], QccCudaWeight (&w)[R]) const {
+    static_assert(R == 2, "a slot takes a gate row and its up row");
+    const int grp = wi / slotsPerGroup, b = grp % int(gridDim.x), k = grp / int(gridDim.x);
+    const int i = b * 32 + k * slotsPerGroup + wi % slotsPerGroup;
+    if (k * slotsPerGroup >= 32)
+      return false;
+    row[0] = row[1] = i;
+    w[0] = jobs.j[0].w, w[1] = jobs.j[1].w;
+    return true;
+  }
+  template <int R>
+  __device__ __forceinline__ void store(const LinJobs &, int, const int64_t (&row)[R], const float (&v)[R],
+                                        int = 0) const { // (one token)
+    // As the unfused rows are stored (storeOut), then read by swiglu.
+    h[row[0]] = siluMul(v[0] + 0.0f + 0.0f, v[1] + 0.0f + 0.0f);
+  }
+  /// After the block's last group: its 32 rows of h (written by its warps)
+  /// as a q8 block.
+  __device__ __forceinline__ void finishBlock(const LinJobs &) const {
+    __syncthreads();
+    if (qa.q && threadIdx.x < 32)
+      quantizeBlock(h[blockIdx.x * 32 + threadIdx.x], int(threadIdx.x), qa, size_t(blockIdx.x) * 32);
+  }
+};
+/// Whether Out has a launch's block take a q8 block of its rows
+/// (finishBlock).
+template <class O, class = void> constexpr bool kBlockFinishes = false;
+template <class O> constexpr bool kBlockFinishes<O, std::void_t<decltype(&O::finishBlock)>> = true;
+
 /// Items (blocks of 32 weights of each of a slot's R rows) a lane of the
 /// matrix-vector product takes in a part of a row of K: lane l of part p
 /// takes blocks l + 32 (p + KS i), i = 0 .. vecItems - 1 (the last ones
@@ -2578,9 +2621,11 @@ template <int K, int KS, int NC> __host__ __device__ constexpr int vecDepth() {
 /// registers for the items in flight and every token's sums. Measured on
 /// the H100 at 7B shapes, Q4_G128: o 4.27 us with four against 4.58 with
 /// two; gate/up 16.9 us with two against 24 (spilling) with four
-/// (docs/BENCHMARKS.md, tenth round).
-template <int K, int KS, int NC> __host__ __device__ constexpr int vecMinBlocks() {
-  return vecItems<K, KS>() == 1 && NC == 1 ? 4 : 2;
+/// (docs/BENCHMARKS.md, tenth round). At least three where a block takes
+/// a q8 block of the output (Finishes: SwigluOut), so that the 344 blocks
+/// of a 7B gate/up launch are on the H100's 132 SMs at once.
+template <int K, int KS, int NC, bool Finishes = false> __host__ __device__ constexpr int vecMinBlocks() {
+  return vecItems<K, KS>() == 1 && NC == 1 ? 4 : Finishes ? 3 : 2;
 }
 
 /// n tokens (at most NC): R rows a slot (as Out maps them), KS warps a
@@ -2598,7 +2643,7 @@ template <int K, int KS, int NC> __host__ __device__ constexpr int vecMinBlocks(
 /// sums and the stores (docs/BENCHMARKS.md, tenth round: the layer's four
 /// products 46.6 -> 41 us at the 7B shape).
 template <int Layout, int K, int R, int KS, class Out, int NC = 1>
-__global__ void __launch_bounds__(32 * kRowsPerBlock, vecMinBlocks<K, KS, NC>())
+__global__ void __launch_bounds__(32 * kRowsPerBlock, vecMinBlocks<K, KS, NC, kBlockFinishes<Out>>())
     linearVec(LinJobs jobs, Q8In in, Out out, int groups, int n, L2Ahead ahead) {
   static_assert(kRowsPerBlock % KS == 0, "a block holds whole slots");
   constexpr int NB = K / 32, IT = vecItems<K, KS>(), D = vecDepth<K, KS, NC>();
@@ -2701,6 +2746,8 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock, vecMinBlocks<K, KS, NC>())
       row[r] = nrow[r], w[r] = nw[r];
     ok = nok;
   }
+  if constexpr (kBlockFinishes<Out>)
+    out.finishBlock(jobs);
   prefetchShare(ahead);
 }
 
@@ -2742,10 +2789,16 @@ inline void launchVec(const LinJobs &jobs, const Q8In &in, const Out &out, cudaS
       left -= take;
     }
   }
-  const int blocks = groups < resident ? groups : resident;
+  int blocks = groups < resident ? groups : resident;
+  Out o = out;
+  if constexpr (kBlockFinishes<Out>) {
+    static_assert(32 % slotsPerGroup == 0, "a block's groups cover its 32 rows");
+    o.slotsPerGroup = slotsPerGroup;
+    blocks = Out::slots(jobs, R) / 32;
+  }
   ahead.per = (total + blocks - 1) / blocks;
-  launch(linearVec<Layout, K, R, KS, Out, NC>, dim3(unsigned(blocks)), 32 * kRowsPerBlock, s, jobs, in, out,
-         groups, n, ahead);
+  launch(linearVec<Layout, K, R, KS, Out, NC>, dim3(unsigned(blocks)), 32 * kRowsPerBlock, s, jobs, in, o, groups,
+         n, ahead);
 }
 
 /// Tokens per block column of a short multi-token matrix-vector launch.
@@ -2828,6 +2881,28 @@ inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, 
            : launchHalfBatch<Layout, K, 2>(jobs, xq, hx, n, tiles, (n + 15) / 16, s);
   } else {
     launchHalf<Layout, K>(jobs, xq, hx, n, s);
+  }
+}
+
+/// One token's gate/up product (jobs 0 and 1, D rows each, KS parts of K)
+/// and SwiGLU of its rows into qa (q8) and h (float, if given): one launch
+/// (SwigluOut) where its D / 32 blocks fit on the GPU at once, else the
+/// product (RowsOut) and a swiglu launch. (H100, 7B W4 g128 tg128: one
+/// launch +3 % (docs/BENCHMARKS.md, fourteenth round);
+/// QCC_CUDA_FUSED_SWIGLU=0 in the environment: never, to measure it.)
+template <int Layout, int K, int KS, int D>
+inline void launchSwiglu(const LinJobs &jobs, const Q8Act &xq, float *h, const Q8Act &qa, cudaStream_t s,
+                         const L2Ahead &ahead) {
+  // (Layouts whose products take a row a warp, Q4_K, Q6_K, Q8_0: two a
+  // warp and three blocks an SM measured slower, 7B Q4_K_M 472 against 478.)
+  static const bool fused = rowsPerWarp<Layout>(1) == 2 && notTurnedOff("QCC_CUDA_FUSED_SWIGLU") &&
+                            D / 32 <= residentBlocks(linearVec<Layout, K, 2, KS, SwigluOut<D>>, 32 * kRowsPerBlock);
+  if (fused) {
+    launchVec<Layout, K, 2, KS>(jobs, Q8In{xq}, SwigluOut<D>{h ? h : jobs.j[0].out, qa, 0}, s, 1, ahead);
+  } else {
+    launchVec<Layout, K, rowsPerWarp<Layout>(1), KS>(jobs, Q8In{xq}, RowsOut{}, s, 1, ahead);
+    launch(swiglu<D>, rowGrid(1, D), kRowThreads, s, static_cast<const float *>(jobs.j[0].out),
+           static_cast<const float *>(jobs.j[1].out), h, qa);
   }
 }
 

@@ -65,10 +65,17 @@ module attributes {qcc.rope_layout = "interleaved"} {
   // CHECK: launchLinear<QCC_CUDA_Q8_0, 32, 1>(J, rowsFrom([[QA]], 32, 0)
   // The add's result feeds quantized gate/up: its planes by a quantize launch.
   // CHECK: launch(quantizeRows<32>, rowGrid(n, 32), kRowThreads, s, [[X1]], [[QX:sc.q[0-9]+]]);
+  // Gate (job 0) and up (job 1) in one launch; for one token SwiGLU too
+  // (launchSwiglu: SwigluOut, a block a q8 block of its rows), which writes
+  // only the planes the down projection reads. Else a SwiGLU launch.
   // CHECK: J.count = 2;
-  // CHECK: launchLinear<QCC_CUDA_Q4_0, 32, 1>(J, rowsFrom([[QX]], 32, 0)
-  // SwiGLU writes only the planes the down projection reads.
-  // CHECK: launch(swiglu<64>, rowGrid(n, 64), kRowThreads, s, {{sc.f[0-9]+}}, {{sc.f[0-9]+}}, nullptr, [[QS:sc.q[0-9]+]]);
+  // CHECK-NEXT: J.j[0] = LinJob{w{{\[}}[[WG:[0-9]+]]{{\]}}, [[G:sc.f[0-9]+]], nullptr, nullptr, 64};
+  // CHECK: if (n == 1)
+  // CHECK-NEXT: launchSwiglu<QCC_CUDA_Q4_0, 32, 1, 64>(J, rowsFrom([[QX]], 32, 0), nullptr, [[QS:sc.q[0-9]+]], s, L2Ahead{
+  // CHECK-NEXT: else
+  // CHECK-NEXT: launchLinear<QCC_CUDA_Q4_0, 32, 1>(J, rowsFrom([[QX]], 32, 0)
+  // CHECK: if (n > 1) // else in the gate/up launch
+  // CHECK-NEXT: launch(swiglu<64>, rowGrid(n, 64), kRowThreads, s, [[G]], {{sc.f[0-9]+}}, nullptr, [[QS]]);
   // CHECK: J.j[0] = LinJob{w[{{[0-9]+}}], {{sc.f[0-9]+}}, [[X1]], nullptr, 32};
   // CHECK: launchLinear<QCC_CUDA_Q8_0, 64, 1>(J, rowsFrom([[QS]], 64, 0)
   // The head: the last logitRows rows into the logits.

@@ -165,6 +165,106 @@ template <int Layout, int K, int KS> void check(const Matrix &m, int n, std::mt1
       cudaFree(hpart);
 }
 
+/// One token's gate/up product with SwiGLU in the launch (SwigluOut, and
+/// launchSwiglu, which picks it where its blocks fit) against the product
+/// and the SwiGLU launch apart (RowsOut, swiglu): the float rows and the q8
+/// planes bit for bit, twice (as a graph replays a step); the rows also
+/// within 3e-3 of silu(g) u in double over the planes' values, g and u from
+/// the oracle.
+template <int Layout, int K, int D, int KS> void checkSwiglu(std::mt19937 &rng, cudaStream_t s) {
+  const Matrix gate(Layout, D, K, unsigned(rng())), up(Layout, D, K, unsigned(rng()));
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(K);
+  for (int k = 0; k < K; ++k)
+    x[size_t(k)] = nd(rng) * (k % 97 == 5 ? 20.0f : 1.0f);
+  float *dx, *g, *u, *h[3];
+  int8_t *q[3], *l[3];
+  float2 *ds[3];
+  int8_t *xqq, *xql;
+  float2 *xds;
+  CHECK_CUDA(cudaMalloc(&dx, K * 4));
+  CHECK_CUDA(cudaMalloc(&xqq, K));
+  CHECK_CUDA(cudaMalloc(&xql, K));
+  CHECK_CUDA(cudaMalloc(&xds, K / 32 * sizeof(float2)));
+  CHECK_CUDA(cudaMalloc(&g, D * 4));
+  CHECK_CUDA(cudaMalloc(&u, D * 4));
+  for (int i = 0; i < 3; ++i) {
+    CHECK_CUDA(cudaMalloc(&h[i], D * 4));
+    CHECK_CUDA(cudaMalloc(&q[i], D));
+    CHECK_CUDA(cudaMalloc(&l[i], D));
+    CHECK_CUDA(cudaMalloc(&ds[i], D / 32 * sizeof(float2)));
+    CHECK_CUDA(cudaMemset(h[i], 0xFF, D * 4));
+    CHECK_CUDA(cudaMemset(ds[i], 0xFF, D / 32 * sizeof(float2)));
+  }
+  CHECK_CUDA(cudaMemcpy(dx, x.data(), K * 4, cudaMemcpyHostToDevice));
+  const Q8Act xq{xqq, xql, xds};
+  launch(quantizeRows<K>, rowGrid(1, K), kRowThreads, s, static_cast<const float *>(dx), xq);
+  LinJobs jobs{};
+  jobs.count = 2;
+  jobs.start[0] = 0, jobs.start[1] = D, jobs.start[2] = 2 * D;
+  jobs.j[0] = LinJob{QccCudaWeight{{gate.dev[0], gate.dev[1], gate.dev[2], gate.dev[3]}}, g, nullptr, nullptr, D};
+  jobs.j[1] = LinJob{QccCudaWeight{{up.dev[0], up.dev[1], up.dev[2], up.dev[3]}}, u, nullptr, nullptr, D};
+  // Apart; in one launch (twice); through launchSwiglu.
+  launchVec<Layout, K, rowsPerWarp<Layout>(1), KS>(jobs, Q8In{xq}, RowsOut{}, s);
+  launch(swiglu<D>, rowGrid(1, D), kRowThreads, s, static_cast<const float *>(g), static_cast<const float *>(u), h[0],
+         Q8Act{q[0], l[0], ds[0]});
+  for (int rep = 0; rep < 2; ++rep)
+    launchVec<Layout, K, 2, KS>(jobs, Q8In{xq}, SwigluOut<D>{h[1], Q8Act{q[1], l[1], ds[1]}, 0}, s);
+  launchSwiglu<Layout, K, KS, D>(jobs, xq, h[2], Q8Act{q[2], l[2], ds[2]}, s, L2Ahead{});
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  CHECK_CUDA(cudaGetLastError());
+  std::vector<float> hv[3];
+  std::vector<int8_t> qv[3], lv[3];
+  std::vector<float2> dv[3];
+  for (int i = 0; i < 3; ++i) {
+    hv[i].resize(D), qv[i].resize(D), lv[i].resize(D), dv[i].resize(D / 32);
+    CHECK_CUDA(cudaMemcpy(hv[i].data(), h[i], D * 4, cudaMemcpyDeviceToHost));
+    CHECK_CUDA(cudaMemcpy(qv[i].data(), q[i], D, cudaMemcpyDeviceToHost));
+    CHECK_CUDA(cudaMemcpy(lv[i].data(), l[i], D, cudaMemcpyDeviceToHost));
+    CHECK_CUDA(cudaMemcpy(dv[i].data(), ds[i], D / 32 * sizeof(float2), cudaMemcpyDeviceToHost));
+  }
+  int differ = 0;
+  for (int i = 1; i < 3; ++i)
+    differ += std::memcmp(hv[i].data(), hv[0].data(), D * 4) != 0 || qv[i] != qv[0] || lv[i] != lv[0] ||
+              std::memcmp(dv[i].data(), dv[0].data(), D / 32 * sizeof(float2)) != 0;
+  double worst = 0.0;
+  for (int r = 0; r < D; r += (r + 64 >= D ? 1 : 29)) {
+    const std::vector<double> wg = gate.row(r), wu = up.row(r);
+    double gv = 0.0, uv = 0.0, mg = 0.0, mu = 0.0;
+    for (int k = 0; k < K; ++k) {
+      gv += wg[size_t(k)] * x[size_t(k)], uv += wu[size_t(k)] * x[size_t(k)];
+      mg += std::fabs(wg[size_t(k)] * x[size_t(k)]), mu += std::fabs(wu[size_t(k)] * x[size_t(k)]);
+    }
+    const double sg = 1.0 / (1.0 + std::exp(-gv)), ref = gv * sg * uv;
+    // d(silu(g) u) = silu'(g) u dg + silu(g) du, silu' <= 1.1
+    const double tol = 3e-3 * (1.1 * std::fabs(uv) * mg + std::fabs(gv * sg) * mu) + 1e-30;
+    const double e = std::isfinite(hv[1][size_t(r)]) ? std::fabs(hv[1][size_t(r)] - ref) / tol : INFINITY;
+    if (!(e <= worst))
+      worst = e;
+  }
+  const bool ok = differ == 0 && worst <= 1.0;
+  (ok ? passed : failed)++;
+  std::printf("%s: layout %d, gate/up 2 x %d x %d, KS %d, with SwiGLU in the launch: %s; worst error %.2f of the "
+              "bound\n",
+              ok ? "PASS" : "FAIL", Layout, D, K, KS,
+              differ ? "differs from the product and SwiGLU apart" : "the bits of the product and SwiGLU apart",
+              worst);
+  cudaFree(dx), cudaFree(xqq), cudaFree(xql), cudaFree(xds), cudaFree(g), cudaFree(u);
+  for (int i = 0; i < 3; ++i)
+    cudaFree(h[i]), cudaFree(q[i]), cudaFree(l[i]), cudaFree(ds[i]);
+}
+
+/// checkSwiglu with the parts of K the generated code gives the launch.
+template <int Layout, int K, int D> void checkSwiglu(std::mt19937 &rng, cudaStream_t s) {
+  const int ks = qccCudaKParts(2 * D, K);
+  if (ks == 4)
+    checkSwiglu<Layout, K, D, 4>(rng, s);
+  else if (ks == 2)
+    checkSwiglu<Layout, K, D, 2>(rng, s);
+  else
+    checkSwiglu<Layout, K, D, 1>(rng, s);
+}
+
 /// Every token count that picks its own kernel or grid, with the parts of K
 /// the generated code gives this launch (qccCudaKParts, EmitCUDA.cpp).
 template <int Layout, int K> void checkAll(int64_t rows, std::mt19937 &rng, cudaStream_t s) {
@@ -443,6 +543,13 @@ int main() {
   checkAll<QCC_CUDA_Q4_1, 1376>(4136, rng, s);
   checkAll<QCC_CUDA_Q8_0, 1376>(4136, rng, s);
   checkAll<QCC_CUDA_Q8_G128, 4096>(4136, rng, s);
+  // Gate/up with SwiGLU: 7B (344 blocks of 32 rows), an awkward width (43),
+  // a row of K = 1376 and every layout family.
+  checkSwiglu<QCC_CUDA_Q4_G128, 4096, 11008>(rng, s);
+  checkSwiglu<QCC_CUDA_Q4_K, 4096, 1376>(rng, s);
+  checkSwiglu<QCC_CUDA_Q4_0, 1376, 4096>(rng, s);
+  checkSwiglu<QCC_CUDA_Q8_0, 1376, 1376>(rng, s);
+  checkSwiglu<QCC_CUDA_Q4_1_G128, 4096, 2048>(rng, s);
   // Decoding attention: one part (short), a few, all kAttnMaxSplits, a
   // partial last part; a batch of tokens at different positions; GQA; a
   // sliding window that starts past 0. F16 and FP8 caches.
