@@ -14,6 +14,9 @@
 //     code) over F16 caches, RoPE and the cache append into the q/k/v
 //     launch (Kernels.cuh, linearVec; ropeQKV runs for more tokens, and
 //     kvAppendFp8 for FP8 caches, whose scales need a head's whole row).
+//   - for a single token, SwiGLU (and its int8 rounding) into the gate/up
+//     launch (Kernels.cuh, launchSwiglu: SwigluOut), where it is gate's and
+//     up's only user and its own users read only its q8 rows.
 // Activations live in scratch slots [maxTokens x width] reused after each
 // value's last use.
 //

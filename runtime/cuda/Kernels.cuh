@@ -2888,8 +2888,9 @@ inline void launchLinear(const LinJobs &jobs, const Q8Act &xq, const float *xf, 
 /// and SwiGLU of its rows into qa (q8) and h (float, if given): one launch
 /// (SwigluOut) where its D / 32 blocks fit on the GPU at once, else the
 /// product (RowsOut) and a swiglu launch. (H100, 7B W4 g128 tg128: one
-/// launch +3 % (docs/BENCHMARKS.md, fourteenth round);
-/// QCC_CUDA_FUSED_SWIGLU=0 in the environment: never, to measure it.)
+/// launch 604-612 tok/s against 600-602 apart, docs/BENCHMARKS.md,
+/// fourteenth round; QCC_CUDA_FUSED_SWIGLU=0 in the environment: never, to
+/// measure it.)
 template <int Layout, int K, int KS, int D>
 inline void launchSwiglu(const LinJobs &jobs, const Q8Act &xq, float *h, const Q8Act &qa, cudaStream_t s,
                          const L2Ahead &ahead) {
