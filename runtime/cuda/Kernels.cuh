@@ -2592,7 +2592,7 @@ template <int D> struct SwigluOut {
   }
   /// After the block's last group: its 32 rows of h (written by its warps)
   /// as a q8 block.
-  __device__ __forceinline__ void finishBlock(const LinJobs &) const {
+  __device__ __forceinline__ void finishBlock() const {
     __syncthreads();
     if (qa.q && threadIdx.x < 32)
       quantizeBlock(h[blockIdx.x * 32 + threadIdx.x], int(threadIdx.x), qa, size_t(blockIdx.x) * 32);
@@ -2747,7 +2747,7 @@ __global__ void __launch_bounds__(32 * kRowsPerBlock, vecMinBlocks<K, KS, NC, kB
     ok = nok;
   }
   if constexpr (kBlockFinishes<Out>)
-    out.finishBlock(jobs);
+    out.finishBlock();
   prefetchShare(ahead);
 }
 
