@@ -504,10 +504,8 @@ struct Emitter {
                          width(swiglu.getResult()), xq, hOut, q8, ahead)
               .str();
         };
-        LogicalResult lr = !vecOut.empty() ? launchLinear(&op, o.getInput(), *layout, K, jobs, "n", "0", rope)
-                           : swiglu        ? launchLinear(&op, o.getInput(), *layout, K, jobs, "n", "0", glu)
-                                           : launchLinear(&op, o.getInput(), *layout, K, jobs, "n", "0");
-        if (failed(lr))
+        const OneToken oneToken = !vecOut.empty() ? OneToken(rope) : swiglu ? OneToken(glu) : OneToken();
+        if (failed(launchLinear(&op, o.getInput(), *layout, K, jobs, "n", "0", oneToken)))
           return failure();
         for (q::LinearOp l : group)
           quantizeAfter(l.getResult());

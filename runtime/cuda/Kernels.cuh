@@ -2901,7 +2901,7 @@ inline void launchSwiglu(const LinJobs &jobs, const Q8Act &xq, float *h, const Q
   if (fused) {
     launchVec<Layout, K, 2, KS>(jobs, Q8In{xq}, SwigluOut<D>{h ? h : jobs.j[0].out, qa, 0}, s, 1, ahead);
   } else {
-    launchVec<Layout, K, rowsPerWarp<Layout>(1), KS>(jobs, Q8In{xq}, RowsOut{}, s, 1, ahead);
+    launchLinear<Layout, K, KS>(jobs, xq, nullptr, HalfRows{}, 1, s, ahead);
     launch(swiglu<D>, rowGrid(1, D), kRowThreads, s, static_cast<const float *>(jobs.j[0].out),
            static_cast<const float *>(jobs.j[1].out), h, qa);
   }

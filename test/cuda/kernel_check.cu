@@ -35,6 +35,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 using namespace qcc_cuda;
@@ -254,30 +255,28 @@ template <int Layout, int K, int D, int KS> void checkSwiglu(std::mt19937 &rng, 
     cudaFree(h[i]), cudaFree(q[i]), cudaFree(l[i]), cudaFree(ds[i]);
 }
 
+/// f(std::integral_constant<int, KS>) for ks, a qccCudaKParts value (1, 2
+/// or 4), as a template argument.
+template <class F> void withKParts(int ks, F f) {
+  if (ks == 4)
+    f(std::integral_constant<int, 4>{});
+  else if (ks == 2)
+    f(std::integral_constant<int, 2>{});
+  else
+    f(std::integral_constant<int, 1>{});
+}
+
 /// checkSwiglu with the parts of K the generated code gives the launch.
 template <int Layout, int K, int D> void checkSwiglu(std::mt19937 &rng, cudaStream_t s) {
-  const int ks = qccCudaKParts(2 * D, K);
-  if (ks == 4)
-    checkSwiglu<Layout, K, D, 4>(rng, s);
-  else if (ks == 2)
-    checkSwiglu<Layout, K, D, 2>(rng, s);
-  else
-    checkSwiglu<Layout, K, D, 1>(rng, s);
+  withKParts(qccCudaKParts(2 * D, K), [&](auto ks) { checkSwiglu<Layout, K, D, decltype(ks)::value>(rng, s); });
 }
 
 /// Every token count that picks its own kernel or grid, with the parts of K
 /// the generated code gives this launch (qccCudaKParts, EmitCUDA.cpp).
 template <int Layout, int K> void checkAll(int64_t rows, std::mt19937 &rng, cudaStream_t s) {
   const Matrix m(Layout, rows, K, unsigned(rng()));
-  const int ks = qccCudaKParts(rows, K);
-  for (int n : {1, 2, 3, 4, 5, 6, 8, 13, 16, 40, 64, 65, 130}) {
-    if (ks == 4)
-      check<Layout, K, 4>(m, n, rng, s);
-    else if (ks == 2)
-      check<Layout, K, 2>(m, n, rng, s);
-    else
-      check<Layout, K, 1>(m, n, rng, s);
-  }
+  for (int n : {1, 2, 3, 4, 5, 6, 8, 13, 16, 40, 64, 65, 130})
+    withKParts(qccCudaKParts(rows, K), [&](auto ks) { check<Layout, K, decltype(ks)::value>(m, n, rng, s); });
 }
 
 /// Host copies of a layer's caches, [sequences][KV][maxCtx][HD]: F16
